@@ -1,0 +1,55 @@
+// Package composite holds the only hand-written tool handlers: tools with no
+// endpoint of their own that tools.yaml names with `handler:`.
+package composite
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+
+	"github.com/miosa-osa/miosa-mcp/gen/client"
+	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+)
+
+// pythonScriptPath is where sandbox_python writes the snippet; one fixed
+// path keeps the sandbox tidy (each call overwrites it).
+const pythonScriptPath = "/tmp/_mcp_run.py"
+
+// SandboxPython runs a Python snippet in a sandbox: it writes the code to a
+// file (writeSandboxFile), then executes it (execSandbox). If the write
+// fails, its response is returned and nothing is executed.
+func SandboxPython(ctx context.Context, c *runtime.Call, cl client.ClientInterface) (*http.Response, error) {
+	id, err := c.Path("sandbox_id")
+	if err != nil {
+		return nil, err
+	}
+	var code string
+	if _, err := c.Extra("code", &code); err != nil {
+		return nil, err
+	}
+	timeout := 0
+	if _, err := c.Extra("timeout", &timeout); err != nil {
+		return nil, err
+	}
+	write, err := cl.WriteSandboxFile(ctx, id, client.WriteSandboxFileJSONRequestBody{
+		Path:    pythonScriptPath,
+		Content: base64.StdEncoding.EncodeToString([]byte(code)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if write.StatusCode < 200 || write.StatusCode >= 300 {
+		return write, nil
+	}
+	write.Body.Close()
+	body := client.ExecSandboxJSONRequestBody{Command: "python3 " + pythonScriptPath}
+	if timeout > 0 {
+		body.Timeout = &timeout
+	}
+	return cl.ExecSandbox(ctx, id, body)
+}
+
+var _ = bytes.NewReader
+var _ = fmt.Sprint

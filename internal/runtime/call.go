@@ -1,0 +1,271 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Call is one tool invocation: the validated arguments and the tool's
+// argument bindings. Generated closures read their path values, parameters
+// and body from it; any error it returns is an *ArgError, reported to the
+// model without contacting the API.
+type Call struct {
+	Tool     *Tool
+	args     map[string]json.RawMessage
+	defaults map[string]string // server settings for EnvDefault
+	idemKey  string
+}
+
+// ArgError is a problem with the caller's arguments. Nothing was sent.
+type ArgError struct{ Msg string }
+
+func (e *ArgError) Error() string { return e.Msg }
+
+func argErrorf(format string, a ...any) error { return &ArgError{Msg: fmt.Sprintf(format, a...)} }
+
+// NewCall prepares a call. args must already be schema-validated.
+func NewCall(t *Tool, args map[string]json.RawMessage, defaults map[string]string) *Call {
+	return &Call{Tool: t, args: args, defaults: defaults}
+}
+
+// Has reports whether the caller passed the named tool argument.
+func (c *Call) Has(name string) bool { _, ok := c.args[name]; return ok }
+
+// Arg decodes the named tool argument (by tool-facing name) into v. It
+// returns false when the argument is absent.
+func (c *Call) Arg(name string, v any) (bool, error) {
+	raw, ok := c.args[name]
+	if !ok {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return true, argErrorf("argument %s: %v", name, err)
+	}
+	return true, nil
+}
+
+// value resolves what is sent for a bound argument: fixed, then the caller's
+// value, then the default, then the server setting. ok is false when nothing
+// is sent.
+func (c *Call) value(a *Arg) (json.RawMessage, bool, error) {
+	if a.Fixed != nil {
+		return a.Fixed, true, nil
+	}
+	if !a.Hidden {
+		if raw, ok := c.args[a.Name]; ok {
+			if a.Transform == "base64" {
+				var s string
+				if err := json.Unmarshal(raw, &s); err != nil {
+					return nil, false, argErrorf("argument %s must be a string", a.Name)
+				}
+				enc, _ := json.Marshal(base64.StdEncoding.EncodeToString([]byte(s)))
+				return enc, true, nil
+			}
+			return raw, true, nil
+		}
+	}
+	if a.Default != nil {
+		return a.Default, true, nil
+	}
+	if a.EnvDefault != "" {
+		if v := c.defaults[a.EnvDefault]; v != "" {
+			b, _ := json.Marshal(v)
+			return b, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// collect gathers the API-named values for the given locations.
+func (c *Call) collect(locs ...Location) (map[string]json.RawMessage, error) {
+	out := map[string]json.RawMessage{}
+	for i := range c.Tool.Args {
+		a := &c.Tool.Args[i]
+		match := false
+		for _, l := range locs {
+			match = match || a.In == l
+		}
+		if !match {
+			continue
+		}
+		if a.In == InHeader && a.API == "Idempotency-Key" {
+			if c.idemKey != "" {
+				out[a.API], _ = json.Marshal(c.idemKey)
+			}
+			continue
+		}
+		v, ok, err := c.value(a)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[a.API] = v
+		}
+	}
+	return out, nil
+}
+
+// Path returns the validated value of a path parameter (by API name). Values
+// that could change the request's path — empty, "." or "..", or containing
+// control characters — are refused here; everything else is percent-escaped
+// by the generated client and the final path is checked again before sending.
+func (c *Call) Path(api string) (string, error) {
+	for i := range c.Tool.Args {
+		a := &c.Tool.Args[i]
+		if a.In != InPath || a.API != api {
+			continue
+		}
+		raw, ok, err := c.value(a)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", argErrorf("missing required argument %s", a.Name)
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", argErrorf("argument %s must be a string", a.Name)
+		}
+		if err := CheckPathValue(s); err != nil {
+			return "", argErrorf("argument %s: %v", a.Name, err)
+		}
+		return s, nil
+	}
+	return "", argErrorf("internal: tool %s has no path parameter %s", c.Tool.Name, api)
+}
+
+// PathInt returns an integer path parameter (by API name).
+func (c *Call) PathInt(api string) (int, error) {
+	for i := range c.Tool.Args {
+		a := &c.Tool.Args[i]
+		if a.In != InPath || a.API != api {
+			continue
+		}
+		raw, ok, err := c.value(a)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 0, argErrorf("missing required argument %s", a.Name)
+		}
+		var n int
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return 0, argErrorf("argument %s must be an integer", a.Name)
+		}
+		return n, nil
+	}
+	return 0, argErrorf("internal: tool %s has no path parameter %s", c.Tool.Name, api)
+}
+
+// CheckPathValue rejects path parameter values that are unsafe even after
+// percent-escaping: URL resolution collapses "." and ".." segments, and
+// control characters or invalid UTF-8 have no business in an identifier.
+func CheckPathValue(s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("must not be empty")
+	case s == "." || s == "..":
+		return fmt.Errorf("%q is not a valid value", s)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("must be valid UTF-8")
+	case strings.TrimSpace(s) == "":
+		return fmt.Errorf("must not be blank")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// Params decodes the query and header values into the generated client's
+// <Operation>Params struct (its JSON tags are the API names).
+func (c *Call) Params(v any) error {
+	m, err := c.collect(InQuery, InHeader)
+	if err != nil {
+		return err
+	}
+	return decodeInto(m, v)
+}
+
+// Body decodes the JSON body values into the generated request-body type.
+func (c *Call) Body(v any) error {
+	m, err := c.collect(InBody)
+	if err != nil {
+		return err
+	}
+	return decodeInto(m, v)
+}
+
+func decodeInto(m map[string]json.RawMessage, v any) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return argErrorf("arguments: %v", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return argErrorf("arguments: %v", err)
+	}
+	return nil
+}
+
+// Raw returns the content type and bytes of a raw-bytes upload from the
+// content/encoding/content_type arguments.
+func (c *Call) Raw() (string, io.Reader, error) {
+	var content, encoding, contentType string
+	if _, err := c.Arg("content", &content); err != nil {
+		return "", nil, err
+	}
+	encoding, contentType = "utf8", "application/octet-stream"
+	if _, err := c.Arg("encoding", &encoding); err != nil {
+		return "", nil, err
+	}
+	if _, err := c.Arg("content_type", &contentType); err != nil {
+		return "", nil, err
+	}
+	var data []byte
+	switch encoding {
+	case "utf8", "":
+		data = []byte(content)
+	case "base64":
+		d, err := base64.StdEncoding.DecodeString(content)
+		if err != nil {
+			return "", nil, argErrorf("content is not valid base64: %v", err)
+		}
+		data = d
+	default:
+		return "", nil, argErrorf("encoding must be utf8 or base64")
+	}
+	if strings.ContainsAny(contentType, "\r\n") {
+		return "", nil, argErrorf("content_type must be a single line")
+	}
+	return contentType, bytes.NewReader(data), nil
+}
+
+// Extra decodes a composite handler's argument (InExtra) or a bound
+// argument's value by tool-facing name.
+func (c *Call) Extra(name string, v any) (bool, error) { return c.Arg(name, v) }
+
+// ctxKey types keep context values private to this package.
+type ctxKey int
+
+const (
+	keyAPIKey ctxKey = iota
+	keyCallState
+)
+
+// callState travels in the request context to the request editor.
+type callState struct {
+	idemKey string
+}
+
+func withCallState(ctx context.Context, s *callState) context.Context {
+	return context.WithValue(ctx, keyCallState, s)
+}

@@ -1,0 +1,281 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// apiError is what the MIOSA error bodies say, normalised across the shapes
+// the public clients accept (miosa-api.md §1.5).
+type apiError struct {
+	Code, Message, RequestID string
+	Fields                   []string
+	RetryAfter               float64
+}
+
+func parseAPIError(body []byte, h http.Header) apiError {
+	var e apiError
+	e.RequestID = h.Get("X-Request-ID")
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil {
+		text := strings.TrimSpace(string(body))
+		if strings.HasPrefix(strings.ToLower(text), "<") {
+			text = "" // an HTML error page says nothing useful to a model
+		}
+		e.Message, _ = cutText(text, 300, "")
+		return e
+	}
+	str := func(k string) string {
+		var s string
+		if v, ok := raw[k]; ok {
+			json.Unmarshal(v, &s)
+		}
+		return s
+	}
+	if v, ok := raw["error"]; ok {
+		var obj struct {
+			Code    string          `json:"code"`
+			Message string          `json:"message"`
+			Details json.RawMessage `json:"details"`
+		}
+		var s string
+		switch {
+		case json.Unmarshal(v, &s) == nil:
+			if isUpperSnake(s) {
+				e.Code = s
+			} else {
+				e.Message = s
+			}
+		case json.Unmarshal(v, &obj) == nil:
+			e.Code, e.Message = obj.Code, obj.Message
+			e.Fields = detailFields(obj.Details)
+		}
+	}
+	if e.Code == "" {
+		e.Code = str("code")
+	}
+	for _, k := range []string{"message", "detail", "reason"} {
+		if m := str(k); m != "" {
+			if e.Message == "" {
+				e.Message = m
+			} else if !strings.Contains(e.Message, m) {
+				e.Message += ": " + m
+			}
+		}
+	}
+	if v, ok := raw["errors"]; ok {
+		var list []string
+		if json.Unmarshal(v, &list) == nil && len(list) > 0 {
+			if e.Message == "" {
+				e.Message = strings.Join(list, "; ")
+			} else {
+				e.Fields = append(e.Fields, list...)
+			}
+		} else {
+			e.Fields = append(e.Fields, detailFields(v)...)
+		}
+	}
+	if id := str("request_id"); id != "" {
+		e.RequestID = id
+	}
+	if v, ok := raw["retry_after"]; ok {
+		json.Unmarshal(v, &e.RetryAfter)
+	}
+	e.Message, _ = cutText(e.Message, 500, "")
+	return e
+}
+
+func isUpperSnake(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && r != '_' && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// detailFields flattens validation details such as {"name":["is required"]}
+// or [{"field":"x","message":"y"}] into "name: is required".
+func detailFields(raw json.RawMessage) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var byField map[string]any
+	if json.Unmarshal(raw, &byField) == nil {
+		var out []string
+		for _, k := range sortedMapKeys(byField) {
+			out = append(out, k+": "+flat(byField[k]))
+		}
+		return out
+	}
+	var list []map[string]any
+	if json.Unmarshal(raw, &list) == nil {
+		var out []string
+		for _, m := range list {
+			f, _ := m["field"].(string)
+			msg, _ := m["message"].(string)
+			if f != "" || msg != "" {
+				out = append(out, strings.TrimPrefix(f+": "+msg, ": "))
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func flat(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []any:
+		var parts []string
+		for _, e := range x {
+			parts = append(parts, flat(e))
+		}
+		return strings.Join(parts, "; ")
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func sortedMapKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ErrorHint replaces the message for a matching upstream error (tools.yaml
+// `errors:`), e.g. function_invoke's "not yet supported via MCP".
+type ErrorHint struct {
+	Status   int    // 0 matches any status
+	Code     string // "" matches any code
+	Contains string // "" matches any message; else a case-insensitive substring
+	Message  string
+}
+
+func (h ErrorHint) match(status int, e apiError) bool {
+	return (h.Status == 0 || h.Status == status) &&
+		(h.Code == "" || strings.EqualFold(h.Code, e.Code)) &&
+		(h.Contains == "" || strings.Contains(strings.ToLower(e.Message+" "+e.Code), strings.ToLower(h.Contains)))
+}
+
+// upstreamErrorText explains a non-2xx response in terms a model can act on.
+func (s *Server) upstreamErrorText(t *Tool, resp *http.Response, body []byte) string {
+	e := parseAPIError(body, resp.Header)
+	for _, h := range t.ErrorHints {
+		if h.match(resp.StatusCode, e) {
+			return h.Message
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "MIOSA API error from %s: HTTP %d %s", t.Name, resp.StatusCode, http.StatusText(resp.StatusCode))
+	if e.Code != "" {
+		fmt.Fprintf(&b, " (%s)", e.Code)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	b.WriteString(".")
+	if len(e.Fields) > 0 {
+		fmt.Fprintf(&b, " Problems: %s.", strings.Join(e.Fields, "; "))
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " Request ID: %s.", e.RequestID)
+	}
+	b.WriteString(" ")
+	b.WriteString(s.advice(t, resp, e))
+	return b.String()
+}
+
+func (s *Server) advice(t *Tool, resp *http.Response, e apiError) string {
+	switch code := resp.StatusCode; {
+	case code >= 300 && code < 400:
+		host := ""
+		if u, err := url.Parse(resp.Header.Get("Location")); err == nil {
+			host = u.Host
+		}
+		return fmt.Sprintf("The API answered with a redirect (to %q); it was not followed, so the API key is only ever sent to the configured host. Check MIOSA_API_URL.", host)
+	case code == http.StatusUnauthorized:
+		if s.mode == ModeHTTP {
+			return "The API key was rejected. Send `Authorization: Bearer msk_u_…` (the word Bearer, then the key), and check the key is active under Dashboard → Settings → API Keys."
+		}
+		return "The API key was rejected. Check MIOSA_API_KEY in your MCP config (it starts with msk_u_) and that the key is active under Dashboard → Settings → API Keys."
+	case code == http.StatusPaymentRequired:
+		return "The account has insufficient credits: top up in the dashboard (billing_plan and billing_usage show the plan and usage)."
+	case code == http.StatusForbidden:
+		return fmt.Sprintf("The key is valid but lacks the scope %s needs. Grant that scope under API Keys, or use a scoped key that has it.", t.Name)
+	case code == http.StatusNotFound:
+		return "Check the id: list tools return valid ids, and the resource may have been destroyed."
+	case code == http.StatusConflict:
+		return "The resource is not in a state that allows this (e.g. not running, or the name is taken). Check its status with the matching get tool, then retry."
+	case code == http.StatusUnsupportedMediaType:
+		return "The API accepts only application/json and application/octet-stream bodies."
+	case code == http.StatusBadRequest || code == http.StatusUnprocessableEntity:
+		return "Fix the arguments named above and call again."
+	case code == http.StatusTooManyRequests:
+		secs := e.RetryAfter
+		if d, ok := RetryAfter(resp.Header.Get("Retry-After")); ok {
+			secs = d.Seconds()
+		}
+		if secs <= 0 {
+			secs = 5
+		}
+		return fmt.Sprintf("Rate limited: retry after %d seconds.", int(secs+0.999))
+	case code >= 500:
+		return "The MIOSA API had a server error; retry shortly. If it persists, quote the request id to support."
+	}
+	return ""
+}
+
+// transportErrorText explains a request that got no HTTP answer.
+func (s *Server) transportErrorText(t *Tool, err error) string {
+	host := s.base.Host
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return fmt.Sprintf("%s: no answer from the MIOSA API (%s) within %s (MIOSA_TIMEOUT_MS=%d). Sandbox boots take 2-8 s: raise MIOSA_TIMEOUT_MS, or for long operations call again with wait=true, or poll the get tool.", t.Name, host, s.timeout, s.timeout.Milliseconds())
+	case errors.Is(err, context.Canceled):
+		return fmt.Sprintf("%s: the call was cancelled before the MIOSA API answered.", t.Name)
+	case errors.Is(err, errRequestRefused):
+		return fmt.Sprintf("%s: %v", t.Name, err)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("%s: could not connect to the MIOSA API at %s (connection refused). Check MIOSA_API_URL and your network.", t.Name, host)
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return fmt.Sprintf("%s: could not resolve the MIOSA API host %s. Check MIOSA_API_URL and your network.", t.Name, host)
+	}
+	return fmt.Sprintf("%s: the request to the MIOSA API at %s failed: %s. Check MIOSA_API_URL and your network, then retry.", t.Name, host, scrubURLError(err))
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// scrubURLError drops the URL from *url.Error messages (it could carry
+// query values) and keeps the cause.
+func scrubURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// formatDuration prints whole seconds for waits.
+func formatDuration(d time.Duration) string { return d.Round(time.Second).String() }

@@ -1,0 +1,217 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// Limits bound what one tool result may carry. Zero fields take defaults.
+type Limits struct {
+	// ReadBytes caps how much of an upstream body is read (default 16 MiB).
+	ReadBytes int64
+	// TextBytes caps text returned to the model (default 80,000 bytes,
+	// about 20k tokens: under the 25,000-token result cap of common clients).
+	TextBytes int
+	// BinaryBytes caps images and blobs before base64 (default 4 MiB).
+	BinaryBytes int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.ReadBytes <= 0 {
+		l.ReadBytes = 16 << 20
+	}
+	if l.TextBytes <= 0 {
+		l.TextBytes = 80_000
+	}
+	if l.BinaryBytes <= 0 {
+		l.BinaryBytes = 4 << 20
+	}
+	return l
+}
+
+// readBody reads at most limit bytes; truncated reports that more existed.
+func readBody(r io.Reader, limit int64) ([]byte, bool, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if int64(len(b)) > limit {
+		return b[:limit], true, err
+	}
+	return b, false, err
+}
+
+// cutText shortens s to at most max bytes on a rune boundary and says what
+// was cut and how to ask for less.
+func cutText(s string, max int, hint string) (string, bool) {
+	if len(s) <= max {
+		return s, false
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("\n\n[truncated: showing the first %d of %d bytes. %s]", cut, len(s), hint), true
+}
+
+func mediaType(h http.Header) string {
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(mt)
+}
+
+func isJSONMedia(mt string) bool {
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// jsonResult turns a 2xx JSON (or empty) body into structured content plus
+// a text copy. The upstream bytes pass through unchanged: no re-marshalling
+// through Go types that would drop fields or nulls.
+func (s *Server) jsonResult(t *Tool, body []byte, readTruncated bool, status int) *mcp.CallToolResult {
+	lim := s.limits
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		res := mcp.NewToolResultText(fmt.Sprintf("Done (HTTP %d, no content).", status))
+		if t.OutputSchema != nil {
+			res.StructuredContent = json.RawMessage(`{}`)
+		}
+		return res
+	}
+	if readTruncated || !json.Valid(trimmed) {
+		text, _ := cutText(string(trimmed), lim.TextBytes, "The response was not complete JSON; narrow the request (limit, path, filters).")
+		if readTruncated {
+			text += fmt.Sprintf("\n\n[truncated: the response exceeded %d bytes and was cut]", lim.ReadBytes)
+		}
+		res := mcp.NewToolResultText(text)
+		if t.OutputSchema != nil {
+			res.StructuredContent = map[string]any{"truncated": true}
+		}
+		return res
+	}
+	structured := json.RawMessage(trimmed)
+	if t.WrapOutput || trimmed[0] != '{' {
+		structured = json.RawMessage(`{"result":` + string(trimmed) + `}`)
+	}
+	text, cut := cutText(string(trimmed), lim.TextBytes, "Ask for less: use the tool's limit/cursor/page, a narrower path or filter.")
+	if note := pagingNote(trimmed); note != "" {
+		text += "\n\n" + note
+	}
+	res := mcp.NewToolResultText(text)
+	if t.OutputSchema != nil {
+		if cut {
+			res.StructuredContent = map[string]any{"truncated": true, "bytes": len(trimmed)}
+		} else {
+			res.StructuredContent = structured
+		}
+	}
+	return res
+}
+
+// pagingNote tells the model when a list has more results and how to get them.
+func pagingNote(body []byte) string {
+	var v struct {
+		Cursor     *string `json:"cursor"`
+		NextCursor *string `json:"next_cursor"`
+		Meta       *struct {
+			Total   *int `json:"total"`
+			Page    *int `json:"page"`
+			PerPage *int `json:"per_page"`
+		} `json:"meta"`
+		Data json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	for _, c := range []*string{v.NextCursor, v.Cursor} {
+		if c != nil && *c != "" {
+			return fmt.Sprintf("More results are available: call again with cursor=%q.", *c)
+		}
+	}
+	if m := v.Meta; m != nil && m.Total != nil && m.Page != nil && m.PerPage != nil && *m.PerPage > 0 {
+		if *m.Page**m.PerPage < *m.Total {
+			return fmt.Sprintf("Showing page %d (%d per page) of %d results: call again with page=%d for more.", *m.Page, *m.PerPage, *m.Total, *m.Page+1)
+		}
+	}
+	var d struct {
+		Truncated  bool   `json:"truncated"`
+		NextMarker string `json:"next_marker"`
+	}
+	if len(v.Data) > 0 && v.Data[0] == '{' && json.Unmarshal(v.Data, &d) == nil && d.Truncated && d.NextMarker != "" {
+		return fmt.Sprintf("More results are available: call again with cursor=%q.", d.NextMarker)
+	}
+	return ""
+}
+
+// imageResult returns an image as MCP image content.
+func (s *Server) imageResult(body []byte, truncated bool, h http.Header) *mcp.CallToolResult {
+	mt := mediaType(h)
+	if !strings.HasPrefix(mt, "image/") {
+		mt = http.DetectContentType(body)
+		if !strings.HasPrefix(mt, "image/") {
+			return mcp.NewToolResultError(fmt.Sprintf("The API returned %s instead of an image.", mt))
+		}
+	}
+	if truncated || len(body) > s.limits.BinaryBytes {
+		return mcp.NewToolResultError(fmt.Sprintf("The image is larger than the %d-byte cap; it was not returned.", s.limits.BinaryBytes))
+	}
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewImageContent(base64.StdEncoding.EncodeToString(body), mt)}}
+}
+
+// fileResult returns a download: valid UTF-8 text as text, anything else as
+// a base64 blob with its MIME type, both capped with an explicit note.
+func (s *Server) fileResult(t *Tool, body []byte, truncated bool, h http.Header) *mcp.CallToolResult {
+	mt := mediaType(h)
+	if isJSONMedia(mt) {
+		// Some endpoints wrap file content as {data:{content, encoding}}.
+		var env struct {
+			Data struct {
+				Content  *string `json:"content"`
+				Encoding string  `json:"encoding"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &env) == nil && env.Data.Content != nil {
+			c := *env.Data.Content
+			if env.Data.Encoding == "" || env.Data.Encoding == "base64" {
+				if d, err := base64.StdEncoding.DecodeString(c); err == nil {
+					body = d
+				} else if env.Data.Encoding == "base64" {
+					return mcp.NewToolResultError("The API returned file content that is not valid base64.")
+				} else {
+					body = []byte(c)
+				}
+			} else {
+				body = []byte(c)
+			}
+			mt = ""
+		}
+	}
+	if mt == "" || mt == "application/octet-stream" {
+		mt = http.DetectContentType(body)
+		if i := strings.Index(mt, ";"); i > 0 {
+			mt = mt[:i]
+		}
+	}
+	if utf8.Valid(body) && !bytes.ContainsRune(body, 0) {
+		text, cut := cutText(string(body), s.limits.TextBytes, "Read a smaller file or a range (e.g. file_bash with head/tail/sed -n).")
+		if truncated && !cut {
+			text += fmt.Sprintf("\n\n[truncated: the file exceeded %d bytes and was cut]", s.limits.ReadBytes)
+		}
+		return mcp.NewToolResultText(text)
+	}
+	if truncated || len(body) > s.limits.BinaryBytes {
+		return mcp.NewToolResultText(fmt.Sprintf("[not returned: binary content (%s) larger than the %d-byte cap. Use a presigned URL (storage_presign) or split the file.]", mt, s.limits.BinaryBytes))
+	}
+	uri := "miosa://" + t.Name
+	return &mcp.CallToolResult{Content: []mcp.Content{
+		mcp.NewTextContent(fmt.Sprintf("Binary content, %d bytes, %s (base64 blob follows).", len(body), mt)),
+		mcp.NewEmbeddedResource(mcp.BlobResourceContents{URI: uri, MIMEType: mt, Blob: base64.StdEncoding.EncodeToString(body)}),
+	}}
+}

@@ -1,0 +1,257 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// Mode is the transport the server is serving; it changes advice texts
+// (an env var in stdio, a header over HTTP) and what is advertised.
+type Mode int
+
+const (
+	ModeStdio Mode = iota
+	ModeHTTP
+)
+
+// Options configure a Server. Zero values take the documented defaults.
+type Options struct {
+	Name, Version string
+	Tools         []Tool        // the enabled tools (already filtered)
+	Toolsets      []ToolsetInfo // for the instructions
+	Instructions  string        // introduction of the instructions
+	BaseURL       *url.URL      // the API base, e.g. https://api.miosa.ai/api/v1
+	Timeout       time.Duration // per upstream request (default 30 s)
+	Defaults      map[string]string
+	Limits        Limits
+	Mode          Mode
+	Logger        *slog.Logger
+	// Mock marks a server running against the offline mock; the
+	// instructions and logs say so.
+	Mock bool
+	// PollInterval is the wait loop's polling period (default 2 s).
+	PollInterval time.Duration
+	// RateLimit limits tool calls per API key (zero: unlimited).
+	RateLimit RateLimit
+	// ExtraTools are registered as they are (the conformance test tools).
+	ExtraTools []server.ServerTool
+	// KeyMissingHint is the error text for a call without any key.
+	KeyMissingHint string
+}
+
+// Server serves the tools with mcp-go.
+type Server struct {
+	mcp      *server.MCPServer
+	tools    map[string]*Tool
+	byOp     map[string]*Tool
+	base     *url.URL
+	timeout  time.Duration
+	defaults map[string]string
+	limits   Limits
+	mode     Mode
+	log      *slog.Logger
+	poll     time.Duration
+	keyHint  string
+	valid    validator
+	limiter  *keyLimiter
+}
+
+// NewServer builds the MCP server for the given tools.
+func NewServer(o Options) *Server {
+	s := &Server{
+		tools: map[string]*Tool{}, byOp: map[string]*Tool{},
+		base: o.BaseURL, timeout: o.Timeout, defaults: o.Defaults, limits: o.Limits.withDefaults(),
+		mode: o.Mode, log: o.Logger, poll: o.PollInterval, keyHint: o.KeyMissingHint,
+		limiter: newKeyLimiter(o.RateLimit),
+	}
+	if s.timeout <= 0 {
+		s.timeout = 30 * time.Second
+	}
+	if s.poll <= 0 {
+		s.poll = 2 * time.Second
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.keyHint == "" {
+		s.keyHint = "MIOSA_API_KEY is not set."
+	}
+	opts := []server.ServerOption{
+		server.WithToolCapabilities(false),
+		server.WithRecovery(),
+		server.WithInstructions(BuildInstructions(o.Instructions, o.Toolsets, o.Tools, o.Mock)),
+		server.WithToolFilter(s.filterForRequest),
+		server.WithToolHandlerMiddleware(notificationFlush),
+	}
+	if o.Mode == ModeStdio {
+		// Over stateless HTTP mcp-go keeps one log level for every caller,
+		// so logging is only advertised where there is a single caller.
+		opts = append(opts, server.WithLogging())
+	}
+	s.mcp = server.NewMCPServer(o.Name, o.Version, opts...)
+	var st []server.ServerTool
+	for i := range o.Tools {
+		t := &o.Tools[i]
+		s.tools[t.Name] = t
+		if t.Method == http.MethodGet {
+			if _, dup := s.byOp[t.Operation]; !dup {
+				s.byOp[t.Operation] = t
+			}
+		}
+		st = append(st, server.ServerTool{Tool: t.MCPTool(), Handler: s.handler(t)})
+	}
+	st = append(st, o.ExtraTools...)
+	s.mcp.AddTools(st...)
+	return s
+}
+
+// MCP returns the underlying mcp-go server.
+func (s *Server) MCP() *server.MCPServer { return s.mcp }
+
+// Tool returns an enabled tool by name.
+func (s *Server) Tool(name string) (*Tool, bool) { t, ok := s.tools[name]; return t, ok }
+
+func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		start := time.Now()
+		res := s.execute(ctx, t, req)
+		key := APIKeyFrom(ctx)
+		if !key.Empty() {
+			scrubKey(res, key.Reveal())
+		}
+		s.log.Debug("tool call", "tool", t.Name, "error", res.IsError, "duration", time.Since(start))
+		return res, nil
+	}
+}
+
+func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) *mcp.CallToolResult {
+	if f := requestFilterFrom(ctx); f != nil && !f.allows(t) {
+		return mcp.NewToolResultError(fmt.Sprintf("Tool %s is not enabled for this connection (X-MCP-Toolsets / X-MCP-Tools / X-MCP-Readonly narrow the tools).", t.Name))
+	}
+	if ke := keyErrorFrom(ctx); ke != nil {
+		return mcp.NewToolResultError(ke.Error())
+	}
+	key := APIKeyFrom(ctx)
+	if key.Empty() {
+		return mcp.NewToolResultError(s.keyHint)
+	}
+	rawArgs, err := json.Marshal(req.Params.Arguments)
+	if err != nil {
+		return mcp.NewToolResultError("arguments could not be read: " + err.Error())
+	}
+	args, err := s.valid.validate(t, rawArgs)
+	if err != nil {
+		return mcp.NewToolResultError(err.Error())
+	}
+	if wait := s.limiter.reserve(key); wait > 0 {
+		return mcp.NewToolResultError(fmt.Sprintf("Rate limited by this MCP server: too many tool calls for this API key. Retry after %d seconds.", int(wait.Seconds()+0.999)))
+	}
+	call := NewCall(t, args, s.defaults)
+	if t.Idempotent {
+		call.idemKey = newIdempotencyKey()
+	}
+	status, header, body, truncated, res := s.do(ctx, t, call, t.Call)
+	if res != nil {
+		return res
+	}
+	switch t.Result {
+	case ResultImage:
+		return s.imageResult(body, truncated, header)
+	case ResultFile:
+		return s.fileResult(t, body, truncated, header)
+	}
+	if t.Logs {
+		return s.logsResult(t, call, body, header)
+	}
+	if t.Wait != nil {
+		var wait bool
+		call.Arg("wait", &wait)
+		if wait {
+			return s.wait(ctx, t, call, req, body)
+		}
+	}
+	return s.jsonResult(t, body, truncated, status)
+}
+
+// do runs one upstream request under the per-request timeout and reads the
+// response. A non-nil result means the call already failed (its text says
+// why); otherwise the 2xx status, headers and (capped) body are returned.
+func (s *Server) do(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int, http.Header, []byte, bool, *mcp.CallToolResult) {
+	cctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := fn(cctx, call)
+	if err != nil {
+		var ae *ArgError
+		if errors.As(err, &ae) {
+			return 0, nil, nil, false, mcp.NewToolResultError("Invalid arguments for " + t.Name + ": " + ae.Msg + ".")
+		}
+		if ctx.Err() == nil && cctx.Err() != nil {
+			err = context.DeadlineExceeded
+		}
+		s.log.Warn("upstream request failed", "tool", t.Name, "error", scrubURLError(err))
+		return 0, nil, nil, false, mcp.NewToolResultError(s.transportErrorText(t, err))
+	}
+	defer resp.Body.Close()
+	body, truncated, rerr := readBody(resp.Body, s.limits.ReadBytes)
+	if rerr != nil {
+		s.log.Warn("reading upstream response failed", "tool", t.Name, "status", resp.StatusCode, "error", scrubURLError(rerr))
+		if ctx.Err() == nil && cctx.Err() != nil {
+			rerr = context.DeadlineExceeded
+		}
+		return 0, nil, nil, false, mcp.NewToolResultError(fmt.Sprintf("%s (the API answered HTTP %d but the body could not be read)", s.transportErrorText(t, rerr), resp.StatusCode))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		s.log.Info("upstream error", "tool", t.Name, "status", resp.StatusCode, "request_id", resp.Header.Get("X-Request-ID"))
+		return 0, nil, nil, false, mcp.NewToolResultError(s.upstreamErrorText(t, resp, body))
+	}
+	return resp.StatusCode, resp.Header, body, truncated, nil
+}
+
+func newIdempotencyKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "mcp-" + hex.EncodeToString(b[:])
+}
+
+// scrubKey removes the caller's key from every text the result carries: an
+// upstream error body that echoed it must not reach the model.
+func scrubKey(res *mcp.CallToolResult, key string) {
+	if len(key) < 8 || res == nil {
+		return
+	}
+	for i, c := range res.Content {
+		if tc, ok := c.(mcp.TextContent); ok && strings.Contains(tc.Text, key) {
+			tc.Text = strings.ReplaceAll(tc.Text, key, "[redacted]")
+			res.Content[i] = tc
+		}
+	}
+	if raw, ok := res.StructuredContent.(json.RawMessage); ok && strings.Contains(string(raw), key) {
+		res.StructuredContent = json.RawMessage(strings.ReplaceAll(string(raw), key, "[redacted]"))
+	}
+}
+
+// notificationFlush works around mcp-go v1.2.1 dropping the last
+// notification sent just before a tool returns (stack.md §2.6 bug 2): when
+// the call sent progress, give the forwarder a moment before returning.
+func notificationFlush(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		ctx, sent := withNotifyFlag(ctx)
+		res, err := next(ctx, req)
+		if sent.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return res, err
+	}
+}

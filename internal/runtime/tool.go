@@ -1,0 +1,104 @@
+// Package runtime serves the generated MIOSA tool catalog over MCP. The
+// generated package gen/tools describes every tool as data (schemas, argument
+// bindings, result kind) plus a small closure that calls the typed client;
+// everything else — validation, auth, retries, waiting, result shaping and
+// error advice — lives here once, so it is tested once.
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+)
+
+// Location says where a tool argument goes in the upstream request.
+type Location uint8
+
+const (
+	InPath    Location = iota + 1 // a path parameter (validated, escaped by the client)
+	InQuery                       // a query parameter
+	InHeader                      // a request header
+	InBody                        // a top-level property of the JSON request body
+	InRaw                         // content/encoding/content_type of a raw-bytes body
+	InControl                     // a runtime control: wait, wait_timeout_sec, lines
+	InExtra                       // an argument of a composite handler
+)
+
+// Arg binds a tool argument (Name) to an API field (API) at a location.
+type Arg struct {
+	Name       string
+	API        string
+	In         Location
+	Fixed      json.RawMessage // always sent; the argument is hidden
+	Default    json.RawMessage // sent when the caller omits the argument
+	EnvDefault string          // server setting used when omitted (MIOSA_DEFAULT_TEMPLATE)
+	Transform  string          // "base64": encode the caller's text before sending
+	Hidden     bool            // not part of the input schema
+}
+
+// ResultKind selects how a successful upstream response becomes MCP content.
+type ResultKind uint8
+
+const (
+	ResultJSON  ResultKind = iota // structuredContent + a text copy
+	ResultImage                   // image content (base64 PNG)
+	ResultFile                    // UTF-8 text as text, anything else as a blob
+)
+
+// Annotations are the four MCP tool hints; the generator always sets all four.
+type Annotations struct {
+	ReadOnly, Destructive, Idempotent, OpenWorld bool
+}
+
+// CallFunc performs the upstream request of one tool call. It returns the
+// raw response so the body reaches the model exactly as the API sent it.
+type CallFunc func(ctx context.Context, c *Call) (*http.Response, error)
+
+// PollFunc fetches the resource identified by id (the wait operation).
+type PollFunc func(ctx context.Context, c *Call, id string) (*http.Response, error)
+
+// Wait declares how a long operation is awaited: the id comes from the
+// response (a dotted path such as data.id) or from an argument ("arg:id");
+// Poll is called until Field holds one of Ready (success) or Failed.
+type Wait struct {
+	Poll      PollFunc
+	Operation string // the polled operation (to name its tool in messages)
+	ID     string
+	Field  string
+	Ready  []string
+	Failed []string
+}
+
+// Tool is one generated tool definition.
+type Tool struct {
+	Name, Toolset, Title, Description string
+	Method, Path                      string // the API operation, for errors and docs
+	Operation                         string // operationId
+	InputSchema, OutputSchema         json.RawMessage
+	Annotations                       Annotations
+	Args                              []Arg
+	Result                            ResultKind
+	WrapOutput                        bool // non-object JSON is returned as {"result": …}
+	Logs                              bool // returns a snapshot of the last `lines` lines
+	Idempotent                        bool // the operation accepts an Idempotency-Key
+	Wait                              *Wait
+	ErrorHints                        []ErrorHint // tools.yaml `errors:`
+	Call                              CallFunc
+}
+
+// ToolsetInfo describes a toolset; Guide feeds the initialize instructions.
+type ToolsetInfo struct {
+	Name, Title, Guide string
+}
+
+// Profile is a named selection of tools (e.g. "core" for editors that cap
+// the number of tools they accept).
+type Profile struct {
+	Name, Description string
+	Tools             []string
+}
+
+// Budget is the tools/list token budget from tools.yaml.
+type Budget struct {
+	TotalTokens, ToolTokens int
+}

@@ -1,0 +1,146 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// validator compiles each tool's input schema on first use (start-up stays
+// free of schema work) and turns violations into messages a model can fix.
+type validator struct {
+	mu      sync.Mutex
+	schemas map[string]*jsonschema.Schema
+}
+
+var printer = message.NewPrinter(language.English)
+
+func (v *validator) schema(t *Tool) (*jsonschema.Schema, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if s, ok := v.schemas[t.Name]; ok {
+		return s, nil
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(t.InputSchema))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	url := "mem:///" + t.Name + ".json"
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, err
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, err
+	}
+	if v.schemas == nil {
+		v.schemas = map[string]*jsonschema.Schema{}
+	}
+	v.schemas[t.Name] = s
+	return s, nil
+}
+
+// validate checks raw tool arguments against the tool's input schema and
+// returns them keyed by argument name. A nil or absent arguments value is an
+// empty object.
+func (v *validator) validate(t *Tool, raw json.RawMessage) (map[string]json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = []byte("{}")
+	}
+	if raw[0] != '{' {
+		return nil, &ArgError{Msg: "arguments must be a JSON object"}
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, &ArgError{Msg: "arguments are not valid JSON: " + err.Error()}
+	}
+	s, err := v.schema(t)
+	if err != nil {
+		return nil, fmt.Errorf("internal: input schema of %s: %w", t.Name, err)
+	}
+	if err := s.Validate(inst); err != nil {
+		if ve, ok := err.(*jsonschema.ValidationError); ok {
+			return nil, &ArgError{Msg: describeViolations(t, ve)}
+		}
+		return nil, &ArgError{Msg: err.Error()}
+	}
+	var args map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, &ArgError{Msg: "arguments must be a JSON object"}
+	}
+	return args, nil
+}
+
+func describeViolations(t *Tool, ve *jsonschema.ValidationError) string {
+	var leaves []*jsonschema.ValidationError
+	var walk func(*jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			leaves = append(leaves, e)
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	var msgs []string
+	for _, e := range leaves {
+		loc := strings.Join(e.InstanceLocation, ".")
+		switch k := e.ErrorKind.(type) {
+		case *kind.Required:
+			for _, m := range k.Missing {
+				msgs = append(msgs, "missing required argument "+joinLoc(loc, m))
+			}
+		case *kind.AdditionalProperties:
+			if loc == "" {
+				msgs = append(msgs, fmt.Sprintf("unknown argument(s) %s; %s accepts: %s", strings.Join(k.Properties, ", "), t.Name, strings.Join(argNames(t), ", ")))
+			} else {
+				msgs = append(msgs, fmt.Sprintf("argument %s: unknown field(s) %s", loc, strings.Join(k.Properties, ", ")))
+			}
+		default:
+			msgs = append(msgs, fmt.Sprintf("argument %s: %s", orRoot(loc), e.ErrorKind.LocalizedString(printer)))
+		}
+	}
+	sort.Strings(msgs)
+	return "Invalid arguments for " + t.Name + ": " + strings.Join(msgs, "; ") + "."
+}
+
+func joinLoc(loc, name string) string {
+	if loc == "" {
+		return name
+	}
+	return loc + "." + name
+}
+
+func orRoot(loc string) string {
+	if loc == "" {
+		return "(root)"
+	}
+	return loc
+}
+
+// argNames lists the tool's visible argument names, sorted.
+func argNames(t *Tool) []string {
+	var s struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	json.Unmarshal(t.InputSchema, &s)
+	out := make([]string, 0, len(s.Properties))
+	for k := range s.Properties {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
