@@ -185,10 +185,10 @@ func (e *toolsEmitter) toolLiteral(t *Tool) (jen.Code, error) {
 		d[jen.Id("Wait")] = jen.Op("&").Qual(rt, "Wait").Values(jen.Dict{
 			jen.Id("Poll"):      poll,
 			jen.Id("Operation"): jen.Lit(t.WaitOp.ID),
-			jen.Id("ID"):     jen.Lit(t.Wait.ID),
-			jen.Id("Field"):  jen.Lit(t.Wait.Field),
-			jen.Id("Ready"):  jen.Index().String().Values(ready...),
-			jen.Id("Failed"): jen.Index().String().Values(failed...),
+			jen.Id("ID"):        jen.Lit(t.Wait.ID),
+			jen.Id("Field"):     jen.Lit(t.Wait.Field),
+			jen.Id("Ready"):     jen.Index().String().Values(ready...),
+			jen.Id("Failed"):    jen.Index().String().Values(failed...),
 		})
 	}
 	if len(t.Errors) > 0 {

@@ -40,14 +40,14 @@ type Tool struct {
 	WaitOp                            *Operation
 	Handler                           string
 	Errors                            []ErrorSpec
-	Idempotent                        bool // the operation accepts Idempotency-Key
+	Idempotent                        bool   // the operation accepts Idempotency-Key
 	Body                              string // "", "json" or "raw"
 	Line                              int
 }
 
 // Arg binds one tool argument to where it goes in the request.
 type Arg struct {
-	Name, API, In string
+	Name, API, In  string
 	Fixed, Default json.RawMessage
 	EnvDefault     string
 	Transform      string

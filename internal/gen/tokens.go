@@ -5,30 +5,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
-
-	"github.com/tiktoken-go/tokenizer"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/tokens"
 )
 
-var (
-	cl100kOnce sync.Once
-	cl100k     tokenizer.Codec
-	cl100kErr  error
-)
-
-// CountTokens counts cl100k_base tokens, the encoding the published MCP
-// token-cost figures use. The vocabulary is embedded in the tokenizer module,
-// so this works offline.
-func CountTokens(s string) (int, error) {
-	cl100kOnce.Do(func() { cl100k, cl100kErr = tokenizer.Get(tokenizer.Cl100kBase) })
-	if cl100kErr != nil {
-		return 0, cl100kErr
-	}
-	ids, _, err := cl100k.Encode(s)
-	return len(ids), err
-}
+// CountTokens counts cl100k_base tokens (see internal/tokens).
+func CountTokens(s string) (int, error) { return tokens.Count(s) }
 
 // ToolCost is the size of one tool's tools/list entry.
 type ToolCost struct {

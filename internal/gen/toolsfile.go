@@ -127,7 +127,7 @@ func ParseToolsFile(name string, data []byte) (*ToolsFile, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty file", name)
 		}
-		return nil, fmt.Errorf("%s: %s", name, cleanYAMLError(err))
+		return nil, errors.New(cleanYAMLError(name, err))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -149,12 +149,33 @@ func ParseToolsFile(name string, data []byte) (*ToolsFile, error) {
 
 var yamlLineRE = regexp.MustCompile(`line (\d+): field (\S+) not found in type gen\.(\w+)`)
 
+var yamlTypeNames = map[string]string{
+	"ToolsFile": "the top level", "Toolset": "a toolset", "ToolSpec": "a tool", "ArgSpec": "an args entry",
+	"ExtraArg": "an extra_args entry", "AnnotationSpec": "annotations", "WaitSpec": "wait", "Budget": "budget",
+	"Profile": "a profile", "Exclusion": "an excluded entry", "ErrorSpec": "an errors entry",
+}
+
 // cleanYAMLError turns yaml.v3's Go-flavoured messages into ones that name
-// the tools.yaml concept instead of a Go type.
-func cleanYAMLError(err error) string {
+// the line and the tools.yaml concept instead of a Go type.
+func cleanYAMLError(name string, err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
-	msg = yamlLineRE.ReplaceAllString(msg, "line $1: unknown key $2 (in a $3 entry)")
-	return strings.ReplaceAll(msg, "\n ", "\n")
+	var out []string
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(line)
+		if m := yamlLineRE.FindStringSubmatch(line); m != nil {
+			what := yamlTypeNames[m[3]]
+			if what == "" {
+				what = m[3]
+			}
+			line = fmt.Sprintf("%s:%s: unknown key %q in %s", name, m[1], m[2], what)
+		} else if rest, ok := strings.CutPrefix(line, "line "); ok {
+			line = name + ":" + strings.Replace(rest, ": ", ": ", 1)
+		} else {
+			line = name + ": " + strings.TrimPrefix(line, "yaml: ")
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
 
 // toolLines maps tool names to the line of their `name:` key.

@@ -63,10 +63,10 @@ type PollFunc func(ctx context.Context, c *Call, id string) (*http.Response, err
 type Wait struct {
 	Poll      PollFunc
 	Operation string // the polled operation (to name its tool in messages)
-	ID     string
-	Field  string
-	Ready  []string
-	Failed []string
+	ID        string
+	Field     string
+	Ready     []string
+	Failed    []string
 }
 
 // Tool is one generated tool definition.

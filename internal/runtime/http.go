@@ -1,0 +1,257 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// HTTPOptions configure the streamable HTTP transport.
+type HTTPOptions struct {
+	// AllowedOrigins are the browser origins accepted in addition to
+	// loopback origins (http://localhost:*, http://127.0.0.1:*, http://[::1]:*).
+	// A request with any other Origin header gets 403 (MCP 2025-11-25).
+	// Requests without Origin (editors, CLIs) are not affected.
+	AllowedOrigins []string
+	// MaxBodyBytes caps a request body (default 5 MiB); larger bodies get 413.
+	MaxBodyBytes int64
+	// Catalog, Toolsets and Profiles let X-MCP-* headers name any catalog
+	// tool; names outside the server's enabled set simply stay disabled.
+	Catalog  []Tool
+	Toolsets []ToolsetInfo
+	Profiles []Profile
+	// Ready reports readiness for /readyz (nil: always ready).
+	Ready func() error
+}
+
+// MCPPaths are where the endpoint answers: /mcp, and the hosted endpoint's
+// path so clients switch between hosted and self-hosted by changing the host.
+var MCPPaths = []string{"/mcp", "/api/v1/mcp"}
+
+// HTTPHandler returns the HTTP transport: a stateless streamable-HTTP MCP
+// endpoint wrapped, outermost first, in panic recovery, the body limit, the
+// Origin check, and the authentication/narrowing layer. mcp-go's own Host
+// check (DNS-rebinding protection for loopback binds) stays on.
+func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 5 << 20
+	}
+	streamable := server.NewStreamableHTTPServer(s.mcp,
+		server.WithStateLess(true),
+		// A GET stream would receive other stateless callers' notifications
+		// (mcp-go v1.2.1 registers every stateless session under ""), so
+		// streaming is off: GET answers 405, which the spec allows.
+		server.WithDisableStreaming(true),
+		// A store (that keeps nothing) makes mcp-go wait for its notification
+		// forwarder, so the last progress notification is not dropped.
+		server.WithEventStore(discardEventStore{}),
+		server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {
+			return requestContext(ctx, r)
+		}),
+		server.WithStreamableHTTPLogger(s.log),
+	)
+	endpoint := s.recoverer(limitBody(o.MaxBodyBytes, checkOrigin(o.AllowedOrigins, s.authenticate(o, streamable))))
+	mux := http.NewServeMux()
+	for _, p := range MCPPaths {
+		mux.Handle(p, endpoint)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if o.Ready != nil {
+			if err := o.Ready(); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "reason": err.Error()})
+				return
+			}
+		}
+		io.WriteString(w, `{"status":"ready"}`)
+	})
+	return mux
+}
+
+type ctxHTTP struct{}
+
+type httpCallState struct {
+	key    APIKey
+	keyErr error
+	filter *requestFilter
+}
+
+// requestContext moves what authenticate parsed into the MCP request's ctx.
+func requestContext(ctx context.Context, r *http.Request) context.Context {
+	st, _ := r.Context().Value(ctxHTTP{}).(*httpCallState)
+	if st == nil {
+		return context.WithValue(ctx, keyErrKey{}, errors.New("internal: request was not authenticated"))
+	}
+	if st.keyErr != nil {
+		ctx = context.WithValue(ctx, keyErrKey{}, st.keyErr)
+	} else {
+		ctx = WithAPIKey(ctx, st.key)
+	}
+	if st.filter != nil {
+		ctx = context.WithValue(ctx, filterKey{}, st.filter)
+	}
+	return ctx
+}
+
+// authenticate parses the caller's key and narrowing headers for this
+// request only. initialize, ping and tools/list need no key (inspectors and
+// the conformance suite connect without one); a tools/call without a usable
+// key is answered 401 here, before anything reaches the API.
+func (s *Server) authenticate(o HTTPOptions, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &httpCallState{}
+		st.key, st.keyErr = ParseBearer(r.Header.Get("Authorization"))
+		if r.URL.Query().Has("api_key") || r.URL.Query().Has("key") || r.URL.Query().Has("token") {
+			writeJSONRPCError(w, http.StatusBadRequest, nil, "API keys are never accepted in the URL; send `Authorization: Bearer msk_u_…`.")
+			return
+		}
+		sel, narrowed, err := SelectionFromHeaders(r.Header)
+		if err == nil && narrowed {
+			st.filter, err = s.narrow(sel, o.Catalog, o.Toolsets, o.Profiles)
+		}
+		if err != nil {
+			writeJSONRPCError(w, http.StatusBadRequest, nil, err.Error())
+			return
+		}
+		if r.Method == http.MethodPost && st.keyErr != nil {
+			body, rerr := io.ReadAll(r.Body)
+			if rerr != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(rerr, &mbe) {
+					writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
+					return
+				}
+				writeJSONRPCError(w, http.StatusBadRequest, nil, "could not read the request body")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if id, isCall := toolCallID(body); isCall {
+				writeJSONRPCError(w, http.StatusUnauthorized, id, st.keyErr.Error())
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxHTTP{}, st)))
+	})
+}
+
+// toolCallID reports whether body is a tools/call request, and its id.
+func toolCallID(body []byte) (json.RawMessage, bool) {
+	var m struct {
+		Method string          `json:"method"`
+		ID     json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(body, &m) != nil {
+		return nil, false
+	}
+	return m.ID, m.Method == "tools/call"
+}
+
+func writeJSONRPCError(w http.ResponseWriter, status int, id json.RawMessage, msg string) {
+	if len(id) == 0 {
+		id = json.RawMessage("null")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{
+		"jsonrpc": "2.0", "id": id,
+		"error": map[string]any{"code": -32001, "message": msg},
+	})
+}
+
+// limitBody refuses bodies over max: by Content-Length before reading, and
+// while reading for chunked bodies (http.MaxBytesReader).
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("request body exceeds %d bytes", max))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkOrigin implements the spec's Origin rule: a present Origin that is
+// neither loopback nor allow-listed gets 403. Go's CrossOriginProtection is
+// not enough here: it lets GET through and trusts Origin == Host, which a
+// DNS-rebinding page satisfies.
+func checkOrigin(allowed []string, next http.Handler) http.Handler {
+	set := map[string]bool{}
+	for _, o := range allowed {
+		set[strings.TrimSuffix(strings.ToLower(o), "/")] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && !set["*"] && !set[strings.ToLower(origin)] && !isLoopbackOrigin(origin) {
+			writeJSONRPCError(w, http.StatusForbidden, nil, "forbidden: Origin "+origin+" is not allowed (see --allowed-origins)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isLoopbackOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	return IsLoopbackHost(u.Hostname())
+}
+
+// IsLoopbackHost reports whether host names this machine only.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// recoverer turns a panic in the transport into a 500 and a log line
+// (tool handler panics are recovered by mcp-go's WithRecovery).
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic in HTTP handler", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				writeJSONRPCError(w, http.StatusInternalServerError, nil, "internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// discardEventStore satisfies mcp-go's EventStore and keeps nothing: the
+// server is stateless and never replays streams.
+type discardEventStore struct{}
+
+func (discardEventStore) StoreEvent(context.Context, string, string, json.RawMessage) (string, error) {
+	return "", nil
+}
+
+func (discardEventStore) ReplayEventsAfter(context.Context, string, string, func(string, json.RawMessage) error) (string, error) {
+	return "", server.ErrUnknownEventID
+}
+
+var _ = slog.LevelInfo
+
+func (discardEventStore) PurgeSession(context.Context, string) error { return nil }
