@@ -138,7 +138,9 @@ func TestSync(t *testing.T) {
 		},
 		{
 			name: "renamed argument collides",
-			tool: func(s string) string { return strings.Replace(s, "{name: template, env_default", "{name: size, env_default", 1) },
+			tool: func(s string) string {
+				return strings.Replace(s, "{name: template, env_default", "{name: size, env_default", 1)
+			},
 			want: []string{`argument name "size" is used twice`},
 		},
 		{
@@ -158,12 +160,16 @@ func TestSync(t *testing.T) {
 		},
 		{
 			name: "unknown profile tool",
-			tool: func(s string) string { return strings.Replace(s, "tools: [widget_create, widget_get]", "tools: [widget_create, widget_gone]", 1) },
+			tool: func(s string) string {
+				return strings.Replace(s, "tools: [widget_create, widget_get]", "tools: [widget_create, widget_gone]", 1)
+			},
 			want: []string{`profile core names unknown tool "widget_gone"`},
 		},
 		{
 			name: "wait on a non-GET operation",
-			tool: func(s string) string { return strings.Replace(s, "wait: {operation: getWidget", "wait: {operation: deleteWidget", 1) },
+			tool: func(s string) string {
+				return strings.Replace(s, "wait: {operation: getWidget", "wait: {operation: deleteWidget", 1)
+			},
 			want: []string{"wait.operation deleteWidget must be a GET"},
 		},
 		{
@@ -182,7 +188,9 @@ func TestSync(t *testing.T) {
 		},
 		{
 			name: "invalid OpenAPI document",
-			spec: func(s string) string { return strings.Replace(s, "openapi: 3.0.3", "openapi: 3.0.3\nbogus_top_level: 1", 1) },
+			spec: func(s string) string {
+				return strings.Replace(s, "openapi: 3.0.3", "openapi: 3.0.3\nbogus_top_level: 1", 1)
+			},
 			want: []string{"api/openapi.yaml"},
 		},
 	}
