@@ -131,7 +131,15 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 			}
 			return cl.InvokeFunction(ctx, functionIdParam, body)
 		},
-		Description:  "Invoke a function with a JSON payload; returns status_code, body and duration. Returns \"Function deployment is not yet supported via MCP\" when no function is deployed.",
+		Description: "Invoke a function with a JSON payload; returns status_code, body and duration. Returns \"Function deployment is not yet supported via MCP\" when no function is deployed.",
+		ErrorHints: []runtime.ErrorHint{{
+			Code:    "FUNCTION_NOT_DEPLOYED",
+			Message: "Function deployment is not yet supported via MCP: this function has no deployed code. Deploy it from the MIOSA dashboard or SDK, then call function_invoke again.",
+		}, {
+			Contains: "not deployed",
+			Message:  "Function deployment is not yet supported via MCP: this function has no deployed code. Deploy it from the MIOSA dashboard or SDK, then call function_invoke again.",
+			Status:   404,
+		}},
 		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","type":"string"},"payload":{"description":"JSON input for the function","properties":{},"type":"object"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "function_invoke",
