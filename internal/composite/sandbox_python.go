@@ -3,10 +3,8 @@
 package composite
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"fmt"
 	"net/http"
 
 	"github.com/miosa-osa/miosa-mcp/gen/client"
@@ -50,6 +48,3 @@ func SandboxPython(ctx context.Context, c *runtime.Call, cl client.ClientInterfa
 	}
 	return cl.ExecSandbox(ctx, id, body)
 }
-
-var _ = bytes.NewReader
-var _ = fmt.Sprint

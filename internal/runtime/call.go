@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -256,16 +255,4 @@ func (c *Call) Extra(name string, v any) (bool, error) { return c.Arg(name, v) }
 // ctxKey types keep context values private to this package.
 type ctxKey int
 
-const (
-	keyAPIKey ctxKey = iota
-	keyCallState
-)
-
-// callState travels in the request context to the request editor.
-type callState struct {
-	idemKey string
-}
-
-func withCallState(ctx context.Context, s *callState) context.Context {
-	return context.WithValue(ctx, keyCallState, s)
-}
+const keyAPIKey ctxKey = iota

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -251,7 +250,5 @@ func (discardEventStore) StoreEvent(context.Context, string, string, json.RawMes
 func (discardEventStore) ReplayEventsAfter(context.Context, string, string, func(string, json.RawMessage) error) (string, error) {
 	return "", server.ErrUnknownEventID
 }
-
-var _ = slog.LevelInfo
 
 func (discardEventStore) PurgeSession(context.Context, string) error { return nil }

@@ -97,7 +97,7 @@ func (s *Server) jsonResult(t *Tool, body []byte, readTruncated bool, status int
 		return res
 	}
 	structured := json.RawMessage(trimmed)
-	if t.WrapOutput || trimmed[0] != '{' {
+	if t.WrapOutput || trimmed[0] != '{' || !conforms(t, trimmed) {
 		structured = json.RawMessage(`{"result":` + string(trimmed) + `}`)
 	}
 	text, cut := cutText(string(trimmed), lim.TextBytes, "Ask for less: use the tool's limit/cursor/page, a narrower path or filter.")

@@ -646,3 +646,19 @@ func TestBodyLimit(t *testing.T) {
 		t.Errorf("status %d, want 413", r.StatusCode)
 	}
 }
+
+// TestStructuredContentAlwaysConforms: when the API drifts from the spec
+// (a list where an object was documented), the structured result is
+// wrapped as {"result": …} so it still matches the advertised outputSchema.
+func TestStructuredContentAlwaysConforms(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"data": []any{"not", "an", "object"}})
+	})
+	srv, cat := newRuntime(t, up.base())
+	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
+	res := call(t, c, "widget_get", map[string]any{"id": "w1"})
+	b, _ := json.Marshal(res.StructuredContent)
+	if res.IsError || !strings.HasPrefix(string(b), `{"result":{"data":[`) {
+		t.Fatalf("structured = %s", b)
+	}
+}
