@@ -76,7 +76,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 		},
 		Description:  "Boot a sandbox VM for running code. Returns while state is provisioning; pass wait=true or poll sandbox_get until running. timeout_sec is its total lifetime in seconds, not a request timeout.",
 		Idempotent:   true,
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"external_project_id":{"description":"Your own project ID","type":"string"},"external_workspace_id":{"description":"Your own workspace ID","type":"string"},"name":{"description":"Sandbox name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","medium","large","xl"],"type":"string"},"template":{"default":"miosa-sandbox","description":"Sandbox template, e.g. miosa-sandbox (default: server's MIOSA_DEFAULT_TEMPLATE)","type":"string"},"timeout_sec":{"description":"Sandbox lifetime in seconds, not a request timeout","minimum":1,"type":"integer"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"external_project_id":{"description":"Your own project ID","type":"string"},"external_workspace_id":{"description":"Your own workspace ID","type":"string"},"name":{"description":"Sandbox name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","medium","large","xl"],"type":"string"},"template":{"description":"Sandbox template, e.g. miosa-sandbox (default: server's MIOSA_DEFAULT_TEMPLATE)","type":"string"},"timeout_sec":{"description":"Sandbox lifetime in seconds, not a request timeout","minimum":1,"type":"integer"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_create",
 		Operation:    "createSandbox",
@@ -340,12 +340,16 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			API:  "code",
 			In:   runtime.InExtra,
 			Name: "code",
+		}, {
+			API:  "timeout",
+			In:   runtime.InExtra,
+			Name: "timeout",
 		}},
 		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 			return composite.SandboxPython(ctx, c, cl)
 		},
 		Description:  "Run a Python 3 snippet in a running sandbox (saved to a temp file, run with python3). Returns stdout, stderr, exit_code; print what you need.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Python source to run","type":"string"},"id":{"description":"Sandbox ID","type":"string"}},"required":["code","id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Python source to run","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"timeout":{"description":"Max run time in seconds","type":"integer"}},"required":["code","id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_python",
 		Operation:    "execSandbox",

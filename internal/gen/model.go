@@ -219,6 +219,9 @@ func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*
 		apiSeen[api] = true
 		a := Arg{Name: api, API: api, In: in, GoType: goType}
 		as, custom := spec.Args[api]
+		if in == InExtra || in == InControl {
+			custom = false // args: customises API fields only
+		}
 		if api == idempotencyHeader && in == InHeader {
 			t.Idempotent = true
 			a.Hidden = true
@@ -253,6 +256,7 @@ func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*
 				}
 				a.EnvDefault = as.EnvDefault
 				req = false
+				delete(schema, "default") // the effective default is the server's setting
 				d, _ := schema["description"].(string)
 				schema["description"] = strings.TrimSpace(d + " (default: server's " + as.EnvDefault + ")")
 			}
