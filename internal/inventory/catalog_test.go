@@ -301,3 +301,33 @@ func TestToolsYAMLMatchesItsSchema(t *testing.T) {
 		t.Errorf("tools.yaml does not match tools.schema.json: %v", err)
 	}
 }
+
+// TestInstructionsBudget: the initialize instructions (built from
+// tools.yaml) stay a compact guide.
+func TestInstructionsBudget(t *testing.T) {
+	cat := catalog(t)
+	ins := runtime.BuildInstructions(tools.Instructions, tools.Toolsets, cat, false)
+	n, err := tokens.Count(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n > 1500 {
+		t.Errorf("instructions are %d tokens, want <= 1500", n)
+	}
+	for _, ts := range tools.Toolsets {
+		if !strings.Contains(ins, ts.Guide) {
+			t.Errorf("toolset %s guide missing from the instructions", ts.Name)
+		}
+	}
+	for _, want := range []string{"computer_get", "running", "wait=true", "permanent"} {
+		if !strings.Contains(ins, want) {
+			t.Errorf("instructions do not mention %q", want)
+		}
+	}
+	// A narrowed server only describes what it serves.
+	sel, _ := runtime.Select(cat, tools.Toolsets, tools.Profiles, runtime.Selection{Toolsets: []string{"sandbox"}})
+	if small := runtime.BuildInstructions(tools.Instructions, tools.Toolsets, sel, true); strings.Contains(small, "Desktop tools") || !strings.Contains(small, "OFFLINE MOCK") {
+		t.Errorf("narrowed/mock instructions wrong:\n%s", small)
+	}
+	t.Logf("instructions: %d tokens", n)
+}
