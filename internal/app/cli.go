@@ -61,6 +61,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 	cmd := "stdio"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	} else if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		cmd = "help" // the command list, not the stdio flags
 	}
 	switch cmd {
 	case "help", "-h", "--help":

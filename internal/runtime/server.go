@@ -46,7 +46,12 @@ type Options struct {
 	// RateLimit limits tool calls per API key (zero: unlimited).
 	RateLimit RateLimit
 	// ExtraTools are registered as they are (the conformance test tools).
+	// They call nothing upstream, so over HTTP they are callable without a key.
 	ExtraTools []server.ServerTool
+	// Logging advertises the logging capability over HTTP too (stdio always
+	// has it). Only the conformance run sets it: over stateless HTTP mcp-go
+	// keeps one log level for every caller (stack.md §2.6 bug 3).
+	Logging bool
 	// KeyMissingHint is the error text for a call without any key.
 	KeyMissingHint string
 }
@@ -64,6 +69,7 @@ type Server struct {
 	log      *slog.Logger
 	poll     time.Duration
 	keyHint  string
+	keyless  map[string]bool // ExtraTools: no key needed over HTTP
 	valid    validator
 	limiter  *keyLimiter
 }
@@ -95,7 +101,7 @@ func NewServer(o Options) *Server {
 		server.WithToolFilter(s.filterForRequest),
 		server.WithToolHandlerMiddleware(notificationFlush),
 	}
-	if o.Mode == ModeStdio {
+	if o.Mode == ModeStdio || o.Logging {
 		// Over stateless HTTP mcp-go keeps one log level for every caller,
 		// so logging is only advertised where there is a single caller.
 		opts = append(opts, server.WithLogging())
@@ -113,6 +119,10 @@ func NewServer(o Options) *Server {
 		st = append(st, server.ServerTool{Tool: t.MCPTool(), Handler: s.handler(t)})
 	}
 	st = append(st, o.ExtraTools...)
+	s.keyless = map[string]bool{}
+	for _, t := range o.ExtraTools {
+		s.keyless[t.Tool.Name] = true
+	}
 	s.mcp.AddTools(st...)
 	return s
 }
@@ -175,6 +185,9 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 	if t.Logs {
 		return s.logsResult(t, call, body, header)
 	}
+	if res := s.unusableBody(t, status, header, body, truncated); res != nil {
+		return res
+	}
 	if t.Wait != nil {
 		var wait bool
 		call.Arg("wait", &wait)
@@ -213,7 +226,13 @@ func (s *Server) do(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int,
 		return 0, nil, nil, false, mcp.NewToolResultError(fmt.Sprintf("%s (the API answered HTTP %d but the body could not be read)", s.transportErrorText(t, rerr), resp.StatusCode))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		s.log.Info("upstream error", "tool", t.Name, "status", resp.StatusCode, "request_id", resp.Header.Get("X-Request-ID"))
+		// The request id is upstream-controlled text: a proxy that echoes
+		// the Authorization header must not put the key into the logs.
+		reqID := resp.Header.Get("X-Request-ID")
+		if k := APIKeyFrom(ctx).Reveal(); len(k) >= 8 {
+			reqID = strings.ReplaceAll(reqID, k, "[redacted]")
+		}
+		s.log.Info("upstream error", "tool", t.Name, "status", resp.StatusCode, "request_id", reqID)
 		return 0, nil, nil, false, mcp.NewToolResultError(s.upstreamErrorText(t, resp, body))
 	}
 	return resp.StatusCode, resp.Header, body, truncated, nil

@@ -1,0 +1,123 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/miosa-osa/miosa-mcp/gen/client"
+	"github.com/miosa-osa/miosa-mcp/gen/tools"
+	"github.com/miosa-osa/miosa-mcp/internal/mock"
+	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+)
+
+// serverOpts are the flag-level choices that shape a server.
+type serverOpts struct {
+	mode             runtime.Mode
+	mock             bool
+	conformanceTools bool
+	rateLimit        float64
+	pollInterval     time.Duration
+}
+
+// instance is a built server plus what the commands need around it.
+type instance struct {
+	cfg     Config
+	srv     *runtime.Server
+	catalog []runtime.Tool
+	enabled []runtime.Tool
+	log     *slog.Logger
+	close   func()
+}
+
+// newLogger writes text logs to stderr only (stdout is reserved for
+// JSON-RPC in stdio mode) and drops any attribute that could hold a secret.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			k := strings.ToLower(a.Key)
+			if k == "authorization" || strings.Contains(k, "key") || strings.Contains(k, "token") || strings.Contains(k, "secret") {
+				return slog.String(a.Key, "[redacted]")
+			}
+			return a
+		},
+	}))
+}
+
+const keyMissingStdio = "MIOSA_API_KEY is not set: the environment variable is missing from this server's entry in your MCP config. " +
+	`Add "env": {"MIOSA_API_KEY": "msk_u_…"} to it (Claude Code: ~/.claude/mcp.json or "claude mcp add … --env MIOSA_API_KEY=…"; ` +
+	"Cursor: Settings → MCP; Windsurf: ~/.codeium/windsurf/mcp_config.json; VS Code: .vscode/mcp.json), make sure the key starts with msk_u_, " +
+	"and restart the client. `miosa-mcp config <client>` prints a ready-made snippet."
+
+const keyMissingHTTP = "No API key: send `Authorization: Bearer msk_u_…` with each request (the word Bearer, a space, then your MIOSA key)."
+
+// build assembles the runtime server from the configuration.
+func build(ctx context.Context, cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
+	log := newLogger(stderr, cfg.LogLevel)
+	in := &instance{cfg: cfg, log: log, close: func() {}}
+	if o.mock {
+		m, err := mock.New(mock.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("starting the mock API: %w", err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("starting the mock API: %w", err)
+		}
+		hs := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln)
+		in.close = func() { hs.Close() }
+		u, _ := ParseAPIURL("http://" + ln.Addr().String())
+		in.cfg.APIURL = u
+		if in.cfg.APIKey.Empty() {
+			in.cfg.APIKey = runtime.NewAPIKey("msk_u_mock_local_key")
+		}
+		log.Warn("running against the OFFLINE MOCK of the MIOSA API: nothing real is created", "mock_url", u.String())
+	}
+	cl, err := client.NewClient(in.cfg.APIURL.String(),
+		client.WithHTTPClient(runtime.NewHTTPClient(runtime.RetryPolicy{})),
+		client.WithRequestEditorFn(runtime.Editor(in.cfg.APIURL)))
+	if err != nil {
+		in.close()
+		return nil, err
+	}
+	in.catalog = tools.All(cl)
+	in.enabled, err = runtime.Select(in.catalog, tools.Toolsets, tools.Profiles, cfg.Selection)
+	if err != nil {
+		in.close()
+		return nil, err
+	}
+	if len(in.enabled) == 0 {
+		in.close()
+		return nil, errors.New("the tool selection (toolsets/tools/exclude/read-only) leaves no tools")
+	}
+	hint := keyMissingStdio
+	if o.mode == runtime.ModeHTTP {
+		hint = keyMissingHTTP
+	}
+	ropts := runtime.Options{
+		Name: "miosa-mcp", Version: Version(),
+		Tools: in.enabled, Toolsets: tools.Toolsets, Instructions: tools.Instructions,
+		BaseURL: in.cfg.APIURL, Timeout: cfg.Timeout,
+		Defaults: map[string]string{"MIOSA_DEFAULT_TEMPLATE": cfg.DefaultTemplate},
+		Mode:     o.mode, Logger: log, Mock: o.mock, PollInterval: o.pollInterval,
+		RateLimit:      runtime.RateLimit{PerSecond: o.rateLimit},
+		KeyMissingHint: hint,
+	}
+	if o.mock && o.pollInterval == 0 {
+		ropts.PollInterval = 250 * time.Millisecond
+	}
+	if o.conformanceTools {
+		ropts.ExtraTools = conformanceTools()
+		ropts.Logging = true // the suite's logging scenarios; see docs/conformance.md
+	}
+	in.srv = runtime.NewServer(ropts)
+	return in, nil
+}

@@ -1,0 +1,126 @@
+// Package app is the miosa-mcp command: configuration from the environment
+// and flags, the stdio and HTTP servers, and the human CLI (tools, call,
+// config). cmd/miosa-mcp only calls Run.
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+)
+
+// Defaults documented on the MIOSA MCP docs page.
+const (
+	DefaultAPIURL   = "https://api.miosa.ai"
+	DefaultTemplate = "miosa-sandbox"
+	DefaultTimeout  = 30 * time.Second
+	DefaultLogLevel = "warn"
+	DefaultListen   = "127.0.0.1:8787"
+	apiPrefix       = "/api/v1"
+)
+
+// Config is the validated server configuration.
+type Config struct {
+	APIKey          runtime.APIKey
+	APIURL          *url.URL // API base including /api/v1
+	DefaultTemplate string
+	Timeout         time.Duration
+	LogLevel        slog.Level
+	Selection       runtime.Selection
+}
+
+// LoadConfig reads the MIOSA_* environment. Every invalid value is an error
+// that names the variable, its value and what is accepted.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{APIKey: runtime.NewAPIKey(strings.TrimSpace(getenv("MIOSA_API_KEY")))}
+	raw := strings.TrimSpace(getenv("MIOSA_API_URL"))
+	if raw == "" {
+		raw = DefaultAPIURL
+	}
+	u, err := ParseAPIURL(raw)
+	if err != nil {
+		return c, fmt.Errorf("MIOSA_API_URL=%q: %w", raw, err)
+	}
+	c.APIURL = u
+	c.DefaultTemplate = strings.TrimSpace(getenv("MIOSA_DEFAULT_TEMPLATE"))
+	if c.DefaultTemplate == "" {
+		c.DefaultTemplate = DefaultTemplate
+	}
+	c.Timeout = DefaultTimeout
+	if v := strings.TrimSpace(getenv("MIOSA_TIMEOUT_MS")); v != "" {
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms < 100 || ms > 3_600_000 {
+			return c, fmt.Errorf("MIOSA_TIMEOUT_MS=%q: must be a whole number of milliseconds between 100 and 3600000 (default 30000)", v)
+		}
+		c.Timeout = time.Duration(ms) * time.Millisecond
+	}
+	c.LogLevel, err = ParseLogLevel(getenv("MIOSA_LOG_LEVEL"))
+	if err != nil {
+		return c, err
+	}
+	c.Selection.Toolsets = runtime.SplitList(getenv("MIOSA_TOOLSETS"))
+	c.Selection.Tools = runtime.SplitList(getenv("MIOSA_TOOLS"))
+	c.Selection.Exclude = runtime.SplitList(getenv("MIOSA_EXCLUDE_TOOLS"))
+	if v := strings.TrimSpace(getenv("MIOSA_READ_ONLY")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("MIOSA_READ_ONLY=%q: must be true or false", v)
+		}
+		c.Selection.ReadOnly = b
+	}
+	return c, nil
+}
+
+// ParseLogLevel accepts debug, info, warn (default) and error.
+func ParseLogLevel(v string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "":
+		return slog.LevelWarn, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("MIOSA_LOG_LEVEL=%q: must be debug, info, warn or error (default warn)", v)
+}
+
+// ParseAPIURL validates MIOSA_API_URL and appends /api/v1 unless present.
+// https is required, except for loopback hosts (local mocks and tunnels): the
+// key must never cross a network in clear text. User info, queries and
+// fragments are refused because they would leak into logs or change targets.
+func ParseAPIURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("not a URL: %v", err)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("must be an absolute URL such as %s", DefaultAPIURL)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !runtime.IsLoopbackHost(u.Hostname()) {
+			return nil, fmt.Errorf("must use https (http is only allowed for localhost/127.0.0.1/[::1])")
+		}
+	default:
+		return nil, fmt.Errorf("scheme must be https")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("must not contain credentials, a query or a fragment")
+	}
+	p := strings.TrimSuffix(u.Path, "/")
+	if !strings.HasSuffix(p, apiPrefix) {
+		p += apiPrefix
+	}
+	u.Path, u.RawPath = p, ""
+	return u, nil
+}

@@ -1,0 +1,113 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Clients lists the editors `miosa-mcp config` knows.
+var Clients = map[string]clientConfig{
+	"claude-code": {
+		file: "~/.claude/mcp.json (or the project's .mcp.json)",
+		note: "Claude Code expands ${MIOSA_API_KEY} from your environment. Or run:\n  claude mcp add miosa --env MIOSA_API_KEY=\"$MIOSA_API_KEY\" -- miosa-mcp",
+		body: func() any {
+			return map[string]any{"mcpServers": map[string]any{"miosa": map[string]any{
+				"command": "miosa-mcp", "args": []string{},
+				"env": map[string]string{"MIOSA_API_KEY": "${MIOSA_API_KEY}"},
+			}}}
+		},
+	},
+	"cursor": {
+		file: "~/.cursor/mcp.json (Cursor → Settings → MCP)",
+		note: "Cursor expands ${env:MIOSA_API_KEY}. Cursor sends at most 40 tools: the core profile fits. Validate the file with: node -e \"JSON.parse(require('fs').readFileSync(process.argv[1],'utf8'))\" ~/.cursor/mcp.json",
+		body: func() any {
+			return map[string]any{"mcpServers": map[string]any{"miosa": map[string]any{
+				"command": "miosa-mcp", "args": []string{"--toolsets", "core"},
+				"env": map[string]string{"MIOSA_API_KEY": "${env:MIOSA_API_KEY}"},
+			}}}
+		},
+	},
+	"windsurf": {
+		file: "~/.codeium/windsurf/mcp_config.json",
+		note: "Windsurf expands ${env:MIOSA_API_KEY}; it accepts at most 50 tools, so this uses the core profile. Reload Windsurf; the tools appear in the Cascade panel.",
+		body: func() any {
+			return map[string]any{"mcpServers": map[string]any{"miosa": map[string]any{
+				"command": "miosa-mcp", "args": []string{"--toolsets", "core"},
+				"env": map[string]string{"MIOSA_API_KEY": "${env:MIOSA_API_KEY}"},
+			}}}
+		},
+	},
+	"vscode": {
+		file: ".vscode/mcp.json",
+		note: "VS Code prompts for the key once and stores it in its secret storage. VS Code accepts at most 128 tools across all servers and the full catalog has 151, so this uses the core profile (35); add toolsets to the list (e.g. core,storage,databases) while the total stays under 128.",
+		body: func() any {
+			return map[string]any{
+				"inputs": []any{map[string]any{"type": "promptString", "id": "miosa-api-key", "description": "MIOSA API key (msk_u_…)", "password": true}},
+				"servers": map[string]any{"miosa": map[string]any{
+					"type": "stdio", "command": "miosa-mcp", "args": []string{"--toolsets", "core"},
+					"env": map[string]string{"MIOSA_API_KEY": "${input:miosa-api-key}"},
+				}},
+			}
+		},
+	},
+	"claude-desktop": {
+		file: "~/Library/Application Support/Claude/claude_desktop_config.json (macOS) or %APPDATA%\\Claude\\claude_desktop_config.json (Windows)",
+		note: "Claude Desktop does not expand environment variables: replace the placeholder with your key in that file only, never in a file you commit.",
+		body: func() any {
+			return map[string]any{"mcpServers": map[string]any{"miosa": map[string]any{
+				"command": "miosa-mcp", "args": []string{},
+				"env": map[string]string{"MIOSA_API_KEY": "msk_u_REPLACE_WITH_YOUR_KEY"},
+			}}}
+		},
+	},
+}
+
+type clientConfig struct {
+	file, note string
+	body       func() any
+}
+
+// ClientNames returns the supported client names, sorted.
+func ClientNames() []string {
+	names := make([]string, 0, len(Clients))
+	for n := range Clients {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ConfigSnippet returns the JSON config for a client. The key is never
+// inlined: it is referenced from the environment or a secret prompt.
+func ConfigSnippet(name string) ([]byte, error) {
+	c, ok := Clients[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown client %q; valid clients: %s", name, strings.Join(ClientNames(), ", "))
+	}
+	return json.MarshalIndent(c.body(), "", "  ")
+}
+
+// runConfig prints the snippet on stdout (pipe-able into the file) and the
+// where/how notes on stderr.
+func runConfig(args []string, env Env) int {
+	fs := newFlagSet("config", "miosa-mcp config claude-code|cursor|windsurf|vscode|claude-desktop", env)
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		fmt.Fprintf(env.Stderr, "\nclients: %s\n", strings.Join(ClientNames(), ", "))
+		return 2
+	}
+	b, err := ConfigSnippet(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 2
+	}
+	c := Clients[fs.Arg(0)]
+	fmt.Fprintln(env.Stdout, string(b))
+	fmt.Fprintf(env.Stderr, "\n# Put this in %s\n# %s\n", c.file, c.note)
+	return 0
+}

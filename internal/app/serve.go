@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/miosa-osa/miosa-mcp/gen/tools"
+	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+)
+
+// runStdio serves MCP over stdin/stdout. stdout carries JSON-RPC only; all
+// logs go to stderr. A missing MIOSA_API_KEY does not stop the server: it
+// lists its tools and every call explains how to set the key.
+func runStdio(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("stdio", "miosa-mcp [stdio] [flags]", env)
+	var c commonFlags
+	c.register(fs)
+	rate := fs.Float64("rate-limit", 0, "max tool calls per second (0: unlimited)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	cfg, err := loadConfig(env, &c, fs)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 2
+	}
+	in, err := build(ctx, cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate}, env.Stderr)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 2
+	}
+	defer in.close()
+	if in.cfg.APIKey.Empty() {
+		in.log.Warn("MIOSA_API_KEY is not set; tools are listed but every call will explain how to set it")
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	key := in.cfg.APIKey
+	stdio := server.NewStdioServer(in.srv.MCP())
+	server.WithStdioContextFunc(func(ctx context.Context) context.Context { return runtime.WithAPIKey(ctx, key) })(stdio)
+	server.WithErrorLogger(log.New(env.Stderr, "miosa-mcp: ", 0))(stdio)
+	in.log.Info("serving MCP over stdio", "tools", len(in.enabled), "api", in.cfg.APIURL.Host)
+	// Messages encoding/json would read differently from a strict parser
+	// (duplicate or case-variant keys, invalid UTF-8) are refused first.
+	stdin, stdout := runtime.StrictStdio(env.Stdin, env.Stdout)
+	if err := stdio.Listen(ctx, stdin, stdout); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 1
+	}
+	return 0
+}
+
+// runHTTP serves stateless streamable HTTP. Each request carries its own
+// key; nothing about a caller outlives its request, so any number of
+// replicas can run behind a load balancer.
+func runHTTP(ctx context.Context, args []string, env Env) int {
+	fs := newFlagSet("http", "miosa-mcp http [--listen 127.0.0.1:8787] [flags]", env)
+	var c commonFlags
+	c.register(fs)
+	listen := fs.String("listen", DefaultListen, "address to listen on; binding beyond loopback exposes the server to the network")
+	origins := fs.String("allowed-origins", "", "comma-separated browser origins allowed besides loopback ones (\"*\" allows any)")
+	maxBody := fs.Int64("max-body-bytes", 5<<20, "maximum request body size")
+	grace := fs.Duration("shutdown-grace", 25*time.Second, "how long in-flight calls may finish after SIGTERM")
+	rate := fs.Float64("rate-limit", 0, "max tool calls per second per API key (0: unlimited)")
+	conf := fs.Bool("conformance-tools", false, "also register the MCP conformance suite's test tools (testing only)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	cfg, err := loadConfig(env, &c, fs)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 2
+	}
+	// HTTP callers bring their own key; a server-wide key would be shared
+	// by every caller, so it is ignored here.
+	cfg.APIKey = runtime.APIKey{}
+	in, err := build(ctx, cfg, serverOpts{mode: runtime.ModeHTTP, mock: c.mock, rateLimit: *rate, conformanceTools: *conf}, env.Stderr)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 2
+	}
+	defer in.close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 1
+	}
+	return serveHTTP(ctx, in, ln, runtime.HTTPOptions{
+		AllowedOrigins: runtime.SplitList(*origins), MaxBodyBytes: *maxBody,
+		Catalog: in.catalog, Toolsets: tools.Toolsets, Profiles: tools.Profiles,
+	}, *grace, env)
+}
+
+func serveHTTP(ctx context.Context, in *instance, ln net.Listener, o runtime.HTTPOptions, grace time.Duration, env Env) int {
+	host, _, _ := net.SplitHostPort(ln.Addr().String())
+	if !runtime.IsLoopbackHost(host) {
+		in.log.Warn("listening beyond loopback: anyone who can reach this address can use the server with their own MIOSA key; put it behind TLS and a firewall", "addr", ln.Addr().String())
+	}
+	hs := &http.Server{
+		Handler:           in.srv.HTTPHandler(o),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(env.Stderr, "miosa-mcp http: ", 0),
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(env.Stderr, "miosa-mcp: serving MCP over HTTP at http://%s%s (and %s), %d tools\n", ln.Addr(), runtime.MCPPaths[0], strings.Join(runtime.MCPPaths[1:], ", "), len(in.enabled))
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+			return 1
+		}
+		return 0
+	case <-ctx.Done():
+	}
+	in.log.Info("shutting down; letting in-flight calls finish", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp: shutdown:", err)
+		hs.Close()
+		return 1
+	}
+	return 0
+}
