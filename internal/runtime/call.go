@@ -163,6 +163,11 @@ func (c *Call) PathInt(api string) (int, error) {
 	return 0, argErrorf("internal: tool %s has no path parameter %s", c.Tool.Name, api)
 }
 
+// MaxPathValueBytes caps one path parameter value: identifiers, object keys
+// and file paths all fit, and a longer value could only make the request
+// line too long for the API to accept.
+const MaxPathValueBytes = 4096
+
 // CheckPathValue rejects path parameter values that are unsafe even after
 // percent-escaping: URL resolution collapses "." and ".." segments, and
 // control characters or invalid UTF-8 have no business in an identifier.
@@ -172,6 +177,8 @@ func CheckPathValue(s string) error {
 		return fmt.Errorf("must not be empty")
 	case s == "." || s == "..":
 		return fmt.Errorf("%q is not a valid value", s)
+	case len(s) > MaxPathValueBytes:
+		return fmt.Errorf("is too long (%d bytes; the limit is %d)", len(s), MaxPathValueBytes)
 	case !utf8.ValidString(s):
 		return fmt.Errorf("must be valid UTF-8")
 	case strings.TrimSpace(s) == "":

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -254,6 +255,12 @@ func (s *Server) transportErrorText(t *Tool, err error) string {
 		return fmt.Sprintf("%s: %v", t.Name, err)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("%s: could not connect to the MIOSA API at %s (connection refused). Check MIOSA_API_URL and your network.", t.Name, host)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
+		again := "Retry shortly"
+		if t.Method == http.MethodPost && !t.Idempotent || t.Method == http.MethodPatch {
+			again = "It was not retried, since repeating it could apply it twice: check its effect with the matching get or list tool before calling again"
+		}
+		return fmt.Sprintf("%s: the MIOSA API at %s closed the connection (%s). %s; if it persists, check MIOSA_API_URL and any proxy in between.", t.Name, host, scrubURLError(err), again)
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {

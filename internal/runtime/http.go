@@ -60,7 +60,7 @@ func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 		}),
 		server.WithStreamableHTTPLogger(s.log),
 	)
-	endpoint := s.recoverer(limitBody(o.MaxBodyBytes, checkOrigin(o.AllowedOrigins, s.authenticate(o, streamable))))
+	endpoint := s.recoverer(limitBody(o.MaxBodyBytes, checkOrigin(o.AllowedOrigins, strictBody(s.authenticate(o, streamable)))))
 	mux := http.NewServeMux()
 	for _, p := range MCPPaths {
 		mux.Handle(p, endpoint)
@@ -140,7 +140,7 @@ func (s *Server) authenticate(o HTTPOptions, next http.Handler) http.Handler {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
-			if id, isCall := toolCallID(body); isCall {
+			if id, name, isCall := toolCallID(body); isCall && !s.keyless[name] {
 				writeJSONRPCError(w, http.StatusUnauthorized, id, st.keyErr.Error())
 				return
 			}
@@ -149,16 +149,20 @@ func (s *Server) authenticate(o HTTPOptions, next http.Handler) http.Handler {
 	})
 }
 
-// toolCallID reports whether body is a tools/call request, and its id.
-func toolCallID(body []byte) (json.RawMessage, bool) {
+// toolCallID reports whether body is a tools/call request, its id and the
+// tool's name.
+func toolCallID(body []byte) (json.RawMessage, string, bool) {
 	var m struct {
 		Method string          `json:"method"`
 		ID     json.RawMessage `json:"id"`
+		Params struct {
+			Name string `json:"name"`
+		} `json:"params"`
 	}
 	if json.Unmarshal(body, &m) != nil {
-		return nil, false
+		return nil, "", false
 	}
-	return m.ID, m.Method == "tools/call"
+	return m.ID, m.Params.Name, m.Method == "tools/call"
 }
 
 func writeJSONRPCError(w http.ResponseWriter, status int, id json.RawMessage, msg string) {

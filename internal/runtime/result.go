@@ -72,6 +72,37 @@ func isJSONMedia(mt string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
+// unusableBody reports a 2xx answer a JSON tool cannot pass on: a body cut
+// at the read cap (the JSON is incomplete), a GET answered with an empty
+// 200, or a body that is not JSON (an HTML page from a proxy or portal).
+// Plain-text bodies stay results: some endpoints answer text.
+func (s *Server) unusableBody(t *Tool, status int, h http.Header, body []byte, truncated bool) *mcp.CallToolResult {
+	trimmed := bytes.TrimSpace(body)
+	reqID := ""
+	if id := h.Get("X-Request-ID"); id != "" {
+		reqID = " Request ID: " + id + "."
+	}
+	switch {
+	case truncated:
+		return mcp.NewToolResultError(fmt.Sprintf("%s: the API's response exceeded %d bytes and was cut, so it is incomplete and not returned. Ask for less: use the tool's limit/cursor/page, a narrower path or filter.%s", t.Name, s.limits.ReadBytes, reqID))
+	case len(trimmed) == 0:
+		if t.Method == http.MethodGet && status == http.StatusOK {
+			return mcp.NewToolResultError(fmt.Sprintf("%s: the API answered HTTP 200 with an empty body where JSON was expected. Retry shortly; if it persists, quote the request id to support.%s", t.Name, reqID))
+		}
+		return nil
+	case json.Valid(trimmed) || mediaType(h) == "text/plain":
+		return nil
+	}
+	what := "not valid JSON"
+	if mt := mediaType(h); mt == "text/html" || bytes.HasPrefix(trimmed, []byte("<")) {
+		what += ": it is an HTML page (a proxy, captive portal or wrong MIOSA_API_URL may be in the way)"
+	} else {
+		snippet, _ := cutText(string(trimmed), 200, "")
+		what += fmt.Sprintf(" (%s): %s", mediaType(h), snippet)
+	}
+	return mcp.NewToolResultError(fmt.Sprintf("%s: the API answered HTTP %d but the body is %s. Retry shortly; if it persists, report it.%s", t.Name, status, what, reqID))
+}
+
 // jsonResult turns a 2xx JSON (or empty) body into structured content plus
 // a text copy. The upstream bytes pass through unchanged: no re-marshalling
 // through Go types that would drop fields or nulls.

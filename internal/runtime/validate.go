@@ -75,6 +75,9 @@ func (v *validator) validate(t *Tool, raw json.RawMessage) (map[string]json.RawM
 		}
 		return nil, &ArgError{Msg: err.Error()}
 	}
+	if msg := foldedKey(t, inst); msg != "" {
+		return nil, &ArgError{Msg: "Invalid arguments for " + t.Name + ": " + msg + "."}
+	}
 	var args map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &args); err != nil {
 		return nil, &ArgError{Msg: "arguments must be a JSON object"}
@@ -143,4 +146,51 @@ func argNames(t *Tool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// foldedKey finds an object key the schema did not declare but that equals
+// a declared property when case is folded. Schemas of nested objects may
+// allow extra keys, and the generated request structs are filled by
+// encoding/json, which matches keys case-insensitively (the last one wins):
+// {"effect":"allow","EFFECT":"x"} would send effect "x", unvalidated.
+func foldedKey(t *Tool, inst any) string {
+	var schema any
+	if json.Unmarshal(t.InputSchema, &schema) != nil {
+		return ""
+	}
+	return foldedIn(schema, inst, "")
+}
+
+func foldedIn(schema, inst any, loc string) string {
+	s, _ := schema.(map[string]any)
+	switch v := inst.(type) {
+	case map[string]any:
+		props, _ := s["properties"].(map[string]any)
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			sub, declared := props[k]
+			if !declared {
+				for p := range props {
+					if strings.EqualFold(k, p) {
+						return fmt.Sprintf("argument %s: unknown field %s (did you mean %s? names are case-sensitive)", orRoot(loc), k, p)
+					}
+				}
+				sub = s["additionalProperties"]
+			}
+			if m := foldedIn(sub, v[k], joinLoc(loc, k)); m != "" {
+				return m
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if m := foldedIn(s["items"], e, joinLoc(loc, fmt.Sprint(i))); m != "" {
+				return m
+			}
+		}
+	}
+	return ""
 }
