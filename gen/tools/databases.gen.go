@@ -81,6 +81,14 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 			API:  "version",
 			In:   runtime.InBody,
 			Name: "version",
+		}, {
+			API:  "wait",
+			In:   runtime.InControl,
+			Name: "wait",
+		}, {
+			API:  "wait_timeout_sec",
+			In:   runtime.InControl,
+			Name: "wait_timeout_sec",
 		}},
 		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 			var params client.CreateDatabaseParams
@@ -93,9 +101,9 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 			}
 			return cl.CreateDatabase(ctx, &params, body)
 		},
-		Description:  "Provision a managed database (PostgreSQL by default). Returns before it is ready; poll database_get until status is running.",
+		Description:  "Provision a managed database (PostgreSQL by default). Returns before it is ready; pass wait=true or poll database_get until status is running.",
 		Idempotent:   true,
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"engine":{"default":"postgresql","description":"Database engine","enum":["postgresql","mysql","redis"],"type":"string"},"name":{"description":"Database name","type":"string"},"region":{"description":"Region slug","type":"string"},"size_gb":{"description":"Storage size in GB","minimum":1,"type":"integer"},"version":{"description":"Engine version","type":"string"}},"required":["name"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"engine":{"default":"postgresql","description":"Database engine","enum":["postgresql","mysql","redis"],"type":"string"},"name":{"description":"Database name","type":"string"},"region":{"description":"Region slug","type":"string"},"size_gb":{"description":"Storage size in GB","minimum":1,"type":"integer"},"version":{"description":"Engine version","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "database_create",
 		Operation:    "createDatabase",
@@ -104,6 +112,16 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 		Result:       runtime.ResultJSON,
 		Title:        "Create database",
 		Toolset:      "databases",
+		Wait: &runtime.Wait{
+			Failed:    []string{"error", "failed", "deleted"},
+			Field:     "data.status",
+			ID:        "data.id",
+			Operation: "getDatabase",
+			Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
+				return cl.GetDatabase(ctx, id)
+			},
+			Ready: []string{"running"},
+		},
 	}, {
 		Annotations: runtime.Annotations{
 			Destructive: false,

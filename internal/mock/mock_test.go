@@ -276,11 +276,12 @@ func TestEveryOperation(t *testing.T) {
 func wantField(path string, want any) check {
 	return func(t *testing.T, r *result, subst func(string) string) {
 		t.Helper()
+		expected := want
 		if ws, isStr := want.(string); isStr {
-			want = subst(ws)
+			expected = subst(ws)
 		}
-		if got := r.get(path); got != want {
-			t.Errorf("%s: %s = %#v, want %#v", r.op, path, got, want)
+		if got := r.get(path); got != expected {
+			t.Errorf("%s: %s = %#v, want %#v", r.op, path, got, expected)
 		}
 	}
 }
