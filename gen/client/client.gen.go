@@ -16593,7 +16593,9 @@ type ListApiKeysResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Data []ApiKey `json:"data"`
+		// Cursor Cursor for the next page; absent on the last page
+		Cursor *string  `json:"cursor,omitempty"`
+		Data   []ApiKey `json:"data"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -16619,7 +16621,9 @@ type ListApiKeysResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListApiKeysResponse) GetJSON200() *struct {
-	Data []ApiKey `json:"data"`
+	// Cursor Cursor for the next page; absent on the last page
+	Cursor *string  `json:"cursor,omitempty"`
+	Data   []ApiKey `json:"data"`
 } {
 	return r.JSON200
 }
@@ -25519,7 +25523,9 @@ type ListCronJobsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Data []CronJob `json:"data"`
+		// Cursor Cursor for the next page; absent on the last page
+		Cursor *string   `json:"cursor,omitempty"`
+		Data   []CronJob `json:"data"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -25545,7 +25551,9 @@ type ListCronJobsResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListCronJobsResponse) GetJSON200() *struct {
-	Data []CronJob `json:"data"`
+	// Cursor Cursor for the next page; absent on the last page
+	Cursor *string   `json:"cursor,omitempty"`
+	Data   []CronJob `json:"data"`
 } {
 	return r.JSON200
 }
@@ -26198,7 +26206,9 @@ type ListDatabasesResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Data []Database `json:"data"`
+		// Cursor Cursor for the next page; absent on the last page
+		Cursor *string    `json:"cursor,omitempty"`
+		Data   []Database `json:"data"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -26224,7 +26234,9 @@ type ListDatabasesResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListDatabasesResponse) GetJSON200() *struct {
-	Data []Database `json:"data"`
+	// Cursor Cursor for the next page; absent on the last page
+	Cursor *string    `json:"cursor,omitempty"`
+	Data   []Database `json:"data"`
 } {
 	return r.JSON200
 }
@@ -26877,7 +26889,9 @@ type ListDeploymentsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Data []Deployment `json:"data"`
+		// Cursor Cursor for the next page; absent on the last page
+		Cursor *string      `json:"cursor,omitempty"`
+		Data   []Deployment `json:"data"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -26903,7 +26917,9 @@ type ListDeploymentsResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListDeploymentsResponse) GetJSON200() *struct {
-	Data []Deployment `json:"data"`
+	// Cursor Cursor for the next page; absent on the last page
+	Cursor *string      `json:"cursor,omitempty"`
+	Data   []Deployment `json:"data"`
 } {
 	return r.JSON200
 }
@@ -27905,7 +27921,9 @@ type ListDeploymentVersionsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Data []DeploymentVersion `json:"data"`
+		// Cursor Cursor for the next page; absent on the last page
+		Cursor *string             `json:"cursor,omitempty"`
+		Data   []DeploymentVersion `json:"data"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -27931,7 +27949,9 @@ type ListDeploymentVersionsResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListDeploymentVersionsResponse) GetJSON200() *struct {
-	Data []DeploymentVersion `json:"data"`
+	// Cursor Cursor for the next page; absent on the last page
+	Cursor *string             `json:"cursor,omitempty"`
+	Data   []DeploymentVersion `json:"data"`
 } {
 	return r.JSON200
 }
@@ -28135,7 +28155,9 @@ type ListFunctionsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Data []Function `json:"data"`
+		// Cursor Cursor for the next page; absent on the last page
+		Cursor *string    `json:"cursor,omitempty"`
+		Data   []Function `json:"data"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -28161,7 +28183,9 @@ type ListFunctionsResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListFunctionsResponse) GetJSON200() *struct {
-	Data []Function `json:"data"`
+	// Cursor Cursor for the next page; absent on the last page
+	Cursor *string    `json:"cursor,omitempty"`
+	Data   []Function `json:"data"`
 } {
 	return r.JSON200
 }
@@ -32016,7 +32040,9 @@ type ListVolumesResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Data []Volume `json:"data"`
+		// Cursor Cursor for the next page; absent on the last page
+		Cursor *string  `json:"cursor,omitempty"`
+		Data   []Volume `json:"data"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -32042,7 +32068,9 @@ type ListVolumesResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListVolumesResponse) GetJSON200() *struct {
-	Data []Volume `json:"data"`
+	// Cursor Cursor for the next page; absent on the last page
+	Cursor *string  `json:"cursor,omitempty"`
+	Data   []Volume `json:"data"`
 } {
 	return r.JSON200
 }
@@ -32350,7 +32378,9 @@ type ListWebhooksResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Data []Webhook `json:"data"`
+		// Cursor Cursor for the next page; absent on the last page
+		Cursor *string   `json:"cursor,omitempty"`
+		Data   []Webhook `json:"data"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -32376,7 +32406,9 @@ type ListWebhooksResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListWebhooksResponse) GetJSON200() *struct {
-	Data []Webhook `json:"data"`
+	// Cursor Cursor for the next page; absent on the last page
+	Cursor *string   `json:"cursor,omitempty"`
+	Data   []Webhook `json:"data"`
 } {
 	return r.JSON200
 }
@@ -36183,7 +36215,9 @@ func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Data []ApiKey `json:"data"`
+			// Cursor Cursor for the next page; absent on the last page
+			Cursor *string  `json:"cursor,omitempty"`
+			Data   []ApiKey `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -44268,7 +44302,9 @@ func ParseListCronJobsResponse(rsp *http.Response) (*ListCronJobsResponse, error
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Data []CronJob `json:"data"`
+			// Cursor Cursor for the next page; absent on the last page
+			Cursor *string   `json:"cursor,omitempty"`
+			Data   []CronJob `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -44886,7 +44922,9 @@ func ParseListDatabasesResponse(rsp *http.Response) (*ListDatabasesResponse, err
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Data []Database `json:"data"`
+			// Cursor Cursor for the next page; absent on the last page
+			Cursor *string    `json:"cursor,omitempty"`
+			Data   []Database `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -45504,7 +45542,9 @@ func ParseListDeploymentsResponse(rsp *http.Response) (*ListDeploymentsResponse,
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Data []Deployment `json:"data"`
+			// Cursor Cursor for the next page; absent on the last page
+			Cursor *string      `json:"cursor,omitempty"`
+			Data   []Deployment `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -46436,7 +46476,9 @@ func ParseListDeploymentVersionsResponse(rsp *http.Response) (*ListDeploymentVer
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Data []DeploymentVersion `json:"data"`
+			// Cursor Cursor for the next page; absent on the last page
+			Cursor *string             `json:"cursor,omitempty"`
+			Data   []DeploymentVersion `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -46644,7 +46686,9 @@ func ParseListFunctionsResponse(rsp *http.Response) (*ListFunctionsResponse, err
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Data []Function `json:"data"`
+			// Cursor Cursor for the next page; absent on the last page
+			Cursor *string    `json:"cursor,omitempty"`
+			Data   []Function `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -50170,7 +50214,9 @@ func ParseListVolumesResponse(rsp *http.Response) (*ListVolumesResponse, error) 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Data []Volume `json:"data"`
+			// Cursor Cursor for the next page; absent on the last page
+			Cursor *string  `json:"cursor,omitempty"`
+			Data   []Volume `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -50476,7 +50522,9 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Data []Webhook `json:"data"`
+			// Cursor Cursor for the next page; absent on the last page
+			Cursor *string   `json:"cursor,omitempty"`
+			Data   []Webhook `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err

@@ -40,7 +40,7 @@ func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
 		Method:       "GET",
 		Name:         "api_key_list",
 		Operation:    "listApiKeys",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 		Path:         "/api-keys",
 		Result:       runtime.ResultJSON,
 		Title:        "List API keys",

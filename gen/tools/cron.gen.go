@@ -44,7 +44,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 		Method:       "GET",
 		Name:         "cron_list",
 		Operation:    "listCronJobs",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 		Path:         "/cron-jobs",
 		Result:       runtime.ResultJSON,
 		Title:        "List cron jobs",

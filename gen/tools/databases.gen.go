@@ -44,7 +44,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 		Method:       "GET",
 		Name:         "database_list",
 		Operation:    "listDatabases",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 		Path:         "/databases",
 		Result:       runtime.ResultJSON,
 		Title:        "List databases",

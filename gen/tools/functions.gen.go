@@ -44,7 +44,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 		Method:       "GET",
 		Name:         "function_list",
 		Operation:    "listFunctions",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 		Path:         "/functions",
 		Result:       runtime.ResultJSON,
 		Title:        "List functions",

@@ -44,7 +44,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 		Method:       "GET",
 		Name:         "volume_list",
 		Operation:    "listVolumes",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 		Path:         "/volumes",
 		Result:       runtime.ResultJSON,
 		Title:        "List volumes",

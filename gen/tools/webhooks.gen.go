@@ -44,7 +44,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 		Method:       "GET",
 		Name:         "webhook_list",
 		Operation:    "listWebhooks",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 		Path:         "/webhooks",
 		Result:       runtime.ResultJSON,
 		Title:        "List webhooks",
