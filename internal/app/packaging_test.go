@@ -1,0 +1,445 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/miosa-osa/miosa-mcp/internal/app"
+	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+)
+
+const repoRoot = "../.."
+
+func readRepoFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// envVarsRead returns every environment variable the binary reads, by
+// recording the Getenv calls of a command that loads the configuration.
+func envVarsRead(t *testing.T) []string {
+	t.Helper()
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var out, errb bytes.Buffer
+	code := app.Run(context.Background(), []string{"tools"}, app.Env{
+		Getenv: func(k string) string {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[k] = true
+			return ""
+		},
+		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+	})
+	if code != 0 {
+		t.Fatalf("tools exited %d: %s", code, errb.String())
+	}
+	names := make([]string, 0, len(seen))
+	for k := range seen {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if len(names) < 5 {
+		t.Fatalf("recorded only %v", names)
+	}
+	return names
+}
+
+type kvInput struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Value       string   `json:"value"`
+	Default     *string  `json:"default"`
+	Format      string   `json:"format"`
+	Choices     []string `json:"choices"`
+	IsRequired  bool     `json:"isRequired"`
+	IsSecret    bool     `json:"isSecret"`
+	Variables   map[string]struct {
+		IsRequired bool `json:"isRequired"`
+		IsSecret   bool `json:"isSecret"`
+	} `json:"variables"`
+}
+
+type serverJSON struct {
+	Schema      string `json:"$schema"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Version     string `json:"version"`
+	Repository  struct {
+		URL    string `json:"url"`
+		Source string `json:"source"`
+	} `json:"repository"`
+	Packages []struct {
+		RegistryType     string                `json:"registryType"`
+		RegistryBaseURL  string                `json:"registryBaseUrl"`
+		Identifier       string                `json:"identifier"`
+		Version          string                `json:"version"`
+		RuntimeHint      string                `json:"runtimeHint"`
+		Transport        struct{ Type string } `json:"transport"`
+		PackageArguments []struct {
+			Type  string `json:"type"`
+			Value string `json:"value"`
+		} `json:"packageArguments"`
+		EnvironmentVariables []kvInput `json:"environmentVariables"`
+	} `json:"packages"`
+	Remotes []struct {
+		Type    string    `json:"type"`
+		URL     string    `json:"url"`
+		Headers []kvInput `json:"headers"`
+	} `json:"remotes"`
+}
+
+func loadServerJSON(t *testing.T) serverJSON {
+	t.Helper()
+	raw := readRepoFile(t, "server.json")
+	var s serverJSON
+	dec := json.NewDecoder(strings.NewReader(raw))
+	if err := dec.Decode(&s); err != nil {
+		t.Fatalf("server.json does not parse: %v", err)
+	}
+	return s
+}
+
+// TestServerJSON checks server.json against the MCP Registry schema's rules
+// (2025-09-29) and against what the binary actually reads and serves.
+func TestServerJSON(t *testing.T) {
+	s := loadServerJSON(t)
+	if s.Schema != "https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json" {
+		t.Errorf("$schema = %q", s.Schema)
+	}
+	if s.Name != "io.github.miosa-osa/miosa-mcp" || !regexp.MustCompile(`^[a-zA-Z0-9.-]+/[a-zA-Z0-9._-]+$`).MatchString(s.Name) {
+		t.Errorf("name = %q", s.Name)
+	}
+	if n := len([]rune(s.Description)); n < 1 || n > 100 {
+		t.Errorf("description is %d characters; the registry allows 1 to 100", n)
+	}
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+`).MatchString(s.Version) {
+		t.Errorf("version %q is not semantic", s.Version)
+	}
+	if s.Repository.URL != "https://github.com/miosa-osa/miosa-mcp" || s.Repository.Source != "github" {
+		t.Errorf("repository = %+v", s.Repository)
+	}
+
+	if len(s.Packages) != 1 {
+		t.Fatalf("%d packages, want the OCI image", len(s.Packages))
+	}
+	p := s.Packages[0]
+	if p.RegistryType != "oci" || p.Identifier == "" || p.Version != s.Version || p.Version == "latest" || p.Transport.Type != "stdio" {
+		t.Errorf("package = %+v, want an oci stdio package at the server's version", p)
+	}
+	// The image's default command serves HTTP; stdio needs the argument.
+	if len(p.PackageArguments) != 1 || p.PackageArguments[0].Type != "positional" || p.PackageArguments[0].Value != "stdio" {
+		t.Errorf("packageArguments = %+v, want the positional stdio command", p.PackageArguments)
+	}
+
+	t.Run("env vars are exactly the ones the binary reads", func(t *testing.T) {
+		var listed []string
+		byName := map[string]kvInput{}
+		for _, e := range p.EnvironmentVariables {
+			listed = append(listed, e.Name)
+			byName[e.Name] = e
+			if e.Description == "" {
+				t.Errorf("%s has no description", e.Name)
+			}
+		}
+		sort.Strings(listed)
+		if read := envVarsRead(t); !slices.Equal(listed, read) {
+			t.Errorf("server.json lists %v\nthe binary reads %v", listed, read)
+		}
+		key := byName["MIOSA_API_KEY"]
+		if !key.IsRequired || !key.IsSecret {
+			t.Errorf("MIOSA_API_KEY must be required and secret: %+v", key)
+		}
+		defaults := map[string]string{
+			"MIOSA_API_URL":          app.DefaultAPIURL,
+			"MIOSA_DEFAULT_TEMPLATE": app.DefaultTemplate,
+			"MIOSA_TIMEOUT_MS":       strconv.FormatInt(app.DefaultTimeout.Milliseconds(), 10),
+			"MIOSA_LOG_LEVEL":        app.DefaultLogLevel,
+			"MIOSA_READ_ONLY":        "false",
+		}
+		for name, want := range defaults {
+			if d := byName[name].Default; d == nil || *d != want {
+				t.Errorf("%s default = %v, want %q", name, d, want)
+			}
+		}
+		for _, e := range p.EnvironmentVariables {
+			if e.Name != "MIOSA_API_KEY" && (e.IsRequired || e.IsSecret) {
+				t.Errorf("%s should be optional and not secret", e.Name)
+			}
+		}
+	})
+
+	t.Run("remote is the hosted endpoint with a Bearer header", func(t *testing.T) {
+		if len(s.Remotes) != 1 {
+			t.Fatalf("%d remotes, want 1", len(s.Remotes))
+		}
+		r := s.Remotes[0]
+		u, err := url.Parse(r.URL)
+		if err != nil || r.Type != "streamable-http" || u.Scheme+"://"+u.Host != app.DefaultAPIURL || !slices.Contains(runtime.MCPPaths, u.Path) {
+			t.Errorf("remote = %s %s, want streamable-http at %s + one of %v", r.Type, r.URL, app.DefaultAPIURL, runtime.MCPPaths)
+		}
+		if len(r.Headers) != 1 {
+			t.Fatalf("headers = %+v", r.Headers)
+		}
+		h := r.Headers[0]
+		if h.Name != "Authorization" || !h.IsRequired || !h.IsSecret || h.Value != "Bearer {api_key}" {
+			t.Errorf("header = %+v, want a required secret Authorization: Bearer {api_key}", h)
+		}
+		if v, ok := h.Variables["api_key"]; !ok || !v.IsSecret || !v.IsRequired {
+			t.Errorf("the api_key variable must be required and secret: %+v", h.Variables)
+		}
+		// The value's form is what the server accepts.
+		if _, err := runtime.ParseBearer(strings.ReplaceAll(h.Value, "{api_key}", "msk_u_example")); err != nil {
+			t.Errorf("the header value is not accepted by the server: %v", err)
+		}
+	})
+}
+
+// TestDockerfile reads the Dockerfile (docker cannot run in CI here) and
+// checks what matters: static build, distroless non-root final stage, the
+// registry label, and a default command that listens where EXPOSE says.
+func TestDockerfile(t *testing.T) {
+	df := readRepoFile(t, "Dockerfile")
+	s := loadServerJSON(t)
+	stages := regexp.MustCompile(`(?m)^FROM `).FindAllStringIndex(df, -1)
+	if len(stages) != 2 {
+		t.Fatalf("%d stages, want a build and a final stage", len(stages))
+	}
+	build, final := df[:stages[1][0]], df[stages[1][0]:]
+	for _, want := range []string{"FROM --platform=$BUILDPLATFORM golang:1.26 AS build", "CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X github.com/miosa-osa/miosa-mcp/internal/app.version=${VERSION}"`, "./cmd/miosa-mcp"} {
+		if !strings.Contains(build, want) {
+			t.Errorf("build stage lacks %q", want)
+		}
+	}
+	for _, want := range []string{
+		"FROM gcr.io/distroless/static-debian12:nonroot",
+		fmt.Sprintf("LABEL io.modelcontextprotocol.server.name=%q", s.Name),
+		"COPY --from=build /out/miosa-mcp /miosa-mcp",
+		"USER nonroot:nonroot",
+		`ENTRYPOINT ["/miosa-mcp"]`,
+		`CMD ["http", "--listen", "0.0.0.0:8787"]`,
+		"EXPOSE 8787",
+	} {
+		if !strings.Contains(final, want) {
+			t.Errorf("final stage lacks %q", want)
+		}
+	}
+	if strings.Contains(final, "USER root") || strings.Contains(final, "MIOSA_API_KEY") {
+		t.Error("the final stage must not run as root or bake in a key")
+	}
+	// The CMD is a valid invocation of the binary.
+	r := run(t, nil, "http", "--help")
+	if r.code != 0 || !strings.Contains(r.stderr, "-listen") {
+		t.Errorf("http --help: %s", r)
+	}
+	// .dockerignore must not drop what the build needs.
+	for _, line := range strings.Split(readRepoFile(t, ".dockerignore"), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		for _, needed := range []string{"go.mod", "go.sum", "api", "api/openapi.yaml", "cmd", "gen", "internal", "tools.yaml"} {
+			if ok, _ := filepath.Match(line, needed); ok {
+				t.Errorf(".dockerignore pattern %q excludes %s", line, needed)
+			}
+		}
+	}
+}
+
+// TestConfigFitsClientToolCaps runs `tools` with each snippet's arguments:
+// the snippet must enable no more tools than the client accepts.
+func TestConfigFitsClientToolCaps(t *testing.T) {
+	caps := map[string]int{"cursor": 40, "windsurf": 50, "vscode": 128}
+	for client, limit := range caps {
+		t.Run(client, func(t *testing.T) {
+			raw, err := app.ConfigSnippet(client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				MCPServers, Servers map[string]struct {
+					Args []string `json:"args"`
+				}
+			}
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			entry, ok := doc.MCPServers["miosa"]
+			if client == "vscode" {
+				entry, ok = doc.Servers["miosa"]
+			}
+			if !ok {
+				t.Fatalf("no miosa entry in %s", raw)
+			}
+			args := append([]string{"tools", "--json"}, entry.Args...)
+			r := run(t, nil, args...)
+			var list struct{ Tools []json.RawMessage }
+			if r.code != 0 || json.Unmarshal([]byte(r.stdout), &list) != nil {
+				t.Fatalf("%v: %s", args, r)
+			}
+			if n := len(list.Tools); n == 0 || n > limit {
+				t.Errorf("%s's snippet enables %d tools; the client accepts at most %d", client, n, limit)
+			}
+		})
+	}
+}
+
+// TestREADME keeps the README honest: the editor snippets are exactly what
+// `miosa-mcp config` prints, every environment variable the binary reads is
+// documented, every make target it names exists, and relative links resolve.
+func TestREADME(t *testing.T) {
+	readme := readRepoFile(t, "README.md")
+	headings := map[string]string{"claude-code": "Claude Code", "cursor": "Cursor", "windsurf": "Windsurf", "vscode": "VS Code", "claude-desktop": "Claude Desktop"}
+	for _, c := range app.ClientNames() {
+		b, err := app.ConfigSnippet(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		section := markdownSection(readme, "### "+headings[c])
+		if section == "" {
+			t.Errorf("README has no ### %s section", headings[c])
+			continue
+		}
+		if !strings.Contains(section, "```json\n"+string(b)+"\n```") {
+			t.Errorf("README's %s section lacks the exact `miosa-mcp config %s` snippet:\n%s", headings[c], c, b)
+		}
+		if !strings.Contains(section, "miosa-mcp config "+c) {
+			t.Errorf("README's %s section does not name `miosa-mcp config %s`", headings[c], c)
+		}
+	}
+	if !strings.Contains(readme, `claude mcp add miosa --env MIOSA_API_KEY="$MIOSA_API_KEY" -- miosa-mcp`) {
+		t.Error("README lacks the claude mcp add line")
+	}
+	for _, v := range envVarsRead(t) {
+		if !strings.Contains(readme, "| `"+v+"` |") {
+			t.Errorf("README's environment table lacks %s", v)
+		}
+	}
+	if !strings.Contains(readme, "```sh\nmake demo   # ") || !strings.Contains(readme, "\nmake test   # ") {
+		t.Error("the quick start must be exactly `make demo` and `make test`")
+	}
+	makefile := readRepoFile(t, "Makefile")
+	for _, m := range regexp.MustCompile("`make ([a-z-]+)`").FindAllStringSubmatch(readme, -1) {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(m[1]) + `:`).MatchString(makefile) {
+			t.Errorf("README names `make %s`, which the Makefile does not define", m[1])
+		}
+	}
+	for _, m := range regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`).FindAllStringSubmatch(readme, -1) {
+		if _, err := os.Stat(filepath.Join(repoRoot, m[1])); err != nil {
+			t.Errorf("README links to %s, which does not exist", m[1])
+		}
+	}
+	for _, m := range regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(readme, -1) {
+		if !slices.Contains(headingAnchors(readme), m[1]) {
+			t.Errorf("README links to #%s, which is no heading", m[1])
+		}
+	}
+}
+
+// markdownSection returns the text from a heading line to the next heading
+// of the same or a higher level.
+func markdownSection(md, heading string) string {
+	i := strings.Index(md, "\n"+heading+"\n")
+	if i < 0 {
+		return ""
+	}
+	rest := md[i+1+len(heading):]
+	level := strings.Index(heading, " ")
+	if loc := regexp.MustCompile(fmt.Sprintf(`\n#{1,%d} `, level)).FindStringIndex(rest); loc != nil {
+		rest = rest[:loc[0]]
+	}
+	return rest
+}
+
+// headingAnchors computes GitHub's anchors for the Markdown headings.
+func headingAnchors(md string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`(?m)^#{1,6} (.+)$`).FindAllStringSubmatch(md, -1) {
+		a := strings.ToLower(strings.TrimSpace(m[1]))
+		a = regexp.MustCompile("[^a-z0-9 _-]").ReplaceAllString(a, "")
+		out = append(out, strings.ReplaceAll(a, " ", "-"))
+	}
+	return out
+}
+
+// TestHostingDoc checks the Kubernetes example in docs/hosting.md against
+// the binary and the image: a valid `http` command line, probes on the
+// server's health endpoints, the port it listens on, the published image,
+// and a grace period longer than the server's shutdown grace.
+func TestHostingDoc(t *testing.T) {
+	doc := readRepoFile(t, "docs/hosting.md")
+	start := strings.Index(doc, "```yaml\n")
+	end := strings.Index(doc[start+1:], "\n```")
+	if start < 0 || end < 0 {
+		t.Fatal("no yaml block in docs/hosting.md")
+	}
+	type probe struct {
+		HTTPGet struct{ Path string } `yaml:"httpGet"`
+	}
+	var deploy struct {
+		Kind string
+		Spec struct {
+			Template struct {
+				Spec struct {
+					TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
+					Containers                    []struct {
+						Image string
+						Args  []string
+						Ports []struct {
+							ContainerPort int `yaml:"containerPort"`
+						}
+						LivenessProbe  probe `yaml:"livenessProbe"`
+						ReadinessProbe probe `yaml:"readinessProbe"`
+					}
+				}
+			}
+		}
+	}
+	dec := yaml.NewDecoder(strings.NewReader(doc[start+len("```yaml\n") : start+1+end]))
+	if err := dec.Decode(&deploy); err != nil || deploy.Kind != "Deployment" || len(deploy.Spec.Template.Spec.Containers) != 1 {
+		t.Fatalf("first document is not a one-container Deployment (%v)", err)
+	}
+	c := deploy.Spec.Template.Spec.Containers[0]
+	if c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+		t.Errorf("probes = %+v, %+v; want /healthz and /readyz", c.LivenessProbe, c.ReadinessProbe)
+	}
+	s := loadServerJSON(t)
+	if want := "ghcr.io/" + s.Packages[0].Identifier + ":" + s.Packages[0].Version; c.Image != want {
+		t.Errorf("image = %s, want %s (server.json)", c.Image, want)
+	}
+	if len(c.Args) < 3 || c.Args[0] != "http" || c.Args[1] != "--listen" || len(c.Ports) != 1 || !strings.HasSuffix(c.Args[2], ":"+strconv.Itoa(c.Ports[0].ContainerPort)) {
+		t.Errorf("args %v do not listen on the container port %+v", c.Args, c.Ports)
+	}
+	grace := 25
+	for i, a := range c.Args {
+		if a == "--shutdown-grace" && i+1 < len(c.Args) {
+			grace, _ = strconv.Atoi(strings.TrimSuffix(c.Args[i+1], "s"))
+		}
+	}
+	if deploy.Spec.Template.Spec.TerminationGracePeriodSeconds <= grace {
+		t.Errorf("terminationGracePeriodSeconds %d must exceed the shutdown grace %ds", deploy.Spec.Template.Spec.TerminationGracePeriodSeconds, grace)
+	}
+	// The flags parse: `http <args> --help` exits 0 (help wins after parsing).
+	r := run(t, nil, append(append([]string{}, c.Args...), "--help")...)
+	if r.code != 0 {
+		t.Errorf("%v is not a valid command line: %s", c.Args, r)
+	}
+}
