@@ -2,7 +2,6 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/miosa-mcp
-export GOFLAGS ?= -mod=mod
 
 .PHONY: help generate check-generate build test unit race lint vet fmt-check tidy-check conformance fuzz-short fuzz bench demo docker clean
 
