@@ -255,7 +255,8 @@ func (s *Server) transportErrorText(t *Tool, err error) string {
 		return fmt.Sprintf("%s: %v", t.Name, err)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("%s: could not connect to the MIOSA API at %s (connection refused). Check MIOSA_API_URL and your network.", t.Name, host)
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		strings.Contains(err.Error(), "server closed idle connection"): // net/http's unexported errServerClosedIdle
 		again := "Retry shortly"
 		if t.Method == http.MethodPost && !t.Idempotent || t.Method == http.MethodPatch {
 			again = "It was not retried, since repeating it could apply it twice: check its effect with the matching get or list tool before calling again"

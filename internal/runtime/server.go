@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -96,7 +97,9 @@ func NewServer(o Options) *Server {
 	}
 	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
-		server.WithRecovery(),
+		// Not server.WithRecovery: that turns a panic into a JSON-RPC
+		// internal error; a tool result lets the model carry on.
+		server.WithToolHandlerMiddleware(s.recoverTool),
 		server.WithInstructions(BuildInstructions(o.Instructions, o.Toolsets, o.Tools, o.Mock)),
 		server.WithToolFilter(s.filterForRequest),
 		server.WithToolHandlerMiddleware(notificationFlush),
@@ -258,6 +261,20 @@ func scrubKey(res *mcp.CallToolResult, key string) {
 	}
 	if raw, ok := res.StructuredContent.(json.RawMessage); ok && strings.Contains(string(raw), key) {
 		res.StructuredContent = json.RawMessage(strings.ReplaceAll(string(raw), key, "[redacted]"))
+	}
+}
+
+// recoverTool turns a panicking tool handler into an isError result and a
+// logged stack; the server (and, over stdio, mcp-go's worker) carries on.
+func (s *Server) recoverTool(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("panic in tool handler", "tool", req.Params.Name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				res, err = mcp.NewToolResultError(fmt.Sprintf("%s failed with an internal error in miosa-mcp (a bug: %v). The server is still running; if the tool calls the API, check with the matching get or list tool whether it took effect before retrying, and please report the bug.", req.Params.Name, v)), nil
+			}
+		}()
+		return next(ctx, req)
 	}
 }
 

@@ -19,35 +19,42 @@ import (
 type validator struct {
 	mu      sync.Mutex
 	schemas map[string]*jsonschema.Schema
+	docs    map[string]any // each input schema decoded once, for foldedIn
 }
 
 var printer = message.NewPrinter(language.English)
 
-func (v *validator) schema(t *Tool) (*jsonschema.Schema, error) {
+func (v *validator) schema(t *Tool) (*jsonschema.Schema, any, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if s, ok := v.schemas[t.Name]; ok {
-		return s, nil
+		return s, v.docs[t.Name], nil
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(t.InputSchema))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	url := "mem:///" + t.Name + ".json"
 	if err := c.AddResource(url, doc); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s, err := c.Compile(url)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var plain any
+	if err := json.Unmarshal(t.InputSchema, &plain); err != nil {
+		return nil, nil, err
 	}
 	if v.schemas == nil {
 		v.schemas = map[string]*jsonschema.Schema{}
+		v.docs = map[string]any{}
 	}
 	v.schemas[t.Name] = s
-	return s, nil
+	v.docs[t.Name] = plain
+	return s, plain, nil
 }
 
 // validate checks raw tool arguments against the tool's input schema and
@@ -65,7 +72,7 @@ func (v *validator) validate(t *Tool, raw json.RawMessage) (map[string]json.RawM
 	if err != nil {
 		return nil, &ArgError{Msg: "arguments are not valid JSON: " + err.Error()}
 	}
-	s, err := v.schema(t)
+	s, doc, err := v.schema(t)
 	if err != nil {
 		return nil, fmt.Errorf("internal: input schema of %s: %w", t.Name, err)
 	}
@@ -75,7 +82,7 @@ func (v *validator) validate(t *Tool, raw json.RawMessage) (map[string]json.RawM
 		}
 		return nil, &ArgError{Msg: err.Error()}
 	}
-	if msg := foldedKey(t, inst); msg != "" {
+	if msg := foldedIn(doc, inst, ""); msg != "" {
 		return nil, &ArgError{Msg: "Invalid arguments for " + t.Name + ": " + msg + "."}
 	}
 	var args map[string]json.RawMessage
@@ -148,19 +155,12 @@ func argNames(t *Tool) []string {
 	return out
 }
 
-// foldedKey finds an object key the schema did not declare but that equals
+// foldedIn finds an object key the schema did not declare but that equals
 // a declared property when case is folded. Schemas of nested objects may
 // allow extra keys, and the generated request structs are filled by
 // encoding/json, which matches keys case-insensitively (the last one wins):
-// {"effect":"allow","EFFECT":"x"} would send effect "x", unvalidated.
-func foldedKey(t *Tool, inst any) string {
-	var schema any
-	if json.Unmarshal(t.InputSchema, &schema) != nil {
-		return ""
-	}
-	return foldedIn(schema, inst, "")
-}
-
+// {"effect":"allow","EFFECT":"x"} would send effect "x", unvalidated. The
+// schema is the tool's input schema, decoded once by validator.schema.
 func foldedIn(schema, inst any, loc string) string {
 	s, _ := schema.(map[string]any)
 	switch v := inst.(type) {

@@ -1,0 +1,201 @@
+package reliability_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mcpclient "github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+
+	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+)
+
+// Load: 100 concurrent tool calls from 10 HTTP clients with 10 distinct
+// keys, three rounds; every upstream request carries its own caller's key,
+// every caller gets its own result, zero errors. The same burst over stdio
+// (mcp-go's worker pool) completes without loss.
+
+const (
+	loadClients = 10
+	loadPerCall = 10
+	loadRounds  = 3
+)
+
+func loadKey(k int) string { return fmt.Sprintf("msk_u_load_caller_%02d_secret", k) }
+
+func keyTag(auth string) string {
+	h := sha256.Sum256([]byte(auth))
+	return hex.EncodeToString(h[:6])
+}
+
+// loadUpstream answers computer_get with the id from the path and a tag of
+// the Authorization it received, after a short random delay that shuffles
+// the completion order.
+func loadUpstream(t *testing.T) *upstream {
+	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Duration(rand.IntN(5)) * time.Millisecond)
+		id := strings.TrimPrefix(r.URL.Path, "/api/v1/computers/")
+		writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "seen": keyTag(r.Header.Get("Authorization"))}})
+	})
+}
+
+// checkUpstreamKeys: each request's id names the caller whose key it must carry.
+func checkUpstreamKeys(t *testing.T, up *upstream, want int, keyOf func(id string) string) {
+	t.Helper()
+	reqs := up.requests()
+	if len(reqs) != want {
+		t.Errorf("upstream received %d requests, want %d", len(reqs), want)
+	}
+	for _, r := range reqs {
+		id := strings.TrimPrefix(r.Path, "/api/v1/computers/")
+		if got, w := r.Header.Get("Authorization"), "Bearer "+keyOf(id); got != w {
+			t.Errorf("request %s carried another caller's key (tag %s, want %s)", id, keyTag(got), keyTag(w))
+		}
+	}
+}
+
+func keyFromID(id string) string {
+	var k, round, i int
+	fmt.Sscanf(id, "k%d-r%d-%d", &k, &round, &i)
+	return loadKey(k)
+}
+
+// runHTTPLoad drives the rounds against an MCP endpoint.
+func runHTTPLoad(t *testing.T, endpoint string) {
+	clients := make([]*mcpclient.Client, loadClients)
+	for k := range clients {
+		clients[k] = connectHTTP(t, endpoint, bearer(loadKey(k)))
+	}
+	for round := range loadRounds {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var failures []string
+		start := make(chan struct{})
+		for k, c := range clients {
+			for i := range loadPerCall {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					id := fmt.Sprintf("k%d-r%d-%d", k, round, i)
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					defer cancel()
+					res, err := callTool(ctx, c, "computer_get", map[string]any{"id": id})
+					var fail string
+					switch {
+					case err != nil:
+						fail = err.Error()
+					case res.IsError:
+						fail = resultText(res)
+					default:
+						txt := resultText(res)
+						if !strings.Contains(txt, `"id":"`+id+`"`) || !strings.Contains(txt, keyTag("Bearer "+loadKey(k))) {
+							fail = "another caller's result: " + txt
+						}
+						if strings.Contains(txt, "secret") {
+							fail = "a key leaked into a result: " + txt
+						}
+					}
+					if fail != "" {
+						mu.Lock()
+						failures = append(failures, id+": "+fail)
+						mu.Unlock()
+					}
+				}()
+			}
+		}
+		close(start)
+		wg.Wait()
+		if len(failures) > 0 {
+			t.Errorf("round %d: %d of %d calls failed, e.g. %s", round, len(failures), loadClients*loadPerCall, clip(failures[0]))
+		}
+	}
+}
+
+// TestLoadHTTPInProcess runs the burst against the runtime in this process,
+// so -race watches the server side too.
+func TestLoadHTTPInProcess(t *testing.T) {
+	leakCheck(t)
+	up := loadUpstream(t)
+	b := realRuntime(t, up.base(), func(o *runtime.Options) { o.Timeout = 10 * time.Second })
+	runHTTPLoad(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp")
+	checkUpstreamKeys(t, up, loadClients*loadPerCall*loadRounds, keyFromID)
+}
+
+// TestLoadHTTPBinary runs the same burst against the spawned binary.
+func TestLoadHTTPBinary(t *testing.T) {
+	t.Parallel()
+	up := loadUpstream(t)
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL})
+	runHTTPLoad(t, h.URL+"/mcp")
+	checkUpstreamKeys(t, up, loadClients*loadPerCall*loadRounds, keyFromID)
+}
+
+// TestLoadStdio: the burst over stdio through the binary, the rounds of
+// 100 plus one of 250 (more than mcp-go's queue of 100 holds).
+func TestLoadStdio(t *testing.T) {
+	t.Parallel()
+	up := loadUpstream(t)
+	const key = "msk_u_load_stdio_secret"
+	var stderr lockedBuffer
+	tr := transport.NewStdioWithOptions(binary(t), nil, []string{"stdio"},
+		transport.WithCommandFunc(func(ctx context.Context, command string, _ []string, args []string) (*exec.Cmd, error) {
+			cmd := exec.CommandContext(ctx, command, args...)
+			cmd.Env = binEnv(map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": key, "MIOSA_TIMEOUT_MS": "20000"})
+			cmd.Stderr = &stderr
+			return cmd, nil
+		}))
+	c := initClient(t, mcpclient.NewClient(tr))
+	total := 0
+	for round, n := range []int{100, 100, 100, 250} {
+		total += n
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var failures []string
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				id := fmt.Sprintf("s-r%d-%d", round, i)
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				res, err := callTool(ctx, c, "computer_get", map[string]any{"id": id})
+				fail := ""
+				switch {
+				case err != nil:
+					fail = err.Error()
+				case res.IsError:
+					fail = resultText(res)
+				case !strings.Contains(resultText(res), `"id":"`+id+`"`):
+					fail = "wrong result: " + resultText(res)
+				}
+				if fail != "" {
+					mu.Lock()
+					failures = append(failures, id+": "+fail)
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(failures) > 0 {
+			t.Errorf("stdio round %d: %d of %d calls failed, e.g. %s", round, len(failures), n, clip(failures[0]))
+		}
+	}
+	checkUpstreamKeys(t, up, total, func(string) string { return key })
+	c.Close()
+	if s := stderr.String(); strings.Contains(s, key) || strings.Contains(s, "DATA RACE") || strings.Contains(s, "panic") {
+		t.Errorf("stderr: %s", clip(s))
+	}
+}
