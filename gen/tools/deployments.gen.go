@@ -30,7 +30,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 		}, {
 			API:  "state",
 			In:   runtime.InQuery,
-			Name: "state",
+			Name: "status",
 		}},
 		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 			var params client.ListDeploymentsParams
@@ -39,8 +39,8 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 			}
 			return cl.ListDeployments(ctx, &params)
 		},
-		Description:  "List deployments with id, name, state and public URL. Filter by state; paginate with limit/cursor.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"state":{"description":"Filter by state","enum":["pending","building","running","stopped","failed"],"type":"string"}},"type":"object"}`),
+		Description:  "List deployments with id, name, state and public URL. Filter by status (the deployment state); paginate with limit/cursor.",
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by state","enum":["pending","building","running","stopped","failed"],"type":"string"}},"type":"object"}`),
 		Method:       "GET",
 		Name:         "deployment_list",
 		Operation:    "listDeployments",

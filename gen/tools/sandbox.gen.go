@@ -113,7 +113,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 		}, {
 			API:  "state",
 			In:   runtime.InQuery,
-			Name: "state",
+			Name: "status",
 		}},
 		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 			var params client.ListSandboxesParams
@@ -122,8 +122,8 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			}
 			return cl.ListSandboxes(ctx, &params)
 		},
-		Description:  "List sandboxes with id, state and template. Filter by state or external_workspace_id/external_project_id.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"external_project_id":{"description":"Filter by external project ID","type":"string"},"external_workspace_id":{"description":"Filter by external workspace ID","type":"string"},"state":{"description":"Filter by state","enum":["provisioning","running","paused","destroyed","error"],"type":"string"}},"type":"object"}`),
+		Description:  "List sandboxes with id, state and template. Filter by status (the sandbox state) or external_workspace_id/external_project_id.",
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"external_project_id":{"description":"Filter by external project ID","type":"string"},"external_workspace_id":{"description":"Filter by external workspace ID","type":"string"},"status":{"description":"Filter by state","enum":["provisioning","running","paused","destroyed","error"],"type":"string"}},"type":"object"}`),
 		Method:       "GET",
 		Name:         "sandbox_list",
 		Operation:    "listSandboxes",

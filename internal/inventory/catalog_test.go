@@ -199,6 +199,8 @@ func TestDocsArgumentNames(t *testing.T) {
 		"database_credentials": {"id"},
 		"cron_run_now":         {"id"},
 		"desktop_scroll":       {"direction"},
+		"sandbox_list":         {"status", "external_workspace_id"},
+		"deployment_list":      {"status"},
 		"storage_object_list":  {"prefix"},
 	}
 	byName := map[string]runtime.Tool{}
