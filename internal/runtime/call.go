@@ -111,56 +111,49 @@ func (c *Call) collect(locs ...Location) (map[string]json.RawMessage, error) {
 	return out, nil
 }
 
+// pathValue decodes the value sent for a path parameter (by API name) into v.
+func (c *Call) pathValue(api string, v any, kind string) (*Arg, error) {
+	for i := range c.Tool.Args {
+		a := &c.Tool.Args[i]
+		if a.In != InPath || a.API != api {
+			continue
+		}
+		raw, ok, err := c.value(a)
+		if err != nil {
+			return a, err
+		}
+		if !ok {
+			return a, argErrorf("missing required argument %s", a.Name)
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			return a, argErrorf("argument %s must be %s", a.Name, kind)
+		}
+		return a, nil
+	}
+	return nil, argErrorf("internal: tool %s has no path parameter %s", c.Tool.Name, api)
+}
+
 // Path returns the validated value of a path parameter (by API name). Values
 // that could change the request's path — empty, "." or "..", or containing
 // control characters — are refused here; everything else is percent-escaped
 // by the generated client and the final path is checked again before sending.
 func (c *Call) Path(api string) (string, error) {
-	for i := range c.Tool.Args {
-		a := &c.Tool.Args[i]
-		if a.In != InPath || a.API != api {
-			continue
-		}
-		raw, ok, err := c.value(a)
-		if err != nil {
-			return "", err
-		}
-		if !ok {
-			return "", argErrorf("missing required argument %s", a.Name)
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", argErrorf("argument %s must be a string", a.Name)
-		}
-		if err := CheckPathValue(s); err != nil {
-			return "", argErrorf("argument %s: %v", a.Name, err)
-		}
-		return s, nil
+	var s string
+	a, err := c.pathValue(api, &s, "a string")
+	if err != nil {
+		return "", err
 	}
-	return "", argErrorf("internal: tool %s has no path parameter %s", c.Tool.Name, api)
+	if err := CheckPathValue(s); err != nil {
+		return "", argErrorf("argument %s: %v", a.Name, err)
+	}
+	return s, nil
 }
 
 // PathInt returns an integer path parameter (by API name).
 func (c *Call) PathInt(api string) (int, error) {
-	for i := range c.Tool.Args {
-		a := &c.Tool.Args[i]
-		if a.In != InPath || a.API != api {
-			continue
-		}
-		raw, ok, err := c.value(a)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			return 0, argErrorf("missing required argument %s", a.Name)
-		}
-		var n int
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return 0, argErrorf("argument %s must be an integer", a.Name)
-		}
-		return n, nil
-	}
-	return 0, argErrorf("internal: tool %s has no path parameter %s", c.Tool.Name, api)
+	var n int
+	_, err := c.pathValue(api, &n, "an integer")
+	return n, err
 }
 
 // MaxPathValueBytes caps one path parameter value: identifiers, object keys
