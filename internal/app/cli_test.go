@@ -441,3 +441,27 @@ func TestCallMockUnknownIDExplains(t *testing.T) {
 		t.Fatalf("want exit 1 with the API's 404 explained:\n%s", r)
 	}
 }
+
+// TestFunctionInvokeNotDeployed: the docs promise "Function deployment is
+// not yet supported via MCP" when no function is deployed; the mock answers
+// 404 FUNCTION_NOT_DEPLOYED for a function created without code.
+func TestFunctionInvokeNotDeployed(t *testing.T) {
+	m, err := mock.New(mock.Options{ReadyAfter: mock.Immediately})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	env := map[string]string{"MIOSA_API_URL": srv.URL, "MIOSA_API_KEY": fakeKey}
+	r := run(t, env, "call", "function_create", `{"name": "f1", "runtime": "node20"}`)
+	var created struct {
+		Data struct{ ID string } `json:"data"`
+	}
+	if err := json.NewDecoder(strings.NewReader(r.stdout)).Decode(&created); r.code != 0 || err != nil || created.Data.ID == "" {
+		t.Fatalf("function_create: %v\n%s", err, r)
+	}
+	r = run(t, env, "call", "function_invoke", `{"id": "`+created.Data.ID+`", "payload": {"a": 1}}`)
+	if r.code != 1 || !strings.Contains(r.stdout, "Function deployment is not yet supported via MCP") {
+		t.Fatalf("function_invoke on an undeployed function:\n%s", r)
+	}
+}
