@@ -5,13 +5,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
 const (
+	// streamWindow is how long a log tool reads an event stream before it
+	// returns what arrived.
+	streamWindow    = 2 * time.Second
 	defaultLogLines = 100
 	maxLogLines     = 1000
 	maxLogLineBytes = 2000
@@ -44,6 +49,25 @@ func (s *Server) logsResult(t *Tool, call *Call, body []byte, h http.Header) *mc
 		res.StructuredContent = map[string]any{"data": map[string]any{"lines": nonNil(all)}}
 	}
 	return res
+}
+
+// readStreamWindow reads r for at most window (or limit bytes) and returns
+// what arrived; closing r unblocks a read that is still waiting.
+func readStreamWindow(r io.ReadCloser, limit int64, window time.Duration) ([]byte, bool) {
+	done := make(chan struct{})
+	timer := time.AfterFunc(window, func() { r.Close() })
+	defer timer.Stop()
+	var buf bytes.Buffer
+	go func() {
+		defer close(done)
+		io.Copy(&buf, io.LimitReader(r, limit+1))
+	}()
+	<-done
+	b := buf.Bytes()
+	if int64(len(b)) > limit {
+		return b[:limit], true
+	}
+	return b, false
 }
 
 func nonNil(s []string) []string {

@@ -662,3 +662,34 @@ func TestStructuredContentAlwaysConforms(t *testing.T) {
 		t.Fatalf("structured = %s", b)
 	}
 }
+
+// TestLogStreamIsASnapshot: a log tool given an endless event stream returns
+// the lines that arrived within its window instead of hanging.
+func TestLogStreamIsASnapshot(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; ; i++ {
+			fmt.Fprintf(w, "data: {\"line\":\"event %d\",\"stream\":\"stdout\"}\n\n", i)
+			w.(http.Flusher).Flush()
+			select {
+			case <-stop:
+				return
+			case <-r.Context().Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+	srv, cat := newRuntime(t, up.base(), func(o *runtime.Options) { o.Timeout = 10 * time.Second })
+	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
+	start := time.Now()
+	res := call(t, c, "widget_logs", map[string]any{"widget_id": "w1", "lines": 5})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	if txt := text(res); res.IsError || !strings.Contains(txt, "Last 5 of") || !strings.Contains(txt, "[stdout] event") {
+		t.Fatalf("got %s", txt)
+	}
+}

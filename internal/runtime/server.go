@@ -220,7 +220,16 @@ func (s *Server) do(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int,
 		return 0, nil, nil, false, mcp.NewToolResultError(s.transportErrorText(t, err))
 	}
 	defer resp.Body.Close()
-	body, truncated, rerr := readBody(resp.Body, s.limits.ReadBytes)
+	var body []byte
+	var truncated bool
+	var rerr error
+	if t.Logs && mediaType(resp.Header) == "text/event-stream" {
+		// A log tool is a snapshot: a stream is read for a short window,
+		// never until it ends (it may not).
+		body, truncated = readStreamWindow(resp.Body, s.limits.ReadBytes, streamWindow)
+	} else {
+		body, truncated, rerr = readBody(resp.Body, s.limits.ReadBytes)
+	}
 	if rerr != nil {
 		s.log.Warn("reading upstream response failed", "tool", t.Name, "status", resp.StatusCode, "error", scrubURLError(rerr))
 		if ctx.Err() == nil && cctx.Err() != nil {
