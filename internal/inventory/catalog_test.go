@@ -241,12 +241,16 @@ func keys(m map[string]any) []string {
 // TestTokenBudget: tools/list fits the budget in tools.yaml.
 func TestTokenBudget(t *testing.T) {
 	var all []any
+	maxName, maxTokens := "", 0
 	for _, tool := range catalog(t) {
 		mt := tool.MCPTool()
 		b, _ := json.Marshal(mt)
 		n, err := tokens.Count(string(b))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if n > maxTokens {
+			maxName, maxTokens = tool.Name, n
 		}
 		if n > tools.Budget.ToolTokens {
 			t.Errorf("%s: %d tokens > %d", tool.Name, n, tools.Budget.ToolTokens)
@@ -258,7 +262,7 @@ func TestTokenBudget(t *testing.T) {
 	if n > tools.Budget.TotalTokens || tools.Budget.TotalTokens > 22000 {
 		t.Errorf("tools/list = %d tokens, budget %d (must be <= 22000)", n, tools.Budget.TotalTokens)
 	}
-	t.Logf("tools/list: %d bytes, %d tokens", len(b), n)
+	t.Logf("tools/list: %d bytes, %d tokens; largest tool %s, %d tokens", len(b), n, maxName, maxTokens)
 }
 
 func TestCoreProfileFitsEditorCaps(t *testing.T) {
