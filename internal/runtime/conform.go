@@ -30,20 +30,16 @@ func outputShape(t *Tool) map[string]string {
 	return shape
 }
 
-// conforms reports whether a JSON object body matches the tool's declared
+// conforms reports whether a JSON object body (decoded one level) matches the tool's declared
 // top-level property types. The real API can drift from the spec (a list
 // where an object was documented, a null); clients validate
 // structuredContent against outputSchema, so a body that does not conform
 // is returned as {"result": body} instead, which always does (the schemas
 // require nothing and allow additional properties).
-func conforms(t *Tool, body []byte) bool {
+func conforms(t *Tool, top map[string]json.RawMessage) bool {
 	shape := outputShape(t)
 	if len(shape) == 0 {
 		return true
-	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return false
 	}
 	for k, typ := range shape {
 		raw, ok := top[k]

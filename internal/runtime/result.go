@@ -116,7 +116,16 @@ func (s *Server) jsonResult(t *Tool, body []byte, readTruncated bool, status int
 		}
 		return res
 	}
-	if readTruncated || !json.Valid(trimmed) {
+	// One top-level decode serves validity, the conformance check and the
+	// paging note (the body is not parsed again for each).
+	var top map[string]json.RawMessage
+	valid := false
+	if trimmed[0] == '{' {
+		valid = json.Unmarshal(trimmed, &top) == nil
+	} else {
+		valid = json.Valid(trimmed)
+	}
+	if readTruncated || !valid {
 		text, _ := cutText(string(trimmed), lim.TextBytes, "The response was not complete JSON; narrow the request (limit, path, filters).")
 		if readTruncated {
 			text += fmt.Sprintf("\n\n[truncated: the response exceeded %d bytes and was cut]", lim.ReadBytes)
@@ -128,11 +137,11 @@ func (s *Server) jsonResult(t *Tool, body []byte, readTruncated bool, status int
 		return res
 	}
 	structured := json.RawMessage(trimmed)
-	if t.WrapOutput || trimmed[0] != '{' || !conforms(t, trimmed) {
+	if t.WrapOutput || top == nil || !conforms(t, top) {
 		structured = json.RawMessage(`{"result":` + string(trimmed) + `}`)
 	}
 	text, cut := cutText(string(trimmed), lim.TextBytes, "Ask for less: use the tool's limit/cursor/page, a narrower path or filter.")
-	if note := pagingNote(trimmed); note != "" {
+	if note := pagingNote(top); note != "" {
 		text += "\n\n" + note
 	}
 	res := mcp.NewToolResultText(text)
@@ -147,20 +156,26 @@ func (s *Server) jsonResult(t *Tool, body []byte, readTruncated bool, status int
 }
 
 // pagingNote tells the model when a list has more results and how to get them.
-func pagingNote(body []byte) string {
+func pagingNote(top map[string]json.RawMessage) string {
+	if top == nil {
+		return ""
+	}
 	var v struct {
-		Cursor     *string `json:"cursor"`
-		NextCursor *string `json:"next_cursor"`
+		Cursor     *string
+		NextCursor *string
 		Meta       *struct {
 			Total   *int `json:"total"`
 			Page    *int `json:"page"`
 			PerPage *int `json:"per_page"`
-		} `json:"meta"`
-		Data json.RawMessage `json:"data"`
+		}
+		Data json.RawMessage
 	}
-	if json.Unmarshal(body, &v) != nil {
-		return ""
+	for key, dst := range map[string]any{"cursor": &v.Cursor, "next_cursor": &v.NextCursor, "meta": &v.Meta} {
+		if raw, ok := top[key]; ok {
+			json.Unmarshal(raw, dst)
+		}
 	}
+	v.Data = top["data"]
 	for _, c := range []*string{v.NextCursor, v.Cursor} {
 		if c != nil && *c != "" {
 			return fmt.Sprintf("More results are available: call again with cursor=%q.", *c)
