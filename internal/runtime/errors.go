@@ -13,7 +13,60 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
+
+// MaxErrorTextBytes caps every error text a tool result carries: API error
+// messages, their field lists and validation violation lists are built
+// from input this server does not control (one API error body made a 1 MB
+// text, issue #10). The cap applies after the key is scrubbed.
+const MaxErrorTextBytes = 2000
+
+// capError cuts an error text to MaxErrorTextBytes on a rune boundary and
+// says how much was left out.
+func capError(s string) string {
+	if len(s) <= MaxErrorTextBytes {
+		return s
+	}
+	const room = 40 // for the note
+	cut := MaxErrorTextBytes - room
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf(" [… %d more bytes]", len(s)-cut)
+}
+
+// capList joins items with sep, keeping the result within max bytes; the
+// items left out are counted in an explicit "[… N more]" note.
+func capList(items []string, sep string, max int) string {
+	var b strings.Builder
+	for i, it := range items {
+		add := len(it)
+		if i > 0 {
+			add += len(sep)
+		}
+		if b.Len()+add > max && i > 0 {
+			fmt.Fprintf(&b, "%s[… %d more]", sep, len(items)-i)
+			return b.String()
+		}
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		if b.Len()+len(it) > max {
+			it = capError(it)
+		}
+		b.WriteString(it)
+	}
+	return b.String()
+}
+
+// errorResult is how every failed call is answered: the text is scrubbed
+// of the caller's key, then capped.
+func errorResult(sc *Scrubber, msg string) *mcp.CallToolResult {
+	return mcp.NewToolResultError(capError(sc.String(msg)))
+}
 
 // apiError is what the MIOSA error bodies say, normalised across the shapes
 // the public clients accept (miosa-api.md §1.5).
@@ -176,8 +229,10 @@ func (h ErrorHint) match(status int, e apiError) bool {
 }
 
 // upstreamErrorText explains a non-2xx response in terms a model can act on.
-func (s *Server) upstreamErrorText(t *Tool, resp *http.Response, body []byte) string {
-	e := parseAPIError(body, resp.Header)
+// The body and the request id are scrubbed before anything is cut.
+func (s *Server) upstreamErrorText(sc *Scrubber, t *Tool, resp *http.Response, body []byte) string {
+	e := parseAPIError(sc.Bytes(body), resp.Header)
+	e.RequestID = sc.String(e.RequestID)
 	for _, h := range t.ErrorHints {
 		if h.match(resp.StatusCode, e) {
 			return h.Message
@@ -193,7 +248,7 @@ func (s *Server) upstreamErrorText(t *Tool, resp *http.Response, body []byte) st
 	}
 	b.WriteString(".")
 	if len(e.Fields) > 0 {
-		fmt.Fprintf(&b, " Problems: %s.", strings.Join(e.Fields, "; "))
+		fmt.Fprintf(&b, " Problems: %s.", capList(e.Fields, "; ", MaxErrorTextBytes/2))
 	}
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, " Request ID: %s.", e.RequestID)

@@ -25,7 +25,7 @@ const (
 // logsResult returns the last `lines` lines of a log snapshot, whatever
 // shape the API used: {data:{lines:[…]}}, {lines|logs:[…]}, {data:[…]}, a
 // plain string, text, or server-sent events.
-func (s *Server) logsResult(t *Tool, call *Call, body []byte, h http.Header) *mcp.CallToolResult {
+func (s *Server) logsResult(sc *Scrubber, t *Tool, call *Call, body []byte, h http.Header) *mcp.CallToolResult {
 	n := defaultLogLines
 	call.Arg("lines", &n)
 	n = max(1, min(n, maxLogLines))
@@ -35,6 +35,9 @@ func (s *Server) logsResult(t *Tool, call *Call, body []byte, h http.Header) *mc
 		all = all[total-n:]
 	}
 	for i, l := range all {
+		// Lines are decoded from JSON or events: scrub each before its cut.
+		l = sc.String(l)
+		all[i] = l
 		if len(l) > maxLogLineBytes {
 			all[i], _ = cutText(l, maxLogLineBytes, "line cut")
 		}

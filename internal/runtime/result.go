@@ -213,7 +213,7 @@ func (s *Server) imageResult(body []byte, truncated bool, h http.Header) *mcp.Ca
 
 // fileResult returns a download: valid UTF-8 text as text, anything else as
 // a base64 blob with its MIME type, both capped with an explicit note.
-func (s *Server) fileResult(t *Tool, body []byte, truncated bool, h http.Header) *mcp.CallToolResult {
+func (s *Server) fileResult(sc *Scrubber, t *Tool, body []byte, truncated bool, h http.Header) *mcp.CallToolResult {
 	mt := mediaType(h)
 	if isJSONMedia(mt) {
 		// Some endpoints wrap file content as {data:{content, encoding}}.
@@ -237,6 +237,7 @@ func (s *Server) fileResult(t *Tool, body []byte, truncated bool, h http.Header)
 				body = []byte(c)
 			}
 			mt = ""
+			body = sc.Bytes(body) // decoded: scrub again before the cut
 		}
 	}
 	if mt == "" || mt == "application/octet-stream" {

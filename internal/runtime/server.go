@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -92,6 +91,8 @@ func NewServer(o Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	// Every record is scrubbed with the key of the call it belongs to.
+	s.log = slog.New(ScrubLogHandler(s.log.Handler()))
 	if s.keyHint == "" {
 		s.keyHint = "MIOSA_API_KEY is not set."
 	}
@@ -139,22 +140,23 @@ func (s *Server) Tool(name string) (*Tool, bool) { t, ok := s.tools[name]; retur
 func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		start := time.Now()
-		res := s.execute(ctx, t, req)
-		key := APIKeyFrom(ctx)
-		if !key.Empty() {
-			scrubKey(res, key.Reveal())
-		}
-		s.log.Debug("tool call", "tool", t.Name, "error", res.IsError, "duration", time.Since(start))
+		sc := NewScrubber(APIKeyFrom(ctx))
+		ctx = withScrubber(ctx, sc)
+		res := s.execute(ctx, sc, t, req)
+		// The last line of defence: whatever a result builder produced,
+		// no channel of the result carries the key (see scrub.go).
+		sc.Result(res)
+		s.log.DebugContext(ctx, "tool call", "tool", t.Name, "error", res.IsError, "duration", time.Since(start))
 		return res, nil
 	}
 }
 
-func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) *mcp.CallToolResult {
+func (s *Server) execute(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallToolRequest) *mcp.CallToolResult {
 	if f := requestFilterFrom(ctx); f != nil && !f.allows(t) {
-		return mcp.NewToolResultError(fmt.Sprintf("Tool %s is not enabled for this connection (X-MCP-Toolsets / X-MCP-Tools / X-MCP-Readonly narrow the tools).", t.Name))
+		return mcp.NewToolResultError(fmt.Sprintf("Tool %s is not enabled for this connection (X-MCP-Toolsets / X-MCP-Tools / X-MCP-Exclude-Tools / X-MCP-Readonly narrow the tools).", t.Name))
 	}
 	if ke := keyErrorFrom(ctx); ke != nil {
-		return mcp.NewToolResultError(ke.Error())
+		return errorResult(sc, ke.Error())
 	}
 	key := APIKeyFrom(ctx)
 	if key.Empty() {
@@ -162,11 +164,11 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 	}
 	rawArgs, err := json.Marshal(req.Params.Arguments)
 	if err != nil {
-		return mcp.NewToolResultError("arguments could not be read: " + err.Error())
+		return errorResult(sc, "arguments could not be read: "+err.Error())
 	}
 	args, err := s.valid.validate(t, rawArgs)
 	if err != nil {
-		return mcp.NewToolResultError(err.Error())
+		return errorResult(sc, err.Error())
 	}
 	if wait := s.limiter.reserve(key); wait > 0 {
 		return mcp.NewToolResultError(fmt.Sprintf("Rate limited by this MCP server: too many tool calls for this API key. Retry after %d seconds.", int(wait.Seconds()+0.999)))
@@ -179,14 +181,16 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 	if res != nil {
 		return res
 	}
+	// Scrub first, then cut: every result below is cut from scrubbed bytes.
+	body = sc.JSON(body)
 	switch t.Result {
 	case ResultImage:
 		return s.imageResult(body, truncated, header)
 	case ResultFile:
-		return s.fileResult(t, body, truncated, header)
+		return s.fileResult(sc, t, body, truncated, header)
 	}
 	if t.Logs {
-		return s.logsResult(t, call, body, header)
+		return s.logsResult(sc, t, call, body, header)
 	}
 	if res := s.unusableBody(t, status, header, body, truncated); res != nil {
 		return res
@@ -195,7 +199,7 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 		var wait bool
 		call.Arg("wait", &wait)
 		if wait {
-			return s.wait(ctx, t, call, req, body)
+			return s.wait(ctx, sc, t, call, req, body)
 		}
 	}
 	return s.jsonResult(t, body, truncated, status)
@@ -205,19 +209,20 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 // response. A non-nil result means the call already failed (its text says
 // why); otherwise the 2xx status, headers and (capped) body are returned.
 func (s *Server) do(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int, http.Header, []byte, bool, *mcp.CallToolResult) {
+	sc := scrubberFrom(ctx)
 	cctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	resp, err := fn(cctx, call)
 	if err != nil {
 		var ae *ArgError
 		if errors.As(err, &ae) {
-			return 0, nil, nil, false, mcp.NewToolResultError("Invalid arguments for " + t.Name + ": " + ae.Msg + ".")
+			return 0, nil, nil, false, errorResult(sc, "Invalid arguments for "+t.Name+": "+ae.Msg+".")
 		}
 		if ctx.Err() == nil && cctx.Err() != nil {
 			err = context.DeadlineExceeded
 		}
-		s.log.Warn("upstream request failed", "tool", t.Name, "error", scrubURLError(err))
-		return 0, nil, nil, false, mcp.NewToolResultError(s.transportErrorText(t, err))
+		s.log.WarnContext(ctx, "upstream request failed", "tool", t.Name, "error", scrubURLError(err))
+		return 0, nil, nil, false, errorResult(sc, s.transportErrorText(t, err))
 	}
 	defer resp.Body.Close()
 	var body []byte
@@ -231,21 +236,18 @@ func (s *Server) do(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int,
 		body, truncated, rerr = readBody(resp.Body, s.limits.ReadBytes)
 	}
 	if rerr != nil {
-		s.log.Warn("reading upstream response failed", "tool", t.Name, "status", resp.StatusCode, "error", scrubURLError(rerr))
+		s.log.WarnContext(ctx, "reading upstream response failed", "tool", t.Name, "status", resp.StatusCode, "error", scrubURLError(rerr))
 		if ctx.Err() == nil && cctx.Err() != nil {
 			rerr = context.DeadlineExceeded
 		}
-		return 0, nil, nil, false, mcp.NewToolResultError(fmt.Sprintf("%s (the API answered HTTP %d but the body could not be read)", s.transportErrorText(t, rerr), resp.StatusCode))
+		return 0, nil, nil, false, errorResult(sc, fmt.Sprintf("%s (the API answered HTTP %d but the body could not be read)", s.transportErrorText(t, rerr), resp.StatusCode))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		// The request id is upstream-controlled text: a proxy that echoes
 		// the Authorization header must not put the key into the logs.
-		reqID := resp.Header.Get("X-Request-ID")
-		if k := APIKeyFrom(ctx).Reveal(); len(k) >= 8 {
-			reqID = strings.ReplaceAll(reqID, k, "[redacted]")
-		}
-		s.log.Info("upstream error", "tool", t.Name, "status", resp.StatusCode, "request_id", reqID)
-		return 0, nil, nil, false, mcp.NewToolResultError(s.upstreamErrorText(t, resp, body))
+		reqID := capError(sc.String(resp.Header.Get("X-Request-ID")))
+		s.log.InfoContext(ctx, "upstream error", "tool", t.Name, "status", resp.StatusCode, "request_id", reqID)
+		return 0, nil, nil, false, errorResult(sc, s.upstreamErrorText(sc, t, resp, body))
 	}
 	return resp.StatusCode, resp.Header, body, truncated, nil
 }
@@ -256,31 +258,14 @@ func newIdempotencyKey() string {
 	return "mcp-" + hex.EncodeToString(b[:])
 }
 
-// scrubKey removes the caller's key from every text the result carries: an
-// upstream error body that echoed it must not reach the model.
-func scrubKey(res *mcp.CallToolResult, key string) {
-	if len(key) < 8 || res == nil {
-		return
-	}
-	for i, c := range res.Content {
-		if tc, ok := c.(mcp.TextContent); ok && strings.Contains(tc.Text, key) {
-			tc.Text = strings.ReplaceAll(tc.Text, key, "[redacted]")
-			res.Content[i] = tc
-		}
-	}
-	if raw, ok := res.StructuredContent.(json.RawMessage); ok && strings.Contains(string(raw), key) {
-		res.StructuredContent = json.RawMessage(strings.ReplaceAll(string(raw), key, "[redacted]"))
-	}
-}
-
 // recoverTool turns a panicking tool handler into an isError result and a
 // logged stack; the server (and, over stdio, mcp-go's worker) carries on.
 func (s *Server) recoverTool(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		defer func() {
 			if v := recover(); v != nil {
-				s.log.Error("panic in tool handler", "tool", req.Params.Name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				res, err = mcp.NewToolResultError(fmt.Sprintf("%s failed with an internal error in miosa-mcp (a bug: %v). The server is still running; if the tool calls the API, check with the matching get or list tool whether it took effect before retrying, and please report the bug.", req.Params.Name, v)), nil
+				s.log.ErrorContext(ctx, "panic in tool handler", "tool", req.Params.Name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				res, err = errorResult(NewScrubber(APIKeyFrom(ctx)), fmt.Sprintf("%s failed with an internal error in miosa-mcp (a bug: %s). The server is still running; if the tool calls the API, check with the matching get or list tool whether it took effect before retrying, and please report the bug.", req.Params.Name, clip(fmt.Sprint(v), 300))), nil
 			}
 		}()
 		return next(ctx, req)

@@ -124,7 +124,9 @@ func describeViolations(t *Tool, ve *jsonschema.ValidationError) string {
 		}
 	}
 	sort.Strings(msgs)
-	return "Invalid arguments for " + t.Name + ": " + strings.Join(msgs, "; ") + "."
+	// A hostile argument set can produce thousands of violations: the list
+	// is capped with a count of what was left out (MaxErrorTextBytes).
+	return "Invalid arguments for " + t.Name + ": " + capList(msgs, "; ", MaxErrorTextBytes-200) + "."
 }
 
 func joinLoc(loc, name string) string {

@@ -20,9 +20,11 @@ func withNotifyFlag(ctx context.Context) (context.Context, *atomic.Bool) {
 	return context.WithValue(ctx, notifyKey{}, f), f
 }
 
-// progress sends notifications/progress when the client asked for it.
+// progress sends notifications/progress when the client asked for it. The
+// message quotes upstream fields (the status, the id), so it is scrubbed.
 type progress struct {
 	s     *Server
+	sc    *Scrubber
 	token mcp.ProgressToken
 	n     int
 }
@@ -32,12 +34,12 @@ func (p *progress) send(ctx context.Context, total int, msg string) {
 		return
 	}
 	p.n++
-	params := map[string]any{"progressToken": p.token, "progress": p.n, "message": msg}
+	params := map[string]any{"progressToken": p.token, "progress": p.n, "message": capError(p.sc.String(msg))}
 	if total > 0 {
 		params["total"] = total
 	}
 	if err := p.s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params); err != nil {
-		p.s.log.Debug("progress notification not delivered", "error", err)
+		p.s.log.DebugContext(ctx, "progress notification not delivered", "error", err)
 		return
 	}
 	if f, ok := ctx.Value(notifyKey{}).(*atomic.Bool); ok {
@@ -87,7 +89,7 @@ func lookupString(body []byte, path string) string {
 // ready, has failed, or wait_timeout_sec elapses, reporting each status as a
 // progress notification. On timeout the result says so and names the id and
 // the tool to poll; it is not an error, the operation is still going.
-func (s *Server) wait(ctx context.Context, t *Tool, call *Call, req mcp.CallToolRequest, first []byte) *mcp.CallToolResult {
+func (s *Server) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, req mcp.CallToolRequest, first []byte) *mcp.CallToolResult {
 	w := t.Wait
 	timeoutSec := 120
 	call.Arg("wait_timeout_sec", &timeoutSec)
@@ -106,7 +108,7 @@ func (s *Server) wait(ctx context.Context, t *Tool, call *Call, req mcp.CallTool
 		res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Could not wait: the response carried no id at %s. Poll %s yourself.", w.ID, pollTool)))
 		return res
 	}
-	p := &progress{s: s}
+	p := &progress{s: s, sc: sc}
 	if req.Params.Meta != nil {
 		p.token = req.Params.Meta.ProgressToken
 	}
@@ -149,8 +151,8 @@ func (s *Server) wait(ctx context.Context, t *Tool, call *Call, req mcp.CallTool
 			errRes.Content = append(errRes.Content, mcp.NewTextContent(fmt.Sprintf("While waiting for %s; the operation itself was accepted. Poll %s with id=%q.", id, pollTool, id)))
 			return errRes
 		}
-		last = body
-		status = lookupString(body, w.Field)
+		last = sc.JSON(body)
+		status = lookupString(last, w.Field)
 		p.send(ctx, 0, fmt.Sprintf("%s %s: %s (%s)", t.Name, id, orUnknown(status), formatDuration(time.Since(started))))
 	}
 }

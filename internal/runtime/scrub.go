@@ -1,0 +1,467 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// Every output channel — tool result text, structuredContent (raw JSON and
+// Go values), embedded resources and blobs, images, progress notifications,
+// error texts, log records and `miosa-mcp call` output — passes through a
+// Scrubber built for the call from the caller's key (stdio: the configured
+// key; HTTP: the request's key). An API that echoes the key (in an error
+// body, a log line, a status field or a request-id header) must not put it
+// in front of the model or into a log (issue #10).
+//
+// Texts are scrubbed before they are cut to size: a key that straddles a
+// cut would otherwise leave most of its secret behind. And since a cut, a
+// line split or an upstream that echoes part of a header can leave a piece
+// of a key, any run of MinSecretFragment characters of the key's secret
+// counts as the key.
+
+// MinSecretFragment is the length from which any piece of a key's secret
+// (the key without its well-known prefix such as msk_u_) is treated as the
+// key itself. Ten characters of a random secret are far beyond guessing
+// and far too specific to occur by chance in ordinary output.
+const MinSecretFragment = 10
+
+// minWholeKey is the shortest key that is scrubbed when its secret is too
+// short for fragments: such a key is then matched whole. Shorter strings
+// are no usable key, and scrubbing them would mangle ordinary output.
+const minWholeKey = 8
+
+// Redacted replaces every piece of a key that is scrubbed.
+const Redacted = "[redacted]"
+
+// keyPrefix is the public, non-secret start of MIOSA keys: msk_u_ (user),
+// msk_a_, msk_p_, msk_live_ and so on.
+var keyPrefix = regexp.MustCompile(`^msk_[a-z]+_`)
+
+// SecretOf returns the secret part of a key: the key without its
+// well-known prefix.
+func SecretOf(key string) string { return key[len(keyPrefix.FindString(key)):] }
+
+// Scrubber removes API keys, and every fragment of their secrets of
+// MinSecretFragment or more characters, from output. A nil or empty
+// Scrubber leaves everything unchanged.
+type Scrubber struct {
+	grams map[string]struct{} // every MinSecretFragment-long piece of every secret
+	first [256]bool           // bytes a piece can start with (a cheap pre-filter)
+	whole []string            // keys whose secret is too short for pieces
+}
+
+// NewScrubber builds a Scrubber for the given keys; empty keys are ignored.
+func NewScrubber(keys ...APIKey) *Scrubber {
+	s := &Scrubber{}
+	for _, k := range keys {
+		s.add(k.Reveal())
+	}
+	if len(s.grams) == 0 && len(s.whole) == 0 {
+		return nil
+	}
+	return s
+}
+
+func (s *Scrubber) add(key string) {
+	secret := SecretOf(key)
+	switch {
+	case len(secret) >= MinSecretFragment:
+		if s.grams == nil {
+			s.grams = map[string]struct{}{}
+		}
+		for i := 0; i+MinSecretFragment <= len(secret); i++ {
+			g := secret[i : i+MinSecretFragment]
+			s.grams[g] = struct{}{}
+			s.first[g[0]] = true
+		}
+	case len(key) >= minWholeKey && !slices.Contains(s.whole, key):
+		s.whole = append(s.whole, key)
+	}
+}
+
+// spans finds the byte ranges of t that belong to a key, merged and sorted.
+func spans(s *Scrubber, t string) [][2]int {
+	if s == nil {
+		return nil
+	}
+	var out [][2]int
+	if len(s.grams) > 0 {
+		for i := 0; i+MinSecretFragment <= len(t); i++ {
+			if !s.first[t[i]] {
+				continue
+			}
+			if _, ok := s.grams[t[i:i+MinSecretFragment]]; ok {
+				out = append(out, [2]int{i, i + MinSecretFragment})
+			}
+		}
+	}
+	for _, k := range s.whole {
+		for off := 0; ; {
+			i := strings.Index(t[off:], k)
+			if i < 0 {
+				break
+			}
+			out = append(out, [2]int{off + i, off + i + len(k)})
+			off += i + 1
+		}
+	}
+	if len(s.whole) > 0 {
+		slices.SortFunc(out, func(a, b [2]int) int { return a[0] - b[0] })
+	}
+	merged := out[:0]
+	for _, sp := range out {
+		if n := len(merged); n > 0 && sp[0] <= merged[n-1][1] {
+			merged[n-1][1] = max(merged[n-1][1], sp[1])
+			continue
+		}
+		merged = append(merged, sp)
+	}
+	return merged
+}
+
+// view reads b as a string without copying it; b must not change while
+// the view is in use (the scrubber only reads it).
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// Contains reports whether t holds a key or a fragment of its secret.
+func (s *Scrubber) Contains(t string) bool { return len(spans(s, t)) > 0 }
+
+// ContainsBytes is Contains for bytes.
+func (s *Scrubber) ContainsBytes(b []byte) bool { return len(spans(s, view(b))) > 0 }
+
+// String returns t with every key and key fragment replaced by Redacted.
+func (s *Scrubber) String(t string) string {
+	sp := spans(s, t)
+	if len(sp) == 0 {
+		return t
+	}
+	return string(replaceSpans([]byte(t), sp))
+}
+
+// Bytes is String for bytes; b itself is never modified.
+func (s *Scrubber) Bytes(b []byte) []byte {
+	sp := spans(s, view(b))
+	if len(sp) == 0 {
+		return b
+	}
+	return replaceSpans(b, sp)
+}
+
+func replaceSpans(b []byte, sp [][2]int) []byte {
+	out := make([]byte, 0, len(b))
+	prev := 0
+	for _, x := range sp {
+		out = append(out, b[prev:x[0]]...)
+		out = append(out, Redacted...)
+		prev = x[1]
+	}
+	return append(out, b[prev:]...)
+}
+
+// JSON scrubs a JSON document. The bytes are scrubbed as they are; when the
+// document uses \u escapes (which could spell a key out of sight of a byte
+// scan) its decoded strings are checked too, and a document that hides a
+// key that way is re-encoded from its scrubbed values.
+func (s *Scrubber) JSON(raw []byte) []byte {
+	if s == nil {
+		return raw
+	}
+	out := s.Bytes(raw)
+	if !bytes.Contains(out, []byte(`\u`)) {
+		return out
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || dec.More() {
+		return out
+	}
+	if v2, changed := s.value(v); changed {
+		if b, err := marshalNoEscape(v2); err == nil {
+			return b
+		}
+	}
+	return out
+}
+
+func marshalNoEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Value scrubs a Go value as returned in structuredContent: strings, JSON
+// documents, maps (keys and values) and slices, recursively. Other values
+// are checked through their JSON encoding and, if they carry a key,
+// replaced by that encoding, scrubbed.
+func (s *Scrubber) Value(v any) any {
+	out, _ := s.value(v)
+	return out
+}
+
+func (s *Scrubber) value(v any) (any, bool) {
+	if s == nil {
+		return v, false
+	}
+	switch x := v.(type) {
+	case nil, bool, float64, int, int64, json.Number:
+		return v, false
+	case string:
+		y := s.String(x)
+		return y, y != x
+	case json.RawMessage:
+		y := s.JSON(x)
+		return json.RawMessage(y), !bytes.Equal(x, y)
+	case []byte:
+		y := s.Bytes(x)
+		return y, !bytes.Equal(x, y)
+	case []string:
+		changed := false
+		out := make([]string, len(x))
+		for i, e := range x {
+			out[i] = s.String(e)
+			changed = changed || out[i] != e
+		}
+		if !changed {
+			return v, false
+		}
+		return out, true
+	case []any:
+		changed := false
+		out := make([]any, len(x))
+		for i, e := range x {
+			var c bool
+			out[i], c = s.value(e)
+			changed = changed || c
+		}
+		if !changed {
+			return v, false
+		}
+		return out, true
+	case map[string]string:
+		changed := false
+		out := make(map[string]string, len(x))
+		for k, e := range x {
+			k2, e2 := s.String(k), s.String(e)
+			out[k2] = e2
+			changed = changed || k2 != k || e2 != e
+		}
+		if !changed {
+			return v, false
+		}
+		return out, true
+	case map[string]any:
+		changed := false
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			k2 := s.String(k)
+			e2, c := s.value(e)
+			out[k2] = e2
+			changed = changed || c || k2 != k
+		}
+		if !changed {
+			return v, false
+		}
+		return out, true
+	}
+	b, err := marshalNoEscape(v)
+	if err != nil {
+		return fmt.Sprintf("[not returned: %T could not be checked for the API key]", v), true
+	}
+	if y := s.JSON(b); !bytes.Equal(b, y) {
+		return json.RawMessage(y), true
+	}
+	return v, false
+}
+
+// base64 scrubs base64-encoded binary content (images, blobs) by its
+// decoded bytes. A key inside binary data is redacted like anywhere else;
+// the content is re-encoded only when something was removed.
+func (s *Scrubber) base64(data string) (string, bool) {
+	if s == nil || data == "" {
+		return data, false
+	}
+	raw, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return s.String(data), s.Contains(data)
+	}
+	sp := spans(s, view(raw))
+	if len(sp) == 0 {
+		return data, false
+	}
+	return base64.StdEncoding.EncodeToString(replaceSpans(raw, sp)), true
+}
+
+// Result scrubs every channel of a tool result in place.
+func (s *Scrubber) Result(res *mcp.CallToolResult) {
+	if s == nil || res == nil {
+		return
+	}
+	for i, c := range res.Content {
+		res.Content[i] = s.content(c)
+	}
+	if res.StructuredContent != nil {
+		res.StructuredContent = s.Value(res.StructuredContent)
+	}
+	if len(res.RawStructuredContent) > 0 {
+		res.RawStructuredContent = s.JSON(res.RawStructuredContent)
+	}
+}
+
+func (s *Scrubber) content(c mcp.Content) mcp.Content {
+	switch x := c.(type) {
+	case mcp.TextContent:
+		x.Text = s.String(x.Text)
+		return x
+	case *mcp.TextContent:
+		x.Text = s.String(x.Text)
+	case mcp.ImageContent:
+		x.Data, _ = s.base64(x.Data)
+		return x
+	case *mcp.ImageContent:
+		x.Data, _ = s.base64(x.Data)
+	case mcp.AudioContent:
+		x.Data, _ = s.base64(x.Data)
+		return x
+	case *mcp.AudioContent:
+		x.Data, _ = s.base64(x.Data)
+	case mcp.ResourceLink:
+		x.URI, x.Name, x.Title, x.Description = s.String(x.URI), s.String(x.Name), s.String(x.Title), s.String(x.Description)
+		return x
+	case mcp.EmbeddedResource:
+		x.Resource = s.resource(x.Resource)
+		return x
+	case *mcp.EmbeddedResource:
+		x.Resource = s.resource(x.Resource)
+	}
+	return c
+}
+
+func (s *Scrubber) resource(r mcp.ResourceContents) mcp.ResourceContents {
+	switch x := r.(type) {
+	case mcp.TextResourceContents:
+		x.URI, x.Text = s.String(x.URI), s.String(x.Text)
+		return x
+	case *mcp.TextResourceContents:
+		x.URI, x.Text = s.String(x.URI), s.String(x.Text)
+	case mcp.BlobResourceContents:
+		x.URI = s.String(x.URI)
+		x.Blob, _ = s.base64(x.Blob)
+		return x
+	case *mcp.BlobResourceContents:
+		x.URI = s.String(x.URI)
+		x.Blob, _ = s.base64(x.Blob)
+	}
+	return r
+}
+
+type scrubberKey struct{}
+
+// withScrubber stores the call's scrubber in ctx.
+func withScrubber(ctx context.Context, s *Scrubber) context.Context {
+	return context.WithValue(ctx, scrubberKey{}, s)
+}
+
+// scrubberFrom returns the call's scrubber, or one built from the key in ctx.
+func scrubberFrom(ctx context.Context) *Scrubber {
+	if s, ok := ctx.Value(scrubberKey{}).(*Scrubber); ok {
+		return s
+	}
+	return NewScrubber(APIKeyFrom(ctx))
+}
+
+// ScrubLogHandler wraps a slog handler so that no record carries a key:
+// its message and every attribute value are scrubbed with the key in the
+// record's context (log with the *Context methods) and the given keys (the
+// configured key in stdio mode). Attributes added with Logger.With are
+// scrubbed with the given keys only.
+func ScrubLogHandler(next slog.Handler, keys ...APIKey) slog.Handler {
+	if h, ok := next.(*scrubHandler); ok {
+		return &scrubHandler{next: h.next, keys: append(slices.Clip(h.keys), keys...)}
+	}
+	return &scrubHandler{next: next, keys: keys}
+}
+
+type scrubHandler struct {
+	next slog.Handler
+	keys []APIKey
+}
+
+func (h *scrubHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+func (h *scrubHandler) Handle(ctx context.Context, r slog.Record) error {
+	s := NewScrubber(append(slices.Clip(h.keys), APIKeyFrom(ctx))...)
+	if s == nil {
+		return h.next.Handle(ctx, r)
+	}
+	out := slog.NewRecord(r.Time, r.Level, s.String(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(s.attr(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+func (h *scrubHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	s := NewScrubber(h.keys...)
+	scrubbed := make([]slog.Attr, len(as))
+	for i, a := range as {
+		scrubbed[i] = s.attr(a)
+	}
+	return &scrubHandler{next: h.next.WithAttrs(scrubbed), keys: h.keys}
+}
+
+func (h *scrubHandler) WithGroup(name string) slog.Handler {
+	return &scrubHandler{next: h.next.WithGroup(name), keys: h.keys}
+}
+
+// attr scrubs one log attribute's value (groups recursively).
+func (s *Scrubber) attr(a slog.Attr) slog.Attr {
+	if s == nil {
+		return a
+	}
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, s.String(v.String()))
+	case slog.KindGroup:
+		g := v.Group()
+		out := make([]any, len(g))
+		for i, e := range g {
+			out[i] = s.attr(e)
+		}
+		return slog.Group(a.Key, out...)
+	case slog.KindAny:
+		var text string
+		if err, ok := v.Any().(error); ok {
+			text = err.Error()
+		} else {
+			text = fmt.Sprintf("%+v", v.Any())
+		}
+		if s.Contains(text) {
+			return slog.String(a.Key, s.String(text))
+		}
+	}
+	return slog.Attr{Key: a.Key, Value: v}
+}

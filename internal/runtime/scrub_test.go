@@ -1,0 +1,211 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+)
+
+const scrubKey = "msk_u_Zq81xVbN4tLmW0pRc7Ye2HsK"
+
+var scrubSecret = runtime.SecretOf(scrubKey) // Zq81xVbN4tLmW0pRc7Ye2HsK
+
+// leaks reports whether s holds any MinSecretFragment-long piece of the
+// secret: the property every scrubbed output must have.
+func leaks(s, secret string) bool {
+	for i := 0; i+runtime.MinSecretFragment <= len(secret); i++ {
+		if strings.Contains(s, secret[i:i+runtime.MinSecretFragment]) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSecretOf(t *testing.T) {
+	for key, want := range map[string]string{
+		"msk_u_abc":          "abc",
+		"msk_live_abc":       "abc",
+		"msk_a_x_y":          "x_y",
+		"sk-plain-key-12345": "sk-plain-key-12345",
+		"":                   "",
+	} {
+		if got := runtime.SecretOf(key); got != want {
+			t.Errorf("SecretOf(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+// TestScrubberRemovesEveryFragment: the whole key, the bare secret, any
+// 10-character piece of it, pieces at the start and end of a text, pieces
+// next to each other, are all redacted; 9 characters and unrelated text
+// are left alone.
+func TestScrubberRemovesEveryFragment(t *testing.T) {
+	sc := runtime.NewScrubber(runtime.NewAPIKey(scrubKey))
+	cases := []struct {
+		name, in, want string
+	}{
+		{"whole key", "Bearer " + scrubKey + " is revoked", "Bearer msk_u_[redacted] is revoked"},
+		{"bare secret", "token=" + scrubSecret, "token=[redacted]"},
+		{"head fragment", "cut here: " + scrubSecret[:10], "cut here: [redacted]"},
+		{"tail fragment", scrubSecret[len(scrubSecret)-10:] + " was the end", "[redacted] was the end"},
+		{"middle fragment", "#" + scrubSecret[5:17] + "#", "#[redacted]#"},
+		{"two keys", scrubKey + scrubKey, "msk_u_[redacted]msk_u_[redacted]"},
+		{"nine characters", "a" + scrubSecret[:9] + "b", "a" + scrubSecret[:9] + "b"},
+		{"prefix only", "keys start with msk_u_", "keys start with msk_u_"},
+		{"unrelated", "status running", "status running"},
+		{"empty", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := sc.String(c.in)
+			if got != c.want {
+				t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)
+			}
+			if leaks(got, scrubSecret) {
+				t.Errorf("%q still holds a fragment of the secret", got)
+			}
+			if b := sc.Bytes([]byte(c.in)); string(b) != c.want {
+				t.Errorf("Bytes(%q) = %q, want %q", c.in, b, c.want)
+			}
+			if sc.Contains(c.in) != (c.in != c.want) {
+				t.Errorf("Contains(%q) = %v", c.in, sc.Contains(c.in))
+			}
+		})
+	}
+}
+
+func TestScrubberShortAndEmptyKeys(t *testing.T) {
+	if sc := runtime.NewScrubber(runtime.APIKey{}); sc != nil || sc.String("x") != "x" {
+		t.Errorf("an empty key must give a nil scrubber that changes nothing")
+	}
+	// A secret too short for fragments is matched as the whole key.
+	sc := runtime.NewScrubber(runtime.NewAPIKey("msk_u_short1"))
+	if got := sc.String("a msk_u_short1 b short1"); got != "a [redacted] b short1" {
+		t.Errorf("short key: %q", got)
+	}
+	// Two keys: each is scrubbed.
+	sc = runtime.NewScrubber(runtime.NewAPIKey(scrubKey), runtime.NewAPIKey("msk_u_other_caller_secret_0001"))
+	if got := sc.String(scrubKey + " other_caller_secret_0001"); leaks(got, scrubSecret) || strings.Contains(got, "caller_secret") {
+		t.Errorf("two keys: %q", got)
+	}
+}
+
+// TestScrubberJSON: raw JSON is scrubbed as bytes; a key spelt with \u
+// escapes is found in the decoded strings and the document re-encoded.
+func TestScrubberJSON(t *testing.T) {
+	sc := runtime.NewScrubber(runtime.NewAPIKey(scrubKey))
+	esc := `\u005a\u0071` + scrubSecret[2:] // "Zq" as escapes
+	for _, in := range []string{
+		`{"data":{"token":"` + scrubKey + `"}}`,
+		`{"data":{"token":"` + esc + `"}}`,
+		`{"` + scrubSecret + `":1}`,
+		`["` + esc + `", 1.50, null]`,
+	} {
+		out := sc.JSON([]byte(in))
+		var v any
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Errorf("%s: not JSON after scrubbing: %s", in, out)
+			continue
+		}
+		decoded, _ := json.Marshal(v)
+		if leaks(string(out), scrubSecret) || leaks(string(decoded), scrubSecret) {
+			t.Errorf("%s: leaks: %s", in, out)
+		}
+	}
+	clean := `{"data":{"id":"cmp_1","n":1.50,"s":"\u00e9"}}`
+	if out := sc.JSON([]byte(clean)); string(out) != clean {
+		t.Errorf("a clean document changed: %s", out)
+	}
+}
+
+// TestKeyNeverInAnyResultChannel: every content kind of a tool result and
+// every shape of structuredContent is scrubbed by Scrubber.Result.
+func TestKeyNeverInAnyResultChannel(t *testing.T) {
+	sc := runtime.NewScrubber(runtime.NewAPIKey(scrubKey))
+	b64 := base64.StdEncoding.EncodeToString([]byte("\x89PNG..." + scrubKey + "..."))
+	type payload struct{ Token string }
+	structured := []any{
+		json.RawMessage(`{"data":{"lines":["auth ` + scrubKey + `"]}}`),
+		map[string]any{"data": map[string]any{"lines": []string{"Bearer " + scrubKey}}},
+		map[string]any{scrubSecret: []any{"x", map[string]any{"k": scrubKey}}},
+		[]string{scrubKey},
+		map[string]string{"k": scrubKey},
+		payload{Token: scrubKey},
+		scrubKey,
+	}
+	for i, st := range structured {
+		res := &mcp.CallToolResult{
+			Content: []mcp.Content{
+				mcp.NewTextContent("text " + scrubKey),
+				&mcp.TextContent{Type: "text", Text: "pointer " + scrubKey},
+				mcp.NewImageContent(b64, "image/png"),
+				mcp.NewAudioContent(b64, "audio/wav"),
+				mcp.NewEmbeddedResource(mcp.TextResourceContents{URI: "miosa://x/" + scrubKey, Text: "resource " + scrubKey}),
+				mcp.NewEmbeddedResource(mcp.BlobResourceContents{URI: "miosa://blob", Blob: b64}),
+				mcp.NewResourceLink("miosa://"+scrubKey, "n", "d", "text/plain"),
+			},
+			StructuredContent: st,
+		}
+		sc.Result(res)
+		wire, err := json.Marshal(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if leaks(string(wire), scrubSecret) {
+			t.Errorf("structured %d (%T): the result leaks on the wire: %s", i, st, wire)
+		}
+		for _, c := range res.Content {
+			var data string
+			switch x := c.(type) {
+			case mcp.ImageContent:
+				data = x.Data
+			case mcp.AudioContent:
+				data = x.Data
+			case mcp.EmbeddedResource:
+				if b, ok := x.Resource.(mcp.BlobResourceContents); ok {
+					data = b.Blob
+				}
+			}
+			if data != "" {
+				raw, _ := base64.StdEncoding.DecodeString(data)
+				if leaks(string(raw), scrubSecret) || !bytes.HasPrefix(raw, []byte("\x89PNG...")) {
+					t.Errorf("binary content leaks or lost its bytes: %q", raw)
+				}
+			}
+		}
+	}
+}
+
+// TestLogRecordsAreScrubbed: the message and attribute values (strings,
+// errors, groups, With attributes) of a record carry no key, whether the
+// key comes from the record's context or was configured.
+func TestLogRecordsAreScrubbed(t *testing.T) {
+	const configured = "msk_u_configured_stdio_key_42"
+	var buf bytes.Buffer
+	log := slog.New(runtime.ScrubLogHandler(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}), runtime.NewAPIKey(configured)))
+	ctx := runtime.WithAPIKey(context.Background(), runtime.NewAPIKey(scrubKey))
+	log.With("with", "w "+configured).DebugContext(ctx, "message "+scrubKey,
+		"request_id", "req-"+scrubKey,
+		"error", errors.New("upstream said "+scrubKey),
+		slog.Group("g", "inner", scrubSecret),
+		"stdio", configured,
+		"n", 42)
+	out := buf.String()
+	if leaks(out, scrubSecret) || leaks(out, runtime.SecretOf(configured)) {
+		t.Fatalf("log line leaks a key: %s", out)
+	}
+	for _, want := range []string{"message msk_u_[redacted]", "request_id=req-msk_u_[redacted]", "g.inner=[redacted]", "n=42"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log line lacks %q: %s", want, out)
+		}
+	}
+}
