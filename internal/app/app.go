@@ -37,9 +37,12 @@ type instance struct {
 }
 
 // newLogger writes text logs to stderr only (stdout is reserved for
-// JSON-RPC in stdio mode) and drops any attribute that could hold a secret.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+// JSON-RPC in stdio mode), drops any attribute whose name suggests a secret,
+// and scrubs every message and attribute value of the given keys (the
+// configured key in stdio mode) and of the key in each record's context
+// (the caller's key over HTTP; see runtime.ScrubLogHandler).
+func newLogger(w io.Writer, level slog.Level, keys ...runtime.APIKey) *slog.Logger {
+	return slog.New(runtime.ScrubLogHandler(slog.NewTextHandler(w, &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			k := strings.ToLower(a.Key)
@@ -48,7 +51,7 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 			}
 			return a
 		},
-	}))
+	}), keys...))
 }
 
 const keyMissingStdio = "MIOSA_API_KEY is not set: the environment variable is missing from this server's entry in your MCP config. " +
@@ -60,7 +63,7 @@ const keyMissingHTTP = "No API key: send `Authorization: Bearer msk_u_…` with 
 
 // build assembles the runtime server from the configuration.
 func build(ctx context.Context, cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogLevel, cfg.APIKey)
 	in := &instance{cfg: cfg, log: log, close: func() {}}
 	if o.mock {
 		m, err := mock.New(mock.Options{Logger: log})

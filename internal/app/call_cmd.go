@@ -82,6 +82,9 @@ func runCall(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 1
 	}
+	// What reaches stdout goes through the same scrubbing as every result
+	// the server returns (runtime.Scrubber), whatever the server did.
+	runtime.NewScrubber(key).Result(res)
 	printResult(env, res, *out)
 	if res.IsError {
 		return 1
