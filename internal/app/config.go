@@ -4,6 +4,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -44,7 +45,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	u, err := ParseAPIURL(raw)
 	if err != nil {
-		return c, fmt.Errorf("MIOSA_API_URL=%q: %w", raw, err)
+		// The value may carry credentials (user:pass@): they are never echoed.
+		return c, fmt.Errorf("MIOSA_API_URL=%q: %w", redactUserinfo(raw), err)
 	}
 	c.APIURL = u
 	c.DefaultTemplate = strings.TrimSpace(getenv("MIOSA_DEFAULT_TEMPLATE"))
@@ -100,6 +102,12 @@ func ParseLogLevel(v string) (slog.Level, error) {
 func ParseAPIURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// *url.Error quotes the whole URL, credentials included: keep only
+		// its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("not a URL: %v", err)
 	}
 	if u.Host == "" {
@@ -123,4 +131,24 @@ func ParseAPIURL(raw string) (*url.URL, error) {
 	}
 	u.Path, u.RawPath = p, ""
 	return u, nil
+}
+
+// redactUserinfo replaces the user information of a URL-like value
+// (everything between "://" and the last "@" of the authority, or before
+// the "@" of a value without a scheme) with [redacted], so that an error
+// can quote the value without its credentials.
+func redactUserinfo(raw string) string {
+	rest, prefix := raw, ""
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, rest = raw[:i+3], raw[i+3:]
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw
+	}
+	return prefix + "[redacted]@" + rest[at+1:]
 }
