@@ -112,7 +112,7 @@ func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteApiKey(ctx, apiKeyIdParam)
 		},
 		Description: "Permanently revoke an API key; clients using it fail at once.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"API key ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"API key ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "api_key_delete",
 		Operation:   "deleteApiKey",

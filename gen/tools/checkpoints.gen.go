@@ -40,7 +40,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.CreateCheckpoint(ctx, computerIdParam, body)
 		},
 		Description:  "Snapshot a computer's full state. Starts with status creating; it is usable once checkpoint_list shows it ready.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Checkpoint note","type":"string"},"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Checkpoint note","type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "checkpoint_create",
 		Operation:    "createCheckpoint",
@@ -69,7 +69,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ListCheckpoints(ctx, computerIdParam)
 		},
 		Description:  "List a computer's checkpoints with id, comment, status and size.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "checkpoint_list",
 		Operation:    "listCheckpoints",
@@ -114,7 +114,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.RestoreCheckpoint(ctx, computerIdParam, snapshotIdParam)
 		},
 		Description:  "Restore a computer from a ready checkpoint. Returns the restored computer, which may have a new id; use that id. Changes since the checkpoint are lost. Pass wait=true to wait until running.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"snapshot_id":{"description":"Snapshot ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"snapshot_id":{"description":"Snapshot ID","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "checkpoint_restore",
 		Operation:    "restoreCheckpoint",
@@ -161,7 +161,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteCheckpoint(ctx, computerIdParam, snapshotIdParam)
 		},
 		Description:  "Permanently delete a checkpoint. The computer itself is not affected.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"snapshot_id":{"description":"Snapshot ID","type":"string"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"snapshot_id":{"description":"Snapshot ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
 		Method:       "DELETE",
 		Name:         "checkpoint_delete",
 		Operation:    "deleteCheckpoint",

@@ -132,7 +132,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetComputer(ctx, computerIdParam)
 		},
 		Description:  "Get a computer's status, IP, template, size and region. Poll this after computer_create until status is running.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "computer_get",
 		Operation:    "getComputer",
@@ -173,7 +173,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.UpdateComputer(ctx, computerIdParam, body)
 		},
 		Description:  "Rename a computer or replace its metadata. Does not change size or template.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"},"metadata":{"additionalProperties":{"type":"string"},"description":"Replacement metadata","properties":{},"type":"object"},"name":{"description":"New name","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"metadata":{"additionalProperties":{"type":"string"},"description":"Replacement metadata","properties":{},"type":"object"},"name":{"description":"New name","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "PATCH",
 		Name:         "computer_update",
 		Operation:    "updateComputer",
@@ -202,7 +202,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteComputer(ctx, computerIdParam)
 		},
 		Description: "Permanently delete a computer with its disk, files, services and checkpoints. Cannot be undone; use computer_stop to keep it.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "computer_destroy",
 		Operation:   "deleteComputer",
@@ -238,7 +238,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.StartComputer(ctx, computerIdParam)
 		},
 		Description:  "Boot a stopped computer; disk contents are kept. Pass wait=true or poll computer_get until status is running.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "computer_start",
 		Operation:    "startComputer",
@@ -277,7 +277,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.StopComputer(ctx, computerIdParam)
 		},
 		Description:  "Shut down a running computer. Disk is kept, but running programs and unsaved in-memory work are lost. Restart with computer_start.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "computer_stop",
 		Operation:    "stopComputer",
@@ -314,7 +314,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.RestartComputer(ctx, computerIdParam)
 		},
 		Description:  "Reboot a computer (running programs are killed, disk kept). Pass wait=true or poll computer_get until status is running.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "computer_restart",
 		Operation:    "restartComputer",

@@ -128,7 +128,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteCronJob(ctx, cronJobIdParam)
 		},
 		Description: "Permanently delete a cron job. Use cron_pause to only stop it.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "cron_delete",
 		Operation:   "deleteCronJob",
@@ -156,7 +156,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.PauseCronJob(ctx, cronJobIdParam)
 		},
 		Description:  "Stop scheduled runs of a cron job without deleting it.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "cron_pause",
 		Operation:    "pauseCronJob",
@@ -185,7 +185,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ResumeCronJob(ctx, cronJobIdParam)
 		},
 		Description:  "Resume scheduled runs of a paused cron job.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "cron_resume",
 		Operation:    "resumeCronJob",
@@ -214,7 +214,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.RunCronJob(ctx, cronJobIdParam)
 		},
 		Description:  "Run a cron job once immediately, outside its schedule. Returns the execution record.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "cron_run_now",
 		Operation:    "runCronJob",

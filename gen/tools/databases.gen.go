@@ -142,7 +142,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetDatabase(ctx, databaseIdParam)
 		},
 		Description:  "Get a database's status, engine, version, host and port.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "database_get",
 		Operation:    "getDatabase",
@@ -171,7 +171,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteDatabase(ctx, databaseIdParam)
 		},
 		Description: "Permanently delete a database and all its data. Cannot be undone.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "database_delete",
 		Operation:   "deleteDatabase",
@@ -199,7 +199,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetDatabaseCredentials(ctx, databaseIdParam)
 		},
 		Description:  "Get the connection URL, host, port, database, username and password. Contains secrets; pass them to deployment_env_set rather than printing them.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "database_credentials",
 		Operation:    "getDatabaseCredentials",
@@ -240,7 +240,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetDatabaseLogs(ctx, databaseIdParam, &params)
 		},
 		Description:  "Return a snapshot of the last `lines` log lines (default 100) of a database. Not a live stream.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
 		Logs:         true,
 		Method:       "GET",
 		Name:         "database_logs",

@@ -32,7 +32,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopScreenshot(ctx, computerIdParam)
 		},
 		Description: "Capture the full screen of a running computer as a PNG image. Use it to find coordinates before clicking and to verify results.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:      "GET",
 		Name:        "desktop_screenshot",
 		Operation:   "desktopScreenshot",
@@ -76,7 +76,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopClick(ctx, computerIdParam, body)
 		},
 		Description:  "Click at pixel coordinates (x, y) from the latest screenshot. button defaults to left.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_click",
 		Operation:    "desktopClick",
@@ -123,7 +123,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopClick(ctx, computerIdParam, body)
 		},
 		Description:  "Right-click at pixel coordinates (x, y), e.g. to open a context menu.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_right_click",
 		Operation:    "desktopClick",
@@ -164,7 +164,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopDoubleClick(ctx, computerIdParam, body)
 		},
 		Description:  "Double-click at pixel coordinates (x, y), e.g. to open a file or select a word.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_double_click",
 		Operation:    "desktopDoubleClick",
@@ -201,7 +201,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopType(ctx, computerIdParam, body)
 		},
 		Description:  "Type text into the focused element, Unicode supported. Click the field first; use desktop_key for Enter, Tab or shortcuts.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"text":{"description":"Text to type","type":"string"}},"required":["computer_id","text"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"text":{"description":"Text to type","type":"string"}},"required":["computer_id","text"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_type",
 		Operation:    "desktopType",
@@ -238,7 +238,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopKey(ctx, computerIdParam, body)
 		},
 		Description:  "Press and release a key or chord, e.g. Return, Tab, Escape, ctrl+c, alt+F4 (X keysym names).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"key":{"description":"X keysym, e.g. Return, Tab","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"X keysym, e.g. Return, Tab","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_key",
 		Operation:    "desktopKey",
@@ -275,7 +275,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopHotkey(ctx, computerIdParam, body)
 		},
 		Description:  "Press several keys together as one hotkey, e.g. [\"ctrl\", \"shift\", \"t\"].",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"keys":{"description":"Keys pressed together, e.g. [ctrl, c]","items":{"type":"string"},"minItems":1,"type":"array"}},"required":["computer_id","keys"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"keys":{"description":"Keys pressed together, e.g. [ctrl, c]","items":{"type":"string"},"minItems":1,"type":"array"}},"required":["computer_id","keys"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_hotkey",
 		Operation:    "desktopHotkey",
@@ -312,7 +312,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopKeyDown(ctx, computerIdParam, body)
 		},
 		Description:  "Press and hold a key (e.g. shift) until desktop_key_up releases it.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_key_down",
 		Operation:    "desktopKeyDown",
@@ -349,7 +349,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopKeyUp(ctx, computerIdParam, body)
 		},
 		Description:  "Release a key held with desktop_key_down.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_key_up",
 		Operation:    "desktopKeyUp",
@@ -398,7 +398,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopScroll(ctx, computerIdParam, body)
 		},
 		Description:  "Scroll the mouse wheel in a direction by a number of clicks, optionally at (x, y).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"clicks":{"default":3,"description":"Scroll steps","minimum":1,"type":"integer"},"computer_id":{"description":"Computer ID","type":"string"},"direction":{"default":"down","description":"Scroll direction","enum":["up","down","left","right"],"type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"clicks":{"default":3,"description":"Scroll steps","minimum":1,"type":"integer"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"direction":{"default":"down","description":"Scroll direction","enum":["up","down","left","right"],"type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_scroll",
 		Operation:    "desktopScroll",
@@ -447,7 +447,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopDrag(ctx, computerIdParam, body)
 		},
 		Description:  "Press the left button at (from_x, from_y), drag to (to_x, to_y) and release.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"from_x":{"description":"Start X","minimum":0,"type":"integer"},"from_y":{"description":"Start Y","minimum":0,"type":"integer"},"to_x":{"description":"End X","minimum":0,"type":"integer"},"to_y":{"description":"End Y","minimum":0,"type":"integer"}},"required":["computer_id","from_x","from_y","to_x","to_y"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"from_x":{"description":"Start X","minimum":0,"type":"integer"},"from_y":{"description":"Start Y","minimum":0,"type":"integer"},"to_x":{"description":"End X","minimum":0,"type":"integer"},"to_y":{"description":"End Y","minimum":0,"type":"integer"}},"required":["computer_id","from_x","from_y","to_x","to_y"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_drag",
 		Operation:    "desktopDrag",
@@ -488,7 +488,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopMoveCursor(ctx, computerIdParam, body)
 		},
 		Description:  "Move the mouse cursor to (x, y) without clicking, e.g. to hover.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_move_cursor",
 		Operation:    "desktopMoveCursor",
@@ -533,7 +533,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopMouseDown(ctx, computerIdParam, body)
 		},
 		Description:  "Press and hold a mouse button at (x, y); release with desktop_mouse_up.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_mouse_down",
 		Operation:    "desktopMouseDown",
@@ -578,7 +578,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopMouseUp(ctx, computerIdParam, body)
 		},
 		Description:  "Release a mouse button at (x, y) held with desktop_mouse_down.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_mouse_up",
 		Operation:    "desktopMouseUp",
@@ -615,7 +615,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopWait(ctx, computerIdParam, body)
 		},
 		Description:  "Wait N seconds (e.g. for an app or page to load) before the next screenshot. Changes nothing.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"seconds":{"description":"Seconds to wait","minimum":0,"type":"number"}},"required":["computer_id","seconds"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"seconds":{"description":"Seconds to wait","minimum":0,"type":"number"}},"required":["computer_id","seconds"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_wait",
 		Operation:    "desktopWait",
@@ -644,7 +644,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopListWindows(ctx, computerIdParam)
 		},
 		Description:  "List open windows with id, title, app, position, size and focus. Window ids feed the desktop_*_window tools.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "desktop_list_windows",
 		Operation:    "desktopListWindows",
@@ -681,7 +681,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopLaunch(ctx, computerIdParam, body)
 		},
 		Description:  "Open an application by name, e.g. firefox, xterm, code. Take a screenshot afterwards to see it.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"app_name":{"description":"Application name or command","type":"string"},"computer_id":{"description":"Computer ID","type":"string"}},"required":["app_name","computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"app_name":{"description":"Application name or command","type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["app_name","computer_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_launch",
 		Operation:    "desktopLaunch",
@@ -718,7 +718,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopFocusWindow(ctx, computerIdParam, body)
 		},
 		Description:  "Bring a window to the front and give it keyboard focus. window_id comes from desktop_list_windows.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_focus_window",
 		Operation:    "desktopFocusWindow",
@@ -767,7 +767,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopResizeWindow(ctx, computerIdParam, windowIdParam, body)
 		},
 		Description:  "Resize a window to width x height pixels.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"height":{"description":"Height in pixels","minimum":1,"type":"integer"},"width":{"description":"Width in pixels","minimum":1,"type":"integer"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","height","width","window_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"height":{"description":"Height in pixels","minimum":1,"type":"integer"},"width":{"description":"Width in pixels","minimum":1,"type":"integer"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","height","width","window_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_set_window_size",
 		Operation:    "desktopResizeWindow",
@@ -816,7 +816,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopMoveWindow(ctx, computerIdParam, windowIdParam, body)
 		},
 		Description:  "Move a window's top-left corner to screen coordinates (x, y).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"},"x":{"description":"Left edge X","type":"integer"},"y":{"description":"Top edge Y","type":"integer"}},"required":["computer_id","window_id","x","y"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"Left edge X","type":"integer"},"y":{"description":"Top edge Y","type":"integer"}},"required":["computer_id","window_id","x","y"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_set_window_position",
 		Operation:    "desktopMoveWindow",
@@ -853,7 +853,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopMaximizeWindow(ctx, computerIdParam, windowIdParam)
 		},
 		Description:  "Maximize a window to fill the screen.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_maximize_window",
 		Operation:    "desktopMaximizeWindow",
@@ -890,7 +890,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopMinimizeWindow(ctx, computerIdParam, windowIdParam)
 		},
 		Description:  "Minimize a window to the taskbar.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_minimize_window",
 		Operation:    "desktopMinimizeWindow",
@@ -927,7 +927,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopCloseWindow(ctx, computerIdParam, windowIdParam)
 		},
 		Description:  "Close a window by id. Unsaved work in it may be lost.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_close_window",
 		Operation:    "desktopCloseWindow",
@@ -956,7 +956,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopGetScreenSize(ctx, computerIdParam)
 		},
 		Description:  "Get the display width and height in pixels.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "desktop_get_screen_size",
 		Operation:    "desktopGetScreenSize",
@@ -985,7 +985,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopGetCursorPosition(ctx, computerIdParam)
 		},
 		Description:  "Get the current mouse cursor coordinates.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "desktop_get_cursor_position",
 		Operation:    "desktopGetCursorPosition",
@@ -1014,7 +1014,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopGetClipboard(ctx, computerIdParam)
 		},
 		Description:  "Read the clipboard text, e.g. after ctrl+c.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "desktop_get_clipboard",
 		Operation:    "desktopGetClipboard",
@@ -1051,7 +1051,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopSetClipboard(ctx, computerIdParam, body)
 		},
 		Description:  "Put text on the clipboard (replaces it); paste with desktop_key ctrl+v. Faster than typing long text.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"text":{"description":"Clipboard text","type":"string"}},"required":["computer_id","text"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"text":{"description":"Clipboard text","type":"string"}},"required":["computer_id","text"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_set_clipboard",
 		Operation:    "desktopSetClipboard",
@@ -1080,7 +1080,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopGetEnvironment(ctx, computerIdParam)
 		},
 		Description:  "Get the desktop environment name, resolution and session type.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "desktop_get_desktop_env",
 		Operation:    "desktopGetEnvironment",
@@ -1117,7 +1117,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopSetWallpaper(ctx, computerIdParam, body)
 		},
 		Description:  "Set the desktop wallpaper from an absolute VM path or an https URL.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Absolute VM path or https URL","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute VM path or https URL","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "desktop_set_wallpaper",
 		Operation:    "desktopSetWallpaper",
@@ -1146,7 +1146,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DesktopAccessibilityTree(ctx, computerIdParam)
 		},
 		Description:  "Get the AT-SPI accessibility tree (role, name, bounds) to locate UI elements precisely without guessing from screenshots.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "desktop_accessibility_tree",
 		Operation:    "desktopAccessibilityTree",

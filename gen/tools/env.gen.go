@@ -32,7 +32,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ListComputerEnv(ctx, computerIdParam)
 		},
 		Description:  "List a computer's environment variables. Values may be masked.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "env_list",
 		Operation:    "listComputerEnv",
@@ -73,7 +73,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.SetComputerEnv(ctx, computerIdParam, body)
 		},
 		Description:  "Create or overwrite an environment variable on a computer. Already-running processes do not see the change; restart them.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"name":{"description":"Variable name","type":"string"},"value":{"description":"Variable value","type":"string"}},"required":["computer_id","name","value"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"Variable name","type":"string"},"value":{"description":"Variable value","type":"string"}},"required":["computer_id","name","value"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "env_set",
 		Operation:    "setComputerEnv",
@@ -110,7 +110,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteComputerEnv(ctx, computerIdParam, nameParam)
 		},
 		Description: "Permanently remove an environment variable from a computer by name.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"name":{"description":"Environment variable name","type":"string"}},"required":["computer_id","name"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"Environment variable name","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","name"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "env_delete",
 		Operation:   "deleteComputerEnv",
@@ -150,7 +150,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetComputerLogs(ctx, computerIdParam, &params)
 		},
 		Description:  "Return a snapshot of the last `lines` system log lines (default 100) of a computer, optionally only since a timestamp. Not a live stream.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Logs:         true,
 		Method:       "GET",
 		Name:         "logs_tail",
@@ -188,7 +188,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.AddComputerDomain(ctx, computerIdParam, body)
 		},
 		Description:  "Attach a custom domain (fqdn) to a computer. The result gives the CNAME verification_target and instructions; status stays pending until DNS is set.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"fqdn":{"description":"Domain name, e.g. app.example.com","type":"string"}},"required":["computer_id","fqdn"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"fqdn":{"description":"Domain name, e.g. app.example.com","type":"string"}},"required":["computer_id","fqdn"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "domain_add",
 		Operation:    "addComputerDomain",
@@ -217,7 +217,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ListComputerDomains(ctx, computerIdParam)
 		},
 		Description:  "List custom domains of a computer with verification status.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "domain_list",
 		Operation:    "listComputerDomains",
@@ -254,7 +254,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteComputerDomain(ctx, computerIdParam, domainIdParam)
 		},
 		Description: "Detach a custom domain from a computer. Permanent; re-adding requires DNS verification again.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"domain_id":{"description":"Domain ID","type":"string"}},"required":["computer_id","domain_id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"domain_id":{"description":"Domain ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","domain_id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "domain_delete",
 		Operation:   "deleteComputerDomain",

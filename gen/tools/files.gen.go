@@ -44,7 +44,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ExecComputer(ctx, computerIdParam, body)
 		},
 		Description:  "Run a shell command on a computer (for sandboxes use sandbox_exec). Returns stdout, stderr and exit_code; check exit_code. timeout is seconds for this command.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command","computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command","computer_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "file_bash",
 		Operation:    "execComputer",
@@ -89,7 +89,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.WriteComputerFile(ctx, computerIdParam, body)
 		},
 		Description:  "Write a file on a computer at an absolute path, creating parent directories and overwriting any existing file. Send text as-is; use encoding base64 for binary.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","description":"Content encoding","enum":["utf8","base64"],"type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","content","path"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","description":"Content encoding","enum":["utf8","base64"],"type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","content","path"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "file_write",
 		Operation:    "writeComputerFile",
@@ -126,7 +126,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DownloadComputerFile(ctx, computerIdParam, &params)
 		},
 		Description: "Read a file from a computer by absolute path. Text comes back as text, binary as base64.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
 		Method:      "GET",
 		Name:        "file_read",
 		Operation:   "downloadComputerFile",
@@ -162,7 +162,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ListComputerFiles(ctx, computerIdParam, &params)
 		},
 		Description:  "List a directory on a computer (default /) with name, size, is_dir and modified time. Not recursive.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"default":"/","description":"Directory path","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"default":"/","description":"Directory path","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "file_list",
 		Operation:    "listComputerFiles",
@@ -199,7 +199,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.StatComputerFile(ctx, computerIdParam, body)
 		},
 		Description:  "Get metadata of a file or directory on a computer (size, mode, is_dir, modified time). Use it to check existence.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"File path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"File path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "file_stat",
 		Operation:    "statComputerFile",
@@ -240,7 +240,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.MkdirComputerFile(ctx, computerIdParam, body)
 		},
 		Description:  "Create a directory on a computer, including missing parents by default.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Directory path","type":"string"},"recursive":{"default":true,"description":"Create parents","type":"boolean"}},"required":["computer_id","path"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Directory path","type":"string"},"recursive":{"default":true,"description":"Create parents","type":"boolean"}},"required":["computer_id","path"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "file_mkdir",
 		Operation:    "mkdirComputerFile",
@@ -281,7 +281,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.RenameComputerFile(ctx, computerIdParam, body)
 		},
 		Description:  "Rename or move a file or directory on a computer from one absolute path to another. Overwrites an existing target.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"from":{"description":"Source path","type":"string"},"to":{"description":"Destination path","type":"string"}},"required":["computer_id","from","to"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"from":{"description":"Source path","type":"string"},"to":{"description":"Destination path","type":"string"}},"required":["computer_id","from","to"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "file_rename",
 		Operation:    "renameComputerFile",
@@ -326,7 +326,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.CopyComputerFile(ctx, computerIdParam, body)
 		},
 		Description:  "Copy a file on a computer; set recursive=true for directories. Overwrites an existing target.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"from":{"description":"Source path","type":"string"},"recursive":{"default":false,"description":"Copy directories","type":"boolean"},"to":{"description":"Destination path","type":"string"}},"required":["computer_id","from","to"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"from":{"description":"Source path","type":"string"},"recursive":{"default":false,"description":"Copy directories","type":"boolean"},"to":{"description":"Destination path","type":"string"}},"required":["computer_id","from","to"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "file_copy",
 		Operation:    "copyComputerFile",
@@ -363,7 +363,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteComputerFile(ctx, computerIdParam, &params)
 		},
 		Description: "Permanently delete a file or directory on a computer. There is no trash.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Path to delete","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Path to delete","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "file_delete",
 		Operation:   "deleteComputerFile",

@@ -140,7 +140,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 			Message:  "Function deployment is not yet supported via MCP: this function has no deployed code. Deploy it from the MIOSA dashboard or SDK, then call function_invoke again.",
 			Status:   404,
 		}},
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","type":"string"},"payload":{"description":"JSON input for the function","properties":{},"type":"object"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","pattern":"^\\w[\\w.-]*$","type":"string"},"payload":{"description":"JSON input for the function","properties":{},"type":"object"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "function_invoke",
 		Operation:    "invokeFunction",
@@ -169,7 +169,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteFunction(ctx, functionIdParam)
 		},
 		Description: "Permanently delete a function.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "function_delete",
 		Operation:   "deleteFunction",

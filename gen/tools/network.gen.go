@@ -32,7 +32,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetNetworkPolicy(ctx, computerIdParam)
 		},
 		Description:  "Get a computer's egress rules and default effect.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "network_policy_get",
 		Operation:    "getNetworkPolicy",
@@ -73,7 +73,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.SetNetworkPolicy(ctx, computerIdParam, body)
 		},
 		Description:  "Replace a computer's whole network policy (allow/deny rules by destination, ports, protocol plus default_effect). Include existing rules you want to keep.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"default_effect":{"default":"allow","description":"Effect when no rule matches","enum":["allow","deny"],"type":"string"},"rules":{"description":"Ordered rules","items":{"properties":{"destination":{"description":"Host, IP or CIDR","type":"string"},"effect":{"description":"Allow or deny","enum":["allow","deny"],"type":"string"},"ports":{"description":"Ports, e.g. 443 or 8000-8100","type":"string"},"protocol":{"default":"any","description":"Protocol","enum":["tcp","udp","any"],"type":"string"}},"required":["destination","effect"],"type":"object"},"type":"array"}},"required":["computer_id","rules"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"default_effect":{"default":"allow","description":"Effect when no rule matches","enum":["allow","deny"],"type":"string"},"rules":{"description":"Ordered rules","items":{"properties":{"destination":{"description":"Host, IP or CIDR","type":"string"},"effect":{"description":"Allow or deny","enum":["allow","deny"],"type":"string"},"ports":{"description":"Ports, e.g. 443 or 8000-8100","type":"string"},"protocol":{"default":"any","description":"Protocol","enum":["tcp","udp","any"],"type":"string"}},"required":["destination","effect"],"type":"object"},"type":"array"}},"required":["computer_id","rules"],"type":"object"}`),
 		Method:       "PUT",
 		Name:         "network_policy_set",
 		Operation:    "setNetworkPolicy",
@@ -102,7 +102,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ResetNetworkPolicy(ctx, computerIdParam)
 		},
 		Description: "Remove all custom rules of a computer, restoring the default allow-all policy.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "network_policy_reset",
 		Operation:   "resetNetworkPolicy",

@@ -44,7 +44,7 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ExposeComputerPort(ctx, computerIdParam, body)
 		},
 		Description:  "Expose a port of a computer publicly and return its HTTPS URL. Anyone with the URL can reach the service.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"port":{"description":"Port to expose","maximum":65535,"minimum":1,"type":"integer"},"protocol":{"default":"http","description":"Protocol","enum":["http","https","tcp"],"type":"string"}},"required":["computer_id","port"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"port":{"description":"Port to expose","maximum":65535,"minimum":1,"type":"integer"},"protocol":{"default":"http","description":"Protocol","enum":["http","https","tcp"],"type":"string"}},"required":["computer_id","port"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "port_expose",
 		Operation:    "exposeComputerPort",
@@ -73,7 +73,7 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ListComputerPorts(ctx, computerIdParam)
 		},
 		Description:  "List a computer's exposed ports with protocol and URL.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "port_list",
 		Operation:    "listComputerPorts",
@@ -110,7 +110,7 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetComputerPortUrl(ctx, computerIdParam, portParam)
 		},
 		Description:  "Get the public preview URL of an exposed port on a computer.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"port":{"description":"Port number","maximum":65535,"minimum":1,"type":"integer"}},"required":["computer_id","port"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"port":{"description":"Port number","maximum":65535,"minimum":1,"type":"integer"}},"required":["computer_id","port"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "port_preview_url",
 		Operation:    "getComputerPortUrl",

@@ -152,7 +152,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetSandbox(ctx, sandboxIdParam)
 		},
 		Description:  "Get a sandbox's state, template, size, preview URL and remaining lifetime. Poll until state is running after create or resume.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "sandbox_get",
 		Operation:    "getSandbox",
@@ -201,7 +201,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ExecSandbox(ctx, sandboxIdParam, body)
 		},
 		Description:  "Run a shell command in a running sandbox. Returns stdout, stderr, exit_code; check exit_code. timeout limits this command only (seconds), unlike the sandbox's timeout_sec.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"cwd":{"description":"Working directory","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"id":{"description":"Sandbox ID","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command","id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"cwd":{"description":"Working directory","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command","id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_exec",
 		Operation:    "execSandbox",
@@ -230,7 +230,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteSandbox(ctx, sandboxIdParam)
 		},
 		Description:  "Permanently destroy a sandbox and all its files, releasing compute. Cannot be undone; use sandbox_pause to keep state.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "DELETE",
 		Name:         "sandbox_destroy",
 		Operation:    "deleteSandbox",
@@ -259,7 +259,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.PauseSandbox(ctx, sandboxIdParam)
 		},
 		Description:  "Pause a running sandbox; memory and files are kept (not destroyed). Exec fails while paused; continue with sandbox_resume.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_pause",
 		Operation:    "pauseSandbox",
@@ -306,7 +306,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 		},
 		Description:  "Resume a paused sandbox from its saved state. Pass wait=true or poll sandbox_get until state is running.",
 		Idempotent:   true,
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_resume",
 		Operation:    "resumeSandbox",
@@ -349,7 +349,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return composite.SandboxPython(ctx, c, cl)
 		},
 		Description:  "Run a Python 3 snippet in a running sandbox (saved to a temp file, run with python3). Returns stdout, stderr, exit_code; print what you need.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Python source to run","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"timeout":{"description":"Max run time in seconds","type":"integer"}},"required":["code","id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Python source to run","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"timeout":{"description":"Max run time in seconds","type":"integer"}},"required":["code","id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_python",
 		Operation:    "execSandbox",
@@ -391,7 +391,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.WriteSandboxFile(ctx, sandboxIdParam, body)
 		},
 		Description:  "Write text to a file in a sandbox (absolute path, e.g. /workspace/app.py), overwriting it. Pass plain text; it is encoded for you.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File text (UTF-8)","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File text (UTF-8)","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_write_file",
 		Operation:    "writeSandboxFile",
@@ -421,14 +421,14 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			if err != nil {
 				return nil, err
 			}
-			pathParam, err := c.Path("path")
+			pathParam, err := c.PathLike("path")
 			if err != nil {
 				return nil, err
 			}
 			return cl.ReadSandboxFile(ctx, sandboxIdParam, pathParam)
 		},
 		Description: "Read a file from a sandbox. path has no leading slash, e.g. workspace/app.py. Text comes back as text, binary as base64.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"path":{"description":"File path without leading slash, e.g. workspace/app.py","type":"string"}},"required":["id","path"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"File path without leading slash, e.g. workspace/app.py","type":"string"}},"required":["id","path"],"type":"object"}`),
 		Method:      "GET",
 		Name:        "sandbox_read_file",
 		Operation:   "readSandboxFile",
@@ -468,7 +468,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ListSandboxFiles(ctx, sandboxIdParam, &params)
 		},
 		Description:  "List a sandbox directory (default /workspace); depth controls recursion.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"depth":{"description":"Directory depth","minimum":1,"type":"integer"},"id":{"description":"Sandbox ID","type":"string"},"path":{"default":"/workspace","description":"Directory path","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"depth":{"description":"Directory depth","minimum":1,"type":"integer"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"default":"/workspace","description":"Directory path","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "sandbox_list_files",
 		Operation:    "listSandboxFiles",
@@ -509,7 +509,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.WriteSandboxFile(ctx, sandboxIdParam, body)
 		},
 		Description:  "Upload binary data to a file in a sandbox at an absolute path, overwriting it. content is the base64 of the file; for text use sandbox_write_file.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File bytes, base64-encoded","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File bytes, base64-encoded","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_upload",
 		Operation:    "writeSandboxFile",
@@ -554,7 +554,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.CreateSandboxSnapshot(ctx, sandboxIdParam, body)
 		},
 		Description:  "Snapshot a sandbox's current state to restore later with sandbox_snapshot_restore. Set keep=true to stop it expiring.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Snapshot note","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"keep":{"description":"Exempt from retention","type":"boolean"},"retention_seconds":{"description":"Retention in seconds","minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Snapshot note","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"keep":{"description":"Exempt from retention","type":"boolean"},"retention_seconds":{"description":"Retention in seconds","minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_snapshot_create",
 		Operation:    "createSandboxSnapshot",
@@ -583,7 +583,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ListSandboxSnapshots(ctx, sandboxIdParam)
 		},
 		Description:  "List a sandbox's snapshots with id, comment, status and expiry.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "sandbox_snapshot_list",
 		Operation:    "listSandboxSnapshots",
@@ -620,7 +620,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.RestoreSandboxSnapshot(ctx, sandboxIdParam, snapshotIdParam)
 		},
 		Description:  "Roll a sandbox back to a snapshot. Changes made after the snapshot are lost.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"snapshot_id":{"description":"Snapshot ID","type":"string"}},"required":["id","snapshot_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"snapshot_id":{"description":"Snapshot ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id","snapshot_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_snapshot_restore",
 		Operation:    "restoreSandboxSnapshot",
@@ -661,7 +661,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetSandboxLogs(ctx, sandboxIdParam, &params)
 		},
 		Description:  "Return a snapshot of the last `lines` log lines (default 100) of a sandbox. Not a live stream; call again for newer output.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
 		Logs:         true,
 		Method:       "GET",
 		Name:         "sandbox_logs",
@@ -699,7 +699,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ExposeSandboxPort(ctx, sandboxIdParam, body)
 		},
 		Description:  "Get a public HTTPS preview URL for a port in a sandbox. The URL is temporary and dies with the sandbox; for a permanent URL use deployment_publish.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"port":{"description":"Port to expose; default port if omitted","maximum":65535,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"port":{"description":"Port to expose; default port if omitted","maximum":65535,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_expose",
 		Operation:    "exposeSandboxPort",
@@ -774,7 +774,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 		},
 		Description:  "Deploy a sandbox's app or build output to a durable URL that outlives the sandbox. Returns the deployment id and URL.",
 		Idempotent:   true,
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"build_command":{"description":"Build command","type":"string"},"deployment_id":{"description":"Existing deployment to update","type":"string"},"domain":{"description":"Custom domain","type":"string"},"health_check_path":{"description":"Health check URL path","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"name":{"description":"Deployment name","type":"string"},"output_path":{"description":"Static build output directory","type":"string"},"port":{"description":"App port","maximum":65535,"minimum":1,"type":"integer"},"run_command":{"description":"Run command","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"build_command":{"description":"Build command","type":"string"},"deployment_id":{"description":"Existing deployment to update","type":"string"},"domain":{"description":"Custom domain","type":"string"},"health_check_path":{"description":"Health check URL path","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"Deployment name","type":"string"},"output_path":{"description":"Static build output directory","type":"string"},"port":{"description":"App port","maximum":65535,"minimum":1,"type":"integer"},"run_command":{"description":"Run command","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "sandbox_deploy",
 		Operation:    "deploySandbox",

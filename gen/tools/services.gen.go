@@ -60,7 +60,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.CreateService(ctx, computerIdParam, body)
 		},
 		Description:  "Run a long-running process (web server, worker) on a computer under a unique name, with optional port, env and restart policy.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Command to run","type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"name":{"description":"Unique service name","type":"string"},"port":{"description":"Port it listens on","maximum":65535,"minimum":1,"type":"integer"},"restart_policy":{"description":"Restart behaviour","enum":["always","on-failure","never"],"type":"string"},"working_dir":{"description":"Working directory","type":"string"}},"required":["command","computer_id","name"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Command to run","type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"name":{"description":"Unique service name","type":"string"},"port":{"description":"Port it listens on","maximum":65535,"minimum":1,"type":"integer"},"restart_policy":{"description":"Restart behaviour","enum":["always","on-failure","never"],"type":"string"},"working_dir":{"description":"Working directory","type":"string"}},"required":["command","computer_id","name"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "service_create",
 		Operation:    "createService",
@@ -89,7 +89,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ListServices(ctx, computerIdParam)
 		},
 		Description:  "List a computer's services with id, name, command and status.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "service_list",
 		Operation:    "listServices",
@@ -126,7 +126,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.StartService(ctx, computerIdParam, serviceIdParam)
 		},
 		Description:  "Start a stopped service.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "service_start",
 		Operation:    "startService",
@@ -163,7 +163,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.StopService(ctx, computerIdParam, serviceIdParam)
 		},
 		Description:  "Stop a running service; it can be started again.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "service_stop",
 		Operation:    "stopService",
@@ -200,7 +200,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.RestartService(ctx, computerIdParam, serviceIdParam)
 		},
 		Description:  "Restart a service, e.g. after changing its code or config.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "service_restart",
 		Operation:    "restartService",
@@ -251,7 +251,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetServiceLogs(ctx, computerIdParam, serviceIdParam, &params)
 		},
 		Description:  "Return a snapshot of the last `lines` log lines (default 100) of a service. Not a live stream; call again for newer output.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
 		Logs:         true,
 		Method:       "GET",
 		Name:         "service_logs",
@@ -289,7 +289,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteService(ctx, computerIdParam, serviceIdParam)
 		},
 		Description: "Stop and permanently remove a service definition.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "service_delete",
 		Operation:   "deleteService",

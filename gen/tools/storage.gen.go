@@ -99,7 +99,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteBucket(ctx, bucketParam)
 		},
 		Description: "Permanently delete a bucket (by id or name). Cannot be undone.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"}},"required":["bucket"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["bucket"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "storage_bucket_delete",
 		Operation:   "deleteBucket",
@@ -143,7 +143,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.ListObjects(ctx, bucketParam, &params)
 		},
 		Description:  "List object keys in a bucket, optionally under a prefix (e.g. reports/2024/). Paginate with cursor.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"prefix":{"description":"Key prefix filter","type":"string"}},"required":["bucket"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"prefix":{"description":"Key prefix filter","type":"string"}},"required":["bucket"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "storage_object_list",
 		Operation:    "listObjects",
@@ -185,7 +185,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 			if err != nil {
 				return nil, err
 			}
-			keyParam, err := c.Path("key")
+			keyParam, err := c.PathLike("key")
 			if err != nil {
 				return nil, err
 			}
@@ -196,7 +196,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.UploadObjectWithBody(ctx, bucketParam, keyParam, contentType, raw)
 		},
 		Description:  "Upload content as an object; the key may contain slashes (e.g. data/report.csv). Replaces an existing object with the same key.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","content","key"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","content","key"],"type":"object"}`),
 		Method:       "PUT",
 		Name:         "storage_object_upload",
 		Operation:    "uploadObject",
@@ -226,14 +226,14 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 			if err != nil {
 				return nil, err
 			}
-			keyParam, err := c.Path("key")
+			keyParam, err := c.PathLike("key")
 			if err != nil {
 				return nil, err
 			}
 			return cl.DownloadObject(ctx, bucketParam, keyParam)
 		},
 		Description: "Download an object by key (slashes allowed). Text comes back as text, binary as base64.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","key"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","key"],"type":"object"}`),
 		Method:      "GET",
 		Name:        "storage_object_download",
 		Operation:   "downloadObject",
@@ -262,14 +262,14 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 			if err != nil {
 				return nil, err
 			}
-			keyParam, err := c.Path("key")
+			keyParam, err := c.PathLike("key")
 			if err != nil {
 				return nil, err
 			}
 			return cl.DeleteObject(ctx, bucketParam, keyParam)
 		},
 		Description: "Permanently delete an object by key (slashes allowed).",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","key"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","key"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "storage_object_delete",
 		Operation:   "deleteObject",
@@ -317,7 +317,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.PresignObject(ctx, bucketParam, body)
 		},
 		Description:  "Create a time-limited signed URL to get or put an object without an API key (expires_in_sec, default 300). Anyone with the URL has access until expiry.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"content_type":{"description":"Content type; needed for put","type":"string"},"expires_in_sec":{"default":300,"description":"URL lifetime in seconds","maximum":604800,"minimum":1,"type":"integer"},"key":{"description":"Object key","type":"string"},"operation":{"default":"get","description":"Allowed operation","enum":["get","put"],"type":"string"}},"required":["bucket","key"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"content_type":{"description":"Content type; needed for put","type":"string"},"expires_in_sec":{"default":300,"description":"URL lifetime in seconds","maximum":604800,"minimum":1,"type":"integer"},"key":{"description":"Object key","type":"string"},"operation":{"default":"get","description":"Allowed operation","enum":["get","put"],"type":"string"}},"required":["bucket","key"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "storage_presign",
 		Operation:    "presignObject",

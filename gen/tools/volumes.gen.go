@@ -116,7 +116,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteVolume(ctx, volumeIdParam)
 		},
 		Description: "Permanently delete a volume and its data. Detach it first.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Volume ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Volume ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "volume_delete",
 		Operation:   "deleteVolume",
@@ -156,7 +156,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.AttachVolume(ctx, computerIdParam, body)
 		},
 		Description:  "Attach a volume to a computer at mount_path. Returns the attachment id needed by volume_detach.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"mount_path":{"description":"Mount path in the computer","type":"string"},"volume_id":{"description":"Volume to attach","type":"string"}},"required":["computer_id","volume_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"mount_path":{"description":"Mount path in the computer","type":"string"},"volume_id":{"description":"Volume to attach","type":"string"}},"required":["computer_id","volume_id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "volume_attach",
 		Operation:    "attachVolume",
@@ -193,7 +193,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DetachVolume(ctx, computerIdParam, attachmentIdParam)
 		},
 		Description: "Detach a volume from a computer (attachment_id from volume_attach). The volume and its data are kept.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"attachment_id":{"description":"Volume attachment ID","type":"string"},"computer_id":{"description":"Computer ID","type":"string"}},"required":["attachment_id","computer_id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"attachment_id":{"description":"Volume attachment ID","pattern":"^\\w[\\w.-]*$","type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["attachment_id","computer_id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "volume_detach",
 		Operation:   "detachVolume",

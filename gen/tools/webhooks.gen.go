@@ -120,7 +120,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteWebhook(ctx, webhookIdParam)
 		},
 		Description: "Permanently delete a webhook; its URL stops receiving events.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "webhook_delete",
 		Operation:   "deleteWebhook",
@@ -148,7 +148,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.TestWebhook(ctx, webhookIdParam)
 		},
 		Description:  "Send a test event to a webhook and return the delivery result (status code, success).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "webhook_test",
 		Operation:    "testWebhook",

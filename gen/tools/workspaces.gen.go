@@ -102,7 +102,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetWorkspace(ctx, workspaceIdParam)
 		},
 		Description:  "Get a workspace's name, description and metadata.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "workspace_get",
 		Operation:    "getWorkspace",
@@ -143,7 +143,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.UpdateWorkspace(ctx, workspaceIdParam, body)
 		},
 		Description:  "Rename a workspace or change its description.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"description":{"description":"New description","type":"string"},"id":{"description":"Workspace ID","type":"string"},"name":{"description":"New name","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"description":{"description":"New description","type":"string"},"id":{"description":"Workspace ID","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"New name","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "PATCH",
 		Name:         "workspace_update",
 		Operation:    "updateWorkspace",
@@ -172,7 +172,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetWorkspaceStats(ctx, workspaceIdParam)
 		},
 		Description:  "Get resource counts (computers, sandboxes, …) for a workspace.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "workspace_stats",
 		Operation:    "getWorkspaceStats",
@@ -209,7 +209,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetWorkspaceUsage(ctx, workspaceIdParam, &params)
 		},
 		Description:  "Get compute, storage and bandwidth usage of a workspace, optionally for a month (period YYYY-MM).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","type":"string"},"period":{"description":"Billing month, YYYY-MM","pattern":"^[0-9]{4}-[0-9]{2}$","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","pattern":"^\\w[\\w.-]*$","type":"string"},"period":{"description":"Billing month, YYYY-MM","pattern":"^[0-9]{4}-[0-9]{2}$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "workspace_usage",
 		Operation:    "getWorkspaceUsage",

@@ -239,8 +239,11 @@ func (e *toolsEmitter) callFunc(t *Tool) (jen.Code, error) {
 		}
 		v := goIdent(a.API, false) + "Param"
 		getter := "Path"
-		if a.GoType == "int" {
+		switch a.GoType {
+		case "int":
 			getter = "PathInt"
+		case pathLikeType:
+			getter = "PathLike"
 		}
 		stmts = append(stmts,
 			jen.List(jen.Id(v), jen.Err()).Op(":=").Id("c").Dot(getter).Call(jen.Lit(a.API)),

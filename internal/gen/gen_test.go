@@ -149,6 +149,20 @@ func TestSync(t *testing.T) {
 			want: []string{`excluded operation "reindx" does not exist`, "operation reindex (POST /internal/reindex) is used by no tool"},
 		},
 		{
+			name: "id path parameter without a pattern",
+			spec: func(s string) string {
+				return strings.Replace(s, "operationId: deleteWidget\n      parameters: [{name: widget_id, in: path, required: true, schema: {type: string, pattern: '^\\w[\\w.-]*$'}}]", "operationId: deleteWidget\n      parameters: [{name: widget_id, in: path, required: true, schema: {type: string}}]", 1)
+			},
+			want: []string{"path parameter widget_id of deleteWidget declares neither a pattern (an id) nor x-path-like: true"},
+		},
+		{
+			name: "path-like parameter with a pattern",
+			spec: func(s string) string {
+				return strings.Replace(s, "x-path-like: true, schema: {type: string}}]\n      responses:\n        \"200\": {description: Bytes", "x-path-like: true, schema: {type: string, pattern: '^.+$'}}]\n      responses:\n        \"200\": {description: Bytes", 1)
+			},
+			want: []string{"path parameter key of getBlob is x-path-like and has a pattern"},
+		},
+		{
 			name: "tools/list over the total budget",
 			tool: func(s string) string { return strings.Replace(s, "total_tokens: 5000", "total_tokens: 500", 1) },
 			want: []string{"budget: tools/list is", "over the budget of 500"},

@@ -22,6 +22,16 @@ const (
 	InExtra   = "extra"   // composite-handler arguments
 )
 
+// pathLikeExt marks a string path parameter that may hold slashes (an
+// object key, a file path); every other string path parameter is an id and
+// declares a pattern. The runtime checks the two kinds differently
+// (runtime.Call.PathLike and runtime.Call.Path).
+const pathLikeExt = "x-path-like"
+
+// pathLikeType is Arg.GoType for a path-like parameter: a string read with
+// Call.PathLike.
+const pathLikeType = "path-like"
+
 // idempotencyHeader is set by the runtime, never by the caller.
 const idempotencyHeader = "Idempotency-Key"
 
@@ -52,7 +62,7 @@ type Arg struct {
 	EnvDefault     string
 	Transform      string
 	Hidden         bool
-	GoType         string // path params: Go type of the generated client parameter
+	GoType         string // path params: Go type of the generated client parameter, or pathLikeType
 }
 
 // Annotations are the four MCP tool hints, always all set.
@@ -305,8 +315,16 @@ func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*
 			continue
 		}
 		goType := "string"
-		if s["type"] == "integer" {
+		switch {
+		case s["type"] == "integer":
 			goType = "int"
+		case p.Extensions[pathLikeExt] == true:
+			goType = pathLikeType
+			if s["pattern"] != nil {
+				probs = append(probs, fmt.Sprintf("path parameter %s of %s is %s and has a pattern: declare one or the other", name, op.ID, pathLikeExt))
+			}
+		case s["pattern"] == nil:
+			probs = append(probs, fmt.Sprintf("path parameter %s of %s declares neither a pattern (an id) nor %s: true (an object key or file path); see api/README.md", name, op.ID, pathLikeExt))
 		}
 		addArg(name, InPath, s, true, goType)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -133,17 +134,31 @@ func (c *Call) pathValue(api string, v any, kind string) (*Arg, error) {
 	return nil, argErrorf("internal: tool %s has no path parameter %s", c.Tool.Name, api)
 }
 
-// Path returns the validated value of a path parameter (by API name). Values
-// that could change the request's path — empty, "." or "..", or containing
-// control characters — are refused here; everything else is percent-escaped
-// by the generated client and the final path is checked again before sending.
+// Path returns the validated value of an id path parameter (by API name).
+// Ids are opaque tokens: the spec declares their pattern and the input
+// schema refuses anything else before a call starts; CheckPathValue is the
+// same rule's floor, kept here as defence in depth. The generated client
+// percent-escapes the value and the final path is checked again before it
+// is sent (Editor).
 func (c *Call) Path(api string) (string, error) {
+	return c.checkedPath(api, CheckPathValue)
+}
+
+// PathLike returns the validated value of a path-like path parameter (an
+// object key or a file path, declared x-path-like in the spec): it may
+// contain slashes, but no "." or ".." segment and no backslash, as it is
+// or once percent-decoded (CheckPathLikeValue).
+func (c *Call) PathLike(api string) (string, error) {
+	return c.checkedPath(api, CheckPathLikeValue)
+}
+
+func (c *Call) checkedPath(api string, check func(string) error) (string, error) {
 	var s string
 	a, err := c.pathValue(api, &s, "a string")
 	if err != nil {
 		return "", err
 	}
-	if err := CheckPathValue(s); err != nil {
+	if err := check(s); err != nil {
 		return "", argErrorf("argument %s: %v", a.Name, err)
 	}
 	return s, nil
@@ -161,15 +176,12 @@ func (c *Call) PathInt(api string) (int, error) {
 // line too long for the API to accept.
 const MaxPathValueBytes = 4096
 
-// CheckPathValue rejects path parameter values that are unsafe even after
-// percent-escaping: URL resolution collapses "." and ".." segments, and
-// control characters or invalid UTF-8 have no business in an identifier.
-func CheckPathValue(s string) error {
+// checkPathText is what every path value obeys: not empty or blank, not
+// too long, valid UTF-8 without control characters.
+func checkPathText(s string) error {
 	switch {
 	case s == "":
 		return fmt.Errorf("must not be empty")
-	case s == "." || s == "..":
-		return fmt.Errorf("%q is not a valid value", s)
 	case len(s) > MaxPathValueBytes:
 		return fmt.Errorf("is too long (%d bytes; the limit is %d)", len(s), MaxPathValueBytes)
 	case !utf8.ValidString(s):
@@ -183,6 +195,60 @@ func CheckPathValue(s string) error {
 		}
 	}
 	return nil
+}
+
+// CheckPathValue is the runtime floor for an id path parameter. Percent-
+// escaping alone does not keep an id in its segment: a reverse proxy in
+// front of the API that decodes the path once (nginx proxy_pass with a
+// URI part) turns ..%2Fadmin back into ../admin and resolves it. So an id
+// must not contain "/", "\" or "%", must not be only dots, and must obey
+// checkPathText.
+func CheckPathValue(s string) error {
+	if err := checkPathText(s); err != nil {
+		return err
+	}
+	if strings.Trim(s, ".") == "" {
+		return fmt.Errorf("%q is not a valid id", clip(s, 40))
+	}
+	if strings.ContainsAny(s, `/\%`) {
+		return fmt.Errorf("%q is not a valid id: ids never contain /, \\ or %%", clip(s, 40))
+	}
+	return nil
+}
+
+// CheckPathLikeValue is the rule for a path-like path parameter (object
+// keys, file paths): slashes are allowed and are sent escaped, but neither
+// the value nor its once-percent-decoded form (what a proxy that decodes
+// once passes on) may contain a "." or ".." segment or a backslash (which
+// some servers treat as a separator).
+func CheckPathLikeValue(s string) error {
+	if err := checkPathText(s); err != nil {
+		return err
+	}
+	forms := []string{s}
+	if d, err := url.PathUnescape(s); err == nil && d != s {
+		forms = append(forms, d)
+	}
+	for _, f := range forms {
+		if strings.Contains(f, `\`) {
+			return fmt.Errorf("must not contain a backslash (as given or percent-decoded)")
+		}
+		if hasDotSegment(f) {
+			return fmt.Errorf("%q must not contain a . or .. segment (as given or percent-decoded)", clip(s, 80))
+		}
+	}
+	return nil
+}
+
+// hasDotSegment reports whether a slash-separated path has a "." or ".."
+// segment.
+func hasDotSegment(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // Params decodes the query and header values into the generated client's

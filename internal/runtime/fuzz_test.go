@@ -224,7 +224,8 @@ func checkRequest(t *testing.T, base *url.URL, req *http.Request, tmpl string) [
 	return vars
 }
 
-// FuzzPathValue: for any path value, either CheckPathValue refuses it, or
+// FuzzPathValue: for any path value, either CheckPathValue (an id) or
+// CheckPathLikeValue (an object key) refuses it, or
 // the generated client (the real one) and runtime.Editor produce a request
 // whose path has exactly the template's segments under the API base, with
 // the value as one segment that unescapes to exactly itself.
@@ -237,20 +238,23 @@ func FuzzPathValue(f *testing.F) {
 		tmpl  string
 		build func(a, b string) (*http.Request, error)
 		two   bool
+		// checkB is the rule for the second value: an id's, or a
+		// path-like value's (the object key).
+		checkB func(string) error
 	}{
-		{"/computers/{computer_id}", func(a, _ string) (*http.Request, error) { return realclient.NewGetComputerRequest(server, a) }, false},
+		{"/computers/{computer_id}", func(a, _ string) (*http.Request, error) { return realclient.NewGetComputerRequest(server, a) }, false, nil},
 		{"/computers/{computer_id}/desktop/window/{window_id}/close", func(a, b string) (*http.Request, error) {
 			return realclient.NewDesktopCloseWindowRequest(server, a, b)
-		}, true},
+		}, true, runtime.CheckPathValue},
 		{"/storage/buckets/{bucket}/objects/{key}", func(a, b string) (*http.Request, error) {
 			return realclient.NewDownloadObjectRequest(server, a, b)
-		}, true},
+		}, true, runtime.CheckPathLikeValue},
 	}
 	f.Add("cmp_1", "w1")
 	f.Add("..", "a/b")
 	f.Fuzz(func(t *testing.T, a, b string) {
 		for _, bl := range builders {
-			if runtime.CheckPathValue(a) != nil || (bl.two && runtime.CheckPathValue(b) != nil) {
+			if runtime.CheckPathValue(a) != nil || (bl.two && bl.checkB(b) != nil) {
 				continue // refused: nothing is built or sent
 			}
 			req, err := bl.build(a, b)

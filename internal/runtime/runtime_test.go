@@ -25,35 +25,56 @@ func widgetOK(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "w1", "status": "running"}})
 }
 
-// TestPathParamsCannotChangeThePath: hostile ids are refused before any
-// request, or sent as one escaped segment — never as another path.
+// TestPathParamsCannotChangeThePath: an id that could become another path
+// (through the client's escaping or a proxy that decodes once) is refused
+// before any request; a path-like value (an object key) may hold slashes,
+// sent escaped in one segment, but no dot segment or backslash as given or
+// once decoded.
 func TestPathParamsCannotChangeThePath(t *testing.T) {
 	up := newUpstream(t, widgetOK)
 	srv, cat := newRuntime(t, up.base())
 	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
 	cases := []struct {
-		id       string
-		wantPath string // "" = refused, no request
+		tool, arg, value string
+		wantPath         string // "" = refused, no request
 	}{
-		{"..", ""}, {".", ""}, {"", ""}, {" ", ""}, {"a\x00b", ""}, {"a\nb", ""},
-		{"a/b", "/api/v1/widgets/a%2Fb"},
-		{"%2e%2e", "/api/v1/widgets/%252e%252e"},
-		{"..%2f", "/api/v1/widgets/..%252f"},
-		{"../admin", "/api/v1/widgets/..%2Fadmin"},
-		{"a?x=1", "/api/v1/widgets/a%3Fx=1"},
-		{"a#b", "/api/v1/widgets/a%23b"},
-		{"c 1", "/api/v1/widgets/c%201"},
-		{"ｃ１", "/api/v1/widgets/%EF%BD%83%EF%BC%91"},
-		{"w1", "/api/v1/widgets/w1"},
+		{"widget_get", "id", "..", ""}, {"widget_get", "id", ".", ""}, {"widget_get", "id", "...", ""},
+		{"widget_get", "id", "", ""}, {"widget_get", "id", " ", ""}, {"widget_get", "id", "a\x00b", ""}, {"widget_get", "id", "a\nb", ""},
+		{"widget_get", "id", "a/b", ""},
+		{"widget_get", "id", `a\b`, ""},
+		{"widget_get", "id", "%2e%2e", ""},
+		{"widget_get", "id", "..%2f", ""},
+		{"widget_get", "id", "../admin", ""},
+		{"widget_get", "id", "a?x=1", ""},
+		{"widget_get", "id", "a#b", ""},
+		{"widget_get", "id", "c 1", ""},
+		{"widget_get", "id", "ｃ１", ""},
+		{"widget_get", "id", "w1", "/api/v1/widgets/w1"},
+		{"widget_get", "id", "cmp_0a1b.v2-x", "/api/v1/widgets/cmp_0a1b.v2-x"},
+		{"widget_get", "id", "123e4567-e89b-12d3-a456-426614174000", "/api/v1/widgets/123e4567-e89b-12d3-a456-426614174000"},
+		{"blob_get", "key", "dir/file.txt", "/api/v1/blobs/dir%2Ffile.txt"},
+		{"blob_get", "key", "a%2Fb", "/api/v1/blobs/a%252Fb"},
+		{"blob_get", "key", "100%", "/api/v1/blobs/100%25"},
+		{"blob_get", "key", "v1.../x", "/api/v1/blobs/v1...%2Fx"},
+		{"blob_get", "key", "../x", ""},
+		{"blob_get", "key", "a/./b", ""},
+		{"blob_get", "key", "a/..", ""},
+		{"blob_get", "key", "..", ""},
+		{"blob_get", "key", "%2e%2e/x", ""},
+		{"blob_get", "key", "%2E%2e%2Fx", ""},
+		{"blob_get", "key", "..%2fx", ""},
+		{"blob_get", "key", "a/%2e/b", ""},
+		{"blob_get", "key", `a\b`, ""},
+		{"blob_get", "key", "a%5Cb", ""},
 	}
 	for _, tc := range cases {
-		t.Run(fmt.Sprintf("%q", tc.id), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%q", tc.tool, tc.value), func(t *testing.T) {
 			before := len(up.requests())
-			res := call(t, c, "widget_get", map[string]any{"id": tc.id})
+			res := call(t, c, tc.tool, map[string]any{tc.arg: tc.value})
 			reqs := up.requests()[before:]
 			if tc.wantPath == "" {
-				if !res.IsError || len(reqs) != 0 {
-					t.Fatalf("want refusal with no request; isError=%v requests=%d text=%s", res.IsError, len(reqs), text(res))
+				if !res.IsError || len(reqs) != 0 || !strings.Contains(text(res), "argument "+tc.arg) {
+					t.Fatalf("want refusal naming the argument with no request; isError=%v requests=%d text=%s", res.IsError, len(reqs), text(res))
 				}
 				return
 			}

@@ -119,6 +119,12 @@ func describeViolations(t *Tool, ve *jsonschema.ValidationError) string {
 			} else {
 				msgs = append(msgs, fmt.Sprintf("argument %s: unknown field(s) %s", loc, strings.Join(k.Properties, ", ")))
 			}
+		case *kind.Pattern:
+			if isPathArg(t, loc) {
+				msgs = append(msgs, fmt.Sprintf("argument %s: %q is not a valid id. Ids are opaque tokens such as cmp_0a1b2c (letters, digits, _ . -; never /, \\, %% or only dots): use an id a create or list tool returned", loc, clip(k.Got, 80)))
+				break
+			}
+			msgs = append(msgs, fmt.Sprintf("argument %s: %s", orRoot(loc), e.ErrorKind.LocalizedString(printer)))
 		default:
 			msgs = append(msgs, fmt.Sprintf("argument %s: %s", orRoot(loc), e.ErrorKind.LocalizedString(printer)))
 		}
@@ -127,6 +133,17 @@ func describeViolations(t *Tool, ve *jsonschema.ValidationError) string {
 	// A hostile argument set can produce thousands of violations: the list
 	// is capped with a count of what was left out (MaxErrorTextBytes).
 	return "Invalid arguments for " + t.Name + ": " + capList(msgs, "; ", MaxErrorTextBytes-200) + "."
+}
+
+// isPathArg reports whether the visible argument name is bound to a path
+// parameter of t.
+func isPathArg(t *Tool, name string) bool {
+	for _, a := range t.Args {
+		if a.Name == name && a.In == InPath && !a.Hidden {
+			return true
+		}
+	}
+	return false
 }
 
 func joinLoc(loc, name string) string {

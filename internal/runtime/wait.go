@@ -108,6 +108,13 @@ func (s *Server) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, re
 		res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Could not wait: the response carried no id at %s. Poll %s yourself.", w.ID, pollTool)))
 		return res
 	}
+	// An id taken from the response becomes a path segment of every poll:
+	// it obeys the same rules as an id the caller passes.
+	if err := CheckPathValue(id); err != nil {
+		res := s.jsonResult(t, first, false, 200)
+		res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Could not wait: the id at %s %v, so it was not polled. Poll %s yourself.", w.ID, err, pollTool)))
+		return res
+	}
 	p := &progress{s: s, sc: sc}
 	if req.Params.Meta != nil {
 		p.token = req.Params.Meta.ProgressToken

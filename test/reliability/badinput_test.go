@@ -72,8 +72,11 @@ func jstr(s string) string {
 	return string(b)
 }
 
-// pathCases: hostile values for the single path parameter of computer_get
-// (GET /computers/{computer_id}); "" = refused with nothing sent.
+// pathCases: values for the single id path parameter of computer_get
+// (GET /computers/{computer_id}); "" = refused with nothing sent. Ids are
+// opaque tokens (api/README.md): anything that could leave its segment,
+// through the client's escaping or a proxy that decodes once, is refused
+// before a request is made; every id format the API uses is sent.
 var pathCases = []struct {
 	name, value, want string
 }{
@@ -94,42 +97,49 @@ var pathCases = []struct {
 	{"ideographic-space-only", "\u3000", ""},
 	{"line-separator-only", "\u2028", ""},
 	{"too-long", strings.Repeat("a", 5000), ""},
-	{"slash", "a/b", "/api/v1/computers/a%2Fb"},
-	{"dotdot-slash", "../admin", "/api/v1/computers/..%2Fadmin"},
-	{"dotdot-slash-x3", "../../../etc/passwd", "/api/v1/computers/..%2F..%2F..%2Fetc%2Fpasswd"},
-	{"leading-slash", "/etc/passwd", "/api/v1/computers/%2Fetc%2Fpasswd"},
-	{"double-slash-host", "//evil.example/x", "/api/v1/computers/%2F%2Fevil.example%2Fx"},
-	{"absolute-url", "http://evil.example/x", "/api/v1/computers/http:%2F%2Fevil.example%2Fx"},
-	{"pct-dotdot", "%2e%2e", "/api/v1/computers/%252e%252e"},
-	{"pct-dotdot-upper", "%2E%2E", "/api/v1/computers/%252E%252E"},
-	{"pct-dot", "%2e", "/api/v1/computers/%252e"},
-	{"dot-pct-dot", ".%2e", "/api/v1/computers/.%252e"},
-	{"dotdot-pct-slash", "..%2f", "/api/v1/computers/..%252f"},
-	{"dotdot-pct-slash-upper", "..%2F", "/api/v1/computers/..%252F"},
-	{"pct-slash", "a%2Fb", "/api/v1/computers/a%252Fb"},
-	{"pct-NUL", "%00", "/api/v1/computers/%2500"},
-	{"lone-percent", "%", "/api/v1/computers/%25"},
-	{"query", "a?x=1", "/api/v1/computers/a%3Fx=1"},
-	{"query-only", "?", "/api/v1/computers/%3F"},
-	{"fragment", "a#b", "/api/v1/computers/a%23b"},
-	{"semicolon", "a;b", "/api/v1/computers/a%3Bb"},
-	{"backslash", `a\b`, "/api/v1/computers/a%5Cb"},
-	{"backslash-dotdot", `..\..\x`, "/api/v1/computers/..%5C..%5Cx"},
-	{"three-dots", "...", "/api/v1/computers/..."},
-	{"inner-space", "a b", "/api/v1/computers/a%20b"},
-	{"leading-space", " a", "/api/v1/computers/%20a"},
-	{"fullwidth-dots", "\uff0e\uff0e", "/api/v1/computers/%EF%BC%8E%EF%BC%8E"},
-	{"two-dot-leader", "\u2025", "/api/v1/computers/%E2%80%A5"},
-	{"fullwidth-slash", "a\uff0fb", "/api/v1/computers/a%EF%BC%8Fb"},
-	{"cyrillic-lookalike", "\u0441mp_1", "/api/v1/computers/%D1%81mp_1"},
-	{"fullwidth-id", "\uff43\uff4d\uff50", "/api/v1/computers/%EF%BD%83%EF%BD%8D%EF%BD%90"},
-	{"zero-width-space", "cmp\u200b1", "/api/v1/computers/cmp%E2%80%8B1"},
-	{"rtl-override", "cmp\u202e1", "/api/v1/computers/cmp%E2%80%AE1"},
-	{"emoji-pair", "\U0001F600", "/api/v1/computers/%F0%9F%98%80"},
-	{"at-colon", "user@host:1", "/api/v1/computers/user@host:1"},
-	{"ampersand-equals", "a&b=c", "/api/v1/computers/a&b=c"},
-	{"plus", "a+b", "/api/v1/computers/a+b"},
+	{"slash", "a/b", ""},
+	{"dotdot-slash", "../admin", ""},
+	{"dotdot-slash-x3", "../../../etc/passwd", ""},
+	{"leading-slash", "/etc/passwd", ""},
+	{"double-slash-host", "//evil.example/x", ""},
+	{"absolute-url", "http://evil.example/x", ""},
+	{"pct-dotdot", "%2e%2e", ""},
+	{"pct-dotdot-upper", "%2E%2E", ""},
+	{"pct-dot", "%2e", ""},
+	{"dot-pct-dot", ".%2e", ""},
+	{"dotdot-pct-slash", "..%2f", ""},
+	{"dotdot-pct-slash-upper", "..%2F", ""},
+	{"pct-slash", "a%2Fb", ""},
+	{"pct-NUL", "%00", ""},
+	{"lone-percent", "%", ""},
+	{"query", "a?x=1", ""},
+	{"query-only", "?", ""},
+	{"fragment", "a#b", ""},
+	{"semicolon", "a;b", ""},
+	{"backslash", `a\b`, ""},
+	{"backslash-dotdot", `..\..\x`, ""},
+	{"three-dots", "...", ""},
+	{"leading-dot", ".hidden", ""},
+	{"inner-space", "a b", ""},
+	{"leading-space", " a", ""},
+	{"fullwidth-dots", "\uff0e\uff0e", ""},
+	{"two-dot-leader", "\u2025", ""},
+	{"fullwidth-slash", "a\uff0fb", ""},
+	{"cyrillic-lookalike", "\u0441mp_1", ""},
+	{"fullwidth-id", "\uff43\uff4d\uff50", ""},
+	{"zero-width-space", "cmp\u200b1", ""},
+	{"rtl-override", "cmp\u202e1", ""},
+	{"emoji-pair", "\U0001F600", ""},
+	{"at-colon", "user@host:1", ""},
+	{"ampersand-equals", "a&b=c", ""},
+	{"plus", "a+b", ""},
 	{"ordinary", "cmp_123", "/api/v1/computers/cmp_123"},
+	{"mock-id", "cmp_0007k2j9x8qa", "/api/v1/computers/cmp_0007k2j9x8qa"},
+	{"readme-id", "comp_abc123", "/api/v1/computers/comp_abc123"},
+	{"uuid", "123e4567-e89b-12d3-a456-426614174000", "/api/v1/computers/123e4567-e89b-12d3-a456-426614174000"},
+	{"slug-with-dots", "my-box.v2", "/api/v1/computers/my-box.v2"},
+	{"inner-dots", "a..b", "/api/v1/computers/a..b"},
+	{"x11-window-style", "0x3a00007", "/api/v1/computers/0x3a00007"},
 }
 
 func badCases() []badCase {
@@ -352,7 +362,7 @@ func badCases() []badCase {
 	add("utf8/lone-low-surrogate", get(`{"id":"a\udc00"}`), rpcErr(parseErr, "unpaired UTF-16 surrogate"))
 	add("utf8/reversed-pair", get(`{"id":"\ude00\ud83d"}`), rpcErr(parseErr, "unpaired UTF-16 surrogate"))
 	add("utf8/high-then-ascii", call("computer_create", `{"name":"\ud83dx"}`), rpcErr(parseErr, "unpaired UTF-16 surrogate"))
-	add("utf8/escaped-pair-ok", get(`{"id":"\ud83d\ude00"}`), sentTo("/api/v1/computers/%F0%9F%98%80"))
+	add("utf8/escaped-pair-ok", call("sandbox_read_file", `{"id":"s","path":"\ud83d\ude00"}`), sentTo("/api/v1/sandboxes/s/files/%F0%9F%98%80"))
 
 	// --- Very long strings: a valid body value is forwarded intact; path
 	// values are capped.
@@ -374,18 +384,34 @@ func badCases() []badCase {
 		{"window/dotdot-computer", "desktop_set_window_size", `{"computer_id":"..","window_id":"w","width":1,"height":1}`, ""},
 		{"window/dotdot-window", "desktop_set_window_size", `{"computer_id":"c","window_id":"..","width":1,"height":1}`, ""},
 		{"window/dot-window", "desktop_set_window_size", `{"computer_id":"c","window_id":".","width":1,"height":1}`, ""},
-		{"window/slashes", "desktop_set_window_size", `{"computer_id":"a/b","window_id":"../c","width":1,"height":1}`, "/api/v1/computers/a%2Fb/desktop/window/..%2Fc/resize"},
+		{"window/slashes", "desktop_set_window_size", `{"computer_id":"a/b","window_id":"../c","width":1,"height":1}`, ""},
+		{"window/hex-id", "desktop_set_window_size", `{"computer_id":"cmp_1","window_id":"0x3a00007","width":1,"height":1}`, "/api/v1/computers/cmp_1/desktop/window/0x3a00007/resize"},
 		{"object/dir-key", "storage_object_download", `{"bucket":"b","key":"dir/file.txt"}`, "/api/v1/storage/buckets/b/objects/dir%2Ffile.txt"},
-		{"object/traversal-key", "storage_object_download", `{"bucket":"b","key":"../../secrets"}`, "/api/v1/storage/buckets/b/objects/..%2F..%2Fsecrets"},
+		{"object/bucket-name", "storage_object_download", `{"bucket":"my-bucket.v2","key":"k"}`, "/api/v1/storage/buckets/my-bucket.v2/objects/k"},
+		{"object/deep-key", "storage_object_download", `{"bucket":"b","key":"a/b/c d/e+f@g.txt"}`, "/api/v1/storage/buckets/b/objects/a%2Fb%2Fc%20d%2Fe+f@g.txt"},
+		{"object/percent-key", "storage_object_download", `{"bucket":"b","key":"100%.txt"}`, "/api/v1/storage/buckets/b/objects/100%25.txt"},
+		{"object/traversal-key", "storage_object_download", `{"bucket":"b","key":"../../secrets"}`, ""},
+		{"object/traversal-key-delete", "storage_object_delete", `{"bucket":"b","key":"../../../../computers/cmp_x"}`, ""},
+		{"object/inner-dotdot-key", "storage_object_download", `{"bucket":"b","key":"a/../../x"}`, ""},
+		{"object/dot-segment-key", "storage_object_download", `{"bucket":"b","key":"a/./b"}`, ""},
+		{"object/pct-dotdot-key", "storage_object_download", `{"bucket":"b","key":"%2e%2e/%2e%2e/admin"}`, ""},
+		{"object/pct-slash-dotdot-key", "storage_object_download", `{"bucket":"b","key":"..%2f..%2fadmin"}`, ""},
+		{"object/backslash-key", "storage_object_download", `{"bucket":"b","key":"a\\..\\b"}`, ""},
+		{"object/pct-backslash-key", "storage_object_download", `{"bucket":"b","key":"a%5Cb"}`, ""},
 		{"object/dotdot-key", "storage_object_download", `{"bucket":"b","key":".."}`, ""},
 		{"object/dotdot-bucket", "storage_object_delete", `{"bucket":"..","key":"k"}`, ""},
+		{"object/slash-bucket", "storage_object_delete", `{"bucket":"b/../x","key":"k"}`, ""},
 		{"object/empty-key", "storage_object_delete", `{"bucket":"b","key":""}`, ""},
 		{"sandbox-file/abs", "sandbox_read_file", `{"id":"s","path":"/etc/passwd"}`, "/api/v1/sandboxes/s/files/%2Fetc%2Fpasswd"},
+		{"sandbox-file/nested", "sandbox_read_file", `{"id":"s","path":"workspace/src/main.py"}`, "/api/v1/sandboxes/s/files/workspace%2Fsrc%2Fmain.py"},
+		{"sandbox-file/traversal", "sandbox_read_file", `{"id":"s","path":"../../etc/passwd"}`, ""},
 		{"sandbox-file/dot", "sandbox_read_file", `{"id":"s","path":"."}`, ""},
 		{"sandbox-file/nul", "sandbox_read_file", `{"id":"s","path":"a\u0000.txt"}`, ""},
 		{"checkpoint/dotdot", "checkpoint_restore", `{"computer_id":"c","snapshot_id":".."}`, ""},
-		{"service/query", "service_stop", `{"computer_id":"c","service_id":"s?force=1"}`, "/api/v1/computers/c/services/s%3Fforce=1/stop"},
-		{"env/hash", "env_delete", `{"computer_id":"c","name":"A#B"}`, "/api/v1/computers/c/env/A%23B"},
+		{"service/query", "service_stop", `{"computer_id":"c","service_id":"s?force=1"}`, ""},
+		{"service/name", "service_stop", `{"computer_id":"c","service_id":"web-1"}`, "/api/v1/computers/c/services/web-1/stop"},
+		{"env/hash", "env_delete", `{"computer_id":"c","name":"A#B"}`, ""},
+		{"env/name", "env_delete", `{"computer_id":"c","name":"DATABASE_URL"}`, "/api/v1/computers/c/env/DATABASE_URL"},
 		{"port/integer", "port_preview_url", `{"computer_id":"c","port":8080}`, "/api/v1/computers/c/ports/8080/url"},
 	}
 	for _, m := range multi {
@@ -417,7 +443,7 @@ func TestBadInputTableSize(t *testing.T) {
 	}
 }
 
-const badKey = "msk_u_badinput_key_0123456789"
+const badKey = "msk_u_badinput_Gt6Zr1Xq4MvN8j"
 
 func badInputUpstream(t *testing.T) *upstream {
 	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {

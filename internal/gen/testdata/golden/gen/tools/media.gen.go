@@ -32,7 +32,7 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.WidgetScreenshot(ctx, widgetIdParam)
 		},
 		Description: "Take a PNG screenshot.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"type":"string"}},"required":["widget_id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["widget_id"],"type":"object"}`),
 		Method:      "GET",
 		Name:        "widget_screenshot",
 		Operation:   "widgetScreenshot",
@@ -68,7 +68,7 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.WidgetLogs(ctx, widgetIdParam, &params)
 		},
 		Description:  "Last lines of the widget log.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"widget_id":{"type":"string"}},"required":["widget_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"widget_id":{"pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["widget_id"],"type":"object"}`),
 		Logs:         true,
 		Method:       "GET",
 		Name:         "widget_logs",
@@ -103,7 +103,7 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 			Name: "content_type",
 		}},
 		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			keyParam, err := c.Path("key")
+			keyParam, err := c.PathLike("key")
 			if err != nil {
 				return nil, err
 			}
@@ -136,7 +136,7 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 			Name: "key",
 		}},
 		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			keyParam, err := c.Path("key")
+			keyParam, err := c.PathLike("key")
 			if err != nil {
 				return nil, err
 			}

@@ -135,7 +135,7 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetWidget(ctx, widgetIdParam)
 		},
 		Description:  "Get a widget and its status.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Widget ID","type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Widget ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "widget_get",
 		Operation:    "getWidget",
@@ -164,7 +164,7 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.DeleteWidget(ctx, widgetIdParam)
 		},
 		Description: "Permanently delete a widget.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"type":"string"}},"required":["id"],"type":"object"}`),
+		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 		Method:      "DELETE",
 		Name:        "widget_delete",
 		Operation:   "deleteWidget",
@@ -214,7 +214,7 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 			Message: "The widget is busy; retry in a moment.",
 			Status:  409,
 		}},
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"type":"string"},"x":{"type":"integer"},"y":{"type":"integer"}},"required":["widget_id","x","y"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"type":"integer"},"y":{"type":"integer"}},"required":["widget_id","x","y"],"type":"object"}`),
 		Method:       "POST",
 		Name:         "widget_right_click",
 		Operation:    "clickWidget",
@@ -251,7 +251,7 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 			return cl.GetWidgetPort(ctx, widgetIdParam, portParam)
 		},
 		Description:  "Get the URLs of an exposed port.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"port":{"maximum":65535,"minimum":1,"type":"integer"},"widget_id":{"type":"string"}},"required":["port","widget_id"],"type":"object"}`),
+		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"port":{"maximum":65535,"minimum":1,"type":"integer"},"widget_id":{"pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["port","widget_id"],"type":"object"}`),
 		Method:       "GET",
 		Name:         "widget_port",
 		Operation:    "getWidgetPort",
