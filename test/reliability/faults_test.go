@@ -22,7 +22,7 @@ import (
 // Upstream faults: every fault yields an isError result that names the
 // cause, within the call's deadline, and leaves no goroutine behind.
 
-const faultKey = "msk_u_fault_key_0123456789"
+const faultKey = "msk_u_fault_Hn3Pw8Yd5KsB1m"
 
 // leakCheck verifies, after every other cleanup of t, that the goroutines
 // are back to what they were when the test started.

@@ -89,6 +89,7 @@ type recorded struct {
 	Method, Path, RawQuery string
 	Header                 http.Header
 	Body                   []byte
+	At                     time.Time
 }
 
 type upstream struct {
@@ -105,7 +106,7 @@ func newUpstream(t testing.TB, h http.HandlerFunc) *upstream {
 	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
-		u.reqs = append(u.reqs, recorded{Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: b})
+		u.reqs = append(u.reqs, recorded{Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: b, At: time.Now()})
 		u.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(b))
 		u.h(w, r)
@@ -215,16 +216,34 @@ func (b *built) serve(t testing.TB, o runtime.HTTPOptions) *httptest.Server {
 // ---------------------------------------------------------------------------
 // MCP clients
 
-func bearer(k string) map[string]string { return map[string]string{"Authorization": "Bearer " + k} }
+// bearer is the Authorization header for key k; the key is registered
+// with the key scanner (keyscan_test.go).
+func bearer(k string) map[string]string {
+	registerKey(k)
+	return map[string]string{"Authorization": "Bearer " + k}
+}
 
-// connectHTTP opens an initialized mcp-go client over streamable HTTP.
+// connectHTTP opens an initialized mcp-go client over streamable HTTP. Its
+// HTTP responses (headers and bodies) and every message it receives are
+// scanned for keys.
 func connectHTTP(t testing.TB, endpoint string, headers map[string]string, opts ...mcpclient.ClientOption) *mcpclient.Client {
 	t.Helper()
-	tr, err := transport.NewStreamableHTTP(endpoint, transport.WithHTTPHeaders(headers))
+	registerHeaders(headers)
+	ks := newKeyScan(t)
+	hc := &http.Client{Transport: scanningRoundTripper{ks: ks, next: http.DefaultTransport}}
+	tr, err := transport.NewStreamableHTTP(endpoint, transport.WithHTTPHeaders(headers), transport.WithHTTPBasicClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return initClient(t, mcpclient.NewClient(tr, opts...))
+	return initClient(t, mcpclient.NewClient(&scanningTransport{Interface: tr, ks: ks, channel: "HTTP client"}, opts...))
+}
+
+// scannedClient wraps an mcp-go transport so that every message the
+// client receives is scanned for keys, and initializes the client.
+func scannedClient(t testing.TB, tr transport.Interface, channel string, opts ...mcpclient.ClientOption) *mcpclient.Client {
+	t.Helper()
+	ks := newKeyScan(t)
+	return initClient(t, mcpclient.NewClient(&scanningTransport{Interface: tr, ks: ks, channel: channel}, opts...))
 }
 
 func initClient(t testing.TB, c *mcpclient.Client) *mcpclient.Client {
@@ -323,6 +342,7 @@ func canonID(id json.RawMessage) string {
 // status and the JSON-RPC messages of the answer (JSON or SSE).
 func rawPost(t testing.TB, endpoint string, header map[string]string, body []byte) (int, []rpcMsg, string) {
 	t.Helper()
+	registerHeaders(header)
 	req, err := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -341,6 +361,7 @@ func rawPost(t testing.TB, endpoint string, header map[string]string, body []byt
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	scanResponse(t, "POST "+endpoint, resp, raw)
 	return resp.StatusCode, parseMessages(resp.Header.Get("Content-Type"), raw), string(raw)
 }
 
@@ -389,7 +410,9 @@ func (l *lockedBuffer) String() string {
 }
 
 // binEnv is a clean environment for the binary: no MIOSA_* from the
-// developer's shell, plus the given values.
+// developer's shell, plus the given values. The binary logs at debug level
+// unless the test sets MIOSA_LOG_LEVEL, so the key scanner sees the most
+// the server can log; its MIOSA_API_KEY is registered with the scanner.
 func binEnv(kv map[string]string) []string {
 	var env []string
 	for _, e := range os.Environ() {
@@ -397,10 +420,24 @@ func binEnv(kv map[string]string) []string {
 			env = append(env, e)
 		}
 	}
+	if _, set := kv["MIOSA_LOG_LEVEL"]; !set {
+		env = append(env, "MIOSA_LOG_LEVEL=debug")
+	}
 	for k, v := range kv {
+		if k == "MIOSA_API_KEY" {
+			registerKey(v)
+		}
 		env = append(env, k+"="+v)
 	}
 	return env
+}
+
+// scanResponse scans one HTTP answer (status, headers, body) for keys; the
+// leak is reported when the test ends.
+func scanResponse(t testing.TB, channel string, resp *http.Response, body []byte) {
+	ks := newKeyScan(t)
+	ks.scanHeader(channel, resp)
+	ks.scan(channel+" body", body)
 }
 
 type proc struct {
@@ -408,13 +445,15 @@ type proc struct {
 	stderr  *lockedBuffer
 	exited  chan struct{}
 	waitErr error
+	keys    *keyScan // scans stdout lines as they arrive and stderr at exit
 }
 
 // startProc starts the binary. stdin and stdout may be nil or the child's
 // ends of os.Pipes (closed here once the child holds them).
 func startProc(t testing.TB, env map[string]string, stdin, stdout *os.File, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary(t), args...), stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	// Created first, so its report runs after the process has exited.
+	p := &proc{cmd: exec.Command(binary(t), args...), stderr: &lockedBuffer{}, exited: make(chan struct{}), keys: newKeyScan(t)}
 	p.cmd.Env = binEnv(env)
 	if stdin != nil {
 		p.cmd.Stdin = stdin
@@ -440,6 +479,7 @@ func startProc(t testing.TB, env map[string]string, stdin, stdout *os.File, args
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
 		<-p.exited
+		p.keys.scanString("stderr of miosa-mcp "+strings.Join(args, " "), p.stderr.String())
 		if s := p.stderr.String(); strings.Contains(s, "WARNING: DATA RACE") || strings.Contains(s, "panic:") {
 			t.Errorf("miosa-mcp stderr reports a race or crash:\n%s", s)
 		}
@@ -497,6 +537,7 @@ func (s *stdioProc) read(r io.Reader) {
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		s.keys.scanString("stdout of miosa-mcp stdio", line)
 		var m rpcMsg
 		if err := json.Unmarshal([]byte(line), &m); err != nil || !strings.Contains(line, `"jsonrpc":"2.0"`) {
 			s.mu.Lock()

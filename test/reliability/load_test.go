@@ -154,7 +154,10 @@ func TestLoadStdio(t *testing.T) {
 			cmd.Stderr = &stderr
 			return cmd, nil
 		}))
-	c := initClient(t, mcpclient.NewClient(tr))
+	registerKey(key)
+	ks := newKeyScan(t)
+	t.Cleanup(func() { ks.scanString("stderr of miosa-mcp stdio (mcp-go transport)", stderr.String()) })
+	c := scannedClient(t, tr, "stdio (mcp-go transport)")
 	total := 0
 	for round, n := range []int{100, 100, 100, 250} {
 		total += n

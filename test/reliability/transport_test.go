@@ -23,10 +23,11 @@ import (
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
 
-const transportKey = "msk_u_transport_key_0123456789"
+const transportKey = "msk_u_transport_Vq7Lx2Rk9TzW4c"
 
 func rawRequest(t *testing.T, method, url string, header map[string]string, body io.Reader) (*http.Response, string) {
 	t.Helper()
+	registerHeaders(header)
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ func rawRequest(t *testing.T, method, url string, header map[string]string, body
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	scanResponse(t, method+" "+url, resp, b)
 	return resp, string(b)
 }
 
@@ -400,6 +402,7 @@ func TestPanicStdio(t *testing.T) {
 // returns an initialized mcp-go client.
 func stdioInProcess(t *testing.T, srv *runtime.Server, key string) *mcpclient.Client {
 	t.Helper()
+	registerKey(key)
 	srvIn, cliOut := io.Pipe()
 	cliIn, srvOut := io.Pipe()
 	ss := server.NewStdioServer(srv.MCP())
@@ -416,5 +419,5 @@ func stdioInProcess(t *testing.T, srv *runtime.Server, key string) *mcpclient.Cl
 		srvOut.Close()
 		srvIn.Close()
 	})
-	return initClient(t, mcpclient.NewClient(transport.NewIO(cliIn, cliOut, io.NopCloser(strings.NewReader("")))))
+	return scannedClient(t, transport.NewIO(cliIn, cliOut, io.NopCloser(strings.NewReader(""))), "in-process stdio")
 }
