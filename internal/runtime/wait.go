@@ -88,7 +88,10 @@ func lookupString(body []byte, path string) string {
 // wait polls the resource a long operation created or changed until it is
 // ready, has failed, or wait_timeout_sec elapses, reporting each status as a
 // progress notification. On timeout the result says so and names the id and
-// the tool to poll; it is not an error, the operation is still going.
+// the tool to poll; it is not an error, the operation is still going. A poll
+// the API answers with 429 or 503 is not the end of the wait either: the
+// loop sleeps (honouring Retry-After, within the wait budget) and polls
+// again.
 func (s *Server) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, req mcp.CallToolRequest, first []byte) *mcp.CallToolResult {
 	w := t.Wait
 	timeoutSec := 120
@@ -125,6 +128,7 @@ func (s *Server) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, re
 	status := lookupString(first, w.Field)
 	p.send(ctx, 0, fmt.Sprintf("%s %s: %s", t.Name, id, orUnknown(status)))
 	pollCall := NewCall(&Tool{Name: pollTool}, nil, nil)
+	next := s.poll // the pause before the next poll
 	for {
 		switch {
 		case slices.Contains(w.Ready, status):
@@ -138,23 +142,48 @@ func (s *Server) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, re
 			res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Failed: %s reached status %s. Inspect it with %s (and its logs) before retrying.", id, status, pollTool)))
 			return res
 		}
-		remaining := time.Until(deadline)
-		if remaining <= 0 || ctx.Err() != nil {
+		still := func() *mcp.CallToolResult {
 			res := s.jsonResult(t, last, false, 200)
 			res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Still %s after %s (wait_timeout_sec=%d). The operation continues: poll %s with id=%q until its status is %s.", orUnknown(status), formatDuration(time.Since(started)), timeoutSec, pollTool, id, strings.Join(w.Ready, " or "))))
 			return res
 		}
-		timer := time.NewTimer(min(s.poll, remaining))
+		remaining := time.Until(deadline)
+		if remaining <= 0 || ctx.Err() != nil {
+			return still()
+		}
+		timer := time.NewTimer(min(next, remaining))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			continue
 		case <-timer.C:
 		}
-		_, _, body, _, errRes := s.do(ctx, t, pollCall, func(ctx context.Context, c *Call) (*http.Response, error) {
-			return w.Poll(ctx, c, id)
+		next = s.poll
+		// A poll never outlasts the wait budget (nor the per-request timeout).
+		pctx, cancel := context.WithDeadline(ctx, deadline)
+		var pollStatus int
+		var retryAfter string
+		_, _, body, _, errRes := s.do(pctx, t, pollCall, func(ctx context.Context, c *Call) (*http.Response, error) {
+			resp, err := w.Poll(ctx, c, id)
+			if resp != nil {
+				pollStatus, retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+			}
+			return resp, err
 		})
-		if errRes != nil {
+		budgetOver := pctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		switch {
+		case errRes == nil:
+		case budgetOver:
+			return still()
+		case pollStatus == http.StatusTooManyRequests || pollStatus == http.StatusServiceUnavailable:
+			// The operation goes on; the API only asks to slow down.
+			if d, ok := RetryAfter(retryAfter); ok {
+				next = max(next, d)
+			}
+			p.send(ctx, 0, fmt.Sprintf("%s %s: %s; the API answered HTTP %d to a poll, polling again in %s", t.Name, id, orUnknown(status), pollStatus, formatDuration(min(next, max(time.Until(deadline), 0)))))
+			continue
+		default:
 			errRes.Content = append(errRes.Content, mcp.NewTextContent(fmt.Sprintf("While waiting for %s; the operation itself was accepted. Poll %s with id=%q.", id, pollTool, id)))
 			return errRes
 		}
