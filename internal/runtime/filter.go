@@ -130,36 +130,69 @@ func requestFilterFrom(ctx context.Context) *requestFilter {
 	return f
 }
 
-// SelectionFromHeaders reads the narrowing headers; ok is false when none
-// is present.
-func SelectionFromHeaders(h http.Header) (Selection, bool, error) {
-	sel := Selection{
-		Toolsets: SplitList(h.Get(HeaderToolsets)),
-		Tools:    SplitList(h.Get(HeaderTools)),
-		Exclude:  SplitList(h.Get(HeaderExcludeTools)),
-	}
-	if v := strings.TrimSpace(h.Get(HeaderReadonly)); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return sel, false, fmt.Errorf("%s must be true or false", HeaderReadonly)
+// SelectionsFromHeaders reads the narrowing headers. Every value of every
+// narrowing header is a selection of its own, and a request may use only
+// the tools every one of them allows: a header a gateway adds, or adds
+// again, can only narrow further. X-MCP-Toolsets: a,b allows the tools of
+// toolsets a and b; X-MCP-Tools: x,y allows x and y; X-MCP-Exclude-Tools
+// removes tools; X-MCP-Readonly is true or false (any true makes the request
+// read-only; a value that is neither is an error). Blank values narrow
+// nothing. The result is empty when no header narrows anything.
+func SelectionsFromHeaders(h http.Header) ([]Selection, error) {
+	var out []Selection
+	for _, v := range h.Values(HeaderToolsets) {
+		if l := SplitList(v); len(l) > 0 {
+			out = append(out, Selection{Toolsets: l})
 		}
-		sel.ReadOnly = b
 	}
-	return sel, !sel.Empty(), nil
+	for _, v := range h.Values(HeaderTools) {
+		if l := SplitList(v); len(l) > 0 {
+			out = append(out, Selection{Tools: l})
+		}
+	}
+	for _, v := range h.Values(HeaderExcludeTools) {
+		if l := SplitList(v); len(l) > 0 {
+			out = append(out, Selection{Exclude: l})
+		}
+	}
+	readOnly := false
+	for _, v := range h.Values(HeaderReadonly) {
+		for _, e := range SplitList(v) {
+			b, err := strconv.ParseBool(e)
+			if err != nil {
+				return nil, fmt.Errorf("%s must be true or false, got %q", HeaderReadonly, clip(e, 40))
+			}
+			readOnly = readOnly || b
+		}
+	}
+	if readOnly {
+		out = append(out, Selection{ReadOnly: true})
+	}
+	return out, nil
 }
 
-// narrow computes the request filter against the server's enabled tools and
-// the full catalog's names (so a name that exists but is disabled by the
-// server is accepted and simply stays disabled).
-func (s *Server) narrow(sel Selection, catalog []Tool, sets []ToolsetInfo, profiles []Profile) (*requestFilter, error) {
-	chosen, err := Select(catalog, sets, profiles, sel)
-	if err != nil {
-		return nil, err
-	}
+// narrow computes the request filter: the server's enabled tools that every
+// selection allows. Names are checked against the full catalog, so a name
+// that exists but is disabled by the server is accepted and simply stays
+// disabled.
+func (s *Server) narrow(sels []Selection, catalog []Tool, sets []ToolsetInfo, profiles []Profile) (*requestFilter, error) {
 	f := &requestFilter{allowed: map[string]bool{}}
-	for _, t := range chosen {
-		if _, enabled := s.tools[t.Name]; enabled {
-			f.allowed[t.Name] = true
+	for name := range s.tools {
+		f.allowed[name] = true
+	}
+	for _, sel := range sels {
+		chosen, err := Select(catalog, sets, profiles, sel)
+		if err != nil {
+			return nil, err
+		}
+		keep := map[string]bool{}
+		for _, t := range chosen {
+			keep[t.Name] = f.allowed[t.Name]
+		}
+		for name := range f.allowed {
+			if !keep[name] {
+				delete(f.allowed, name)
+			}
 		}
 	}
 	return f, nil

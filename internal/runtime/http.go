@@ -39,9 +39,10 @@ type HTTPOptions struct {
 var MCPPaths = []string{"/mcp", "/api/v1/mcp"}
 
 // HTTPHandler returns the HTTP transport: a stateless streamable-HTTP MCP
-// endpoint wrapped, outermost first, in panic recovery, the body limit, the
-// Origin check, and the authentication/narrowing layer. mcp-go's own Host
-// check (DNS-rebinding protection for loopback binds) stays on.
+// endpoint wrapped, outermost first, in panic recovery, the Host check
+// (DNS-rebinding protection for loopback binds; mcp-go's own stays on too),
+// the body limit, the Origin check, the method check (POST only), the
+// strict JSON-RPC gate and the authentication/narrowing layer.
 func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 5 << 20
@@ -60,7 +61,7 @@ func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 		}),
 		server.WithStreamableHTTPLogger(s.log),
 	)
-	endpoint := s.recoverer(limitBody(o.MaxBodyBytes, checkOrigin(o.AllowedOrigins, strictBody(s.authenticate(o, streamable)))))
+	endpoint := s.recoverer(checkHost(limitBody(o.MaxBodyBytes, checkOrigin(o.AllowedOrigins, onlyPost(strictBody(s.authenticate(o, streamable)))))))
 	mux := http.NewServeMux()
 	for _, p := range MCPPaths {
 		mux.Handle(p, endpoint)
@@ -114,18 +115,24 @@ func requestContext(ctx context.Context, r *http.Request) context.Context {
 // key is answered 401 here, before anything reaches the API.
 func (s *Server) authenticate(o HTTPOptions, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Two Authorization headers are refused rather than one of them
+		// taken: a gateway and a client could each think theirs counts.
+		if len(r.Header.Values("Authorization")) > 1 {
+			writeJSONRPCError(w, http.StatusBadRequest, nil, "more than one Authorization header: send exactly one `Authorization: Bearer msk_u_…`")
+			return
+		}
 		st := &httpCallState{}
 		st.key, st.keyErr = ParseBearer(r.Header.Get("Authorization"))
 		if r.URL.Query().Has("api_key") || r.URL.Query().Has("key") || r.URL.Query().Has("token") {
 			writeJSONRPCError(w, http.StatusBadRequest, nil, "API keys are never accepted in the URL; send `Authorization: Bearer msk_u_…`.")
 			return
 		}
-		sel, narrowed, err := SelectionFromHeaders(r.Header)
-		if err == nil && narrowed {
-			st.filter, err = s.narrow(sel, o.Catalog, o.Toolsets, o.Profiles)
+		sels, err := SelectionsFromHeaders(r.Header)
+		if err == nil && len(sels) > 0 {
+			st.filter, err = s.narrow(sels, o.Catalog, o.Toolsets, o.Profiles)
 		}
 		if err != nil {
-			writeJSONRPCError(w, http.StatusBadRequest, nil, err.Error())
+			writeJSONRPCError(w, http.StatusBadRequest, nil, capError(err.Error()))
 			return
 		}
 		if r.Method == http.MethodPost && st.keyErr != nil {
@@ -200,9 +207,48 @@ func checkOrigin(allowed []string, next http.Handler) http.Handler {
 		set[strings.TrimSuffix(strings.ToLower(o), "/")] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.Header.Values("Origin")) > 1 {
+			writeJSONRPCError(w, http.StatusForbidden, nil, "forbidden: more than one Origin header")
+			return
+		}
 		origin := r.Header.Get("Origin")
 		if origin != "" && !set["*"] && !set[strings.ToLower(origin)] && !isLoopbackOrigin(origin) {
-			writeJSONRPCError(w, http.StatusForbidden, nil, "forbidden: Origin "+origin+" is not allowed (see --allowed-origins)")
+			writeJSONRPCError(w, http.StatusForbidden, nil, fmt.Sprintf("forbidden: Origin %q is not allowed (see --allowed-origins)", clip(origin, 200)))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkHost refuses, on a loopback listener, a Host header that does not
+// name a loopback host: a page on another site that rebinds its DNS name to
+// 127.0.0.1 sends its own name as Host. It runs before the method and body
+// checks so that such a request is refused whatever it asks for.
+func checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && local != nil {
+			lh, _, _ := net.SplitHostPort(local.String())
+			rh := r.Host
+			if h, _, err := net.SplitHostPort(rh); err == nil {
+				rh = h
+			}
+			if IsLoopbackHost(strings.Trim(lh, "[]")) && !IsLoopbackHost(strings.Trim(rh, "[]")) {
+				writeJSONRPCError(w, http.StatusForbidden, nil, fmt.Sprintf("forbidden: Host %q is not a loopback host (DNS rebinding protection)", clip(r.Host, 200)))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// onlyPost answers every method but POST with 405 and `Allow: POST`: the
+// endpoint is stateless and offers no GET stream and no session to DELETE
+// (MCP streamable HTTP transport, 2025-11-25).
+func onlyPost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeJSONRPCError(w, http.StatusMethodNotAllowed, nil, fmt.Sprintf("method %s is not allowed: this stateless MCP endpoint accepts POST only (no GET stream, no session to DELETE)", clip(r.Method, 20)))
 			return
 		}
 		next.ServeHTTP(w, r)
