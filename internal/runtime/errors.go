@@ -24,14 +24,17 @@ import (
 // text, issue #10). The cap applies after the key is scrubbed.
 const MaxErrorTextBytes = 2000
 
-// capError cuts an error text to MaxErrorTextBytes on a rune boundary and
-// says how much was left out.
-func capError(s string) string {
-	if len(s) <= MaxErrorTextBytes {
+// capError cuts an error text to MaxErrorTextBytes (see capBytes).
+func capError(s string) string { return capBytes(s, MaxErrorTextBytes) }
+
+// capBytes cuts s to at most max bytes on a rune boundary, ending with a
+// note of how many bytes were left out.
+func capBytes(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	const room = 40 // for the note
-	cut := MaxErrorTextBytes - room
+	const room = 32 // for the note
+	cut := max(0, limit-room)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
@@ -55,7 +58,7 @@ func capList(items []string, sep string, max int) string {
 			b.WriteString(sep)
 		}
 		if b.Len()+len(it) > max {
-			it = capError(it)
+			it = capBytes(it, max-b.Len())
 		}
 		b.WriteString(it)
 	}
@@ -85,7 +88,7 @@ func parseAPIError(body []byte, h http.Header) apiError {
 		if strings.HasPrefix(strings.ToLower(text), "<") {
 			text = "" // an HTML error page says nothing useful to a model
 		}
-		e.Message, _ = cutText(text, 300, "")
+		e.Message = capBytes(text, 300)
 		return e
 	}
 	str := func(k string) string {
@@ -144,7 +147,7 @@ func parseAPIError(body []byte, h http.Header) apiError {
 	if v, ok := raw["retry_after"]; ok {
 		json.Unmarshal(v, &e.RetryAfter)
 	}
-	e.Message, _ = cutText(e.Message, 500, "")
+	e.Message = capBytes(e.Message, 500)
 	return e
 }
 

@@ -3,6 +3,7 @@ package reliability_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -312,6 +313,62 @@ func TestRedirectKeepsTheKeyHome(t *testing.T) {
 			}
 			if n := stolen.Load(); n != 0 {
 				t.Errorf("the redirect was followed: the other host got %d request(s)", n)
+			}
+		})
+	}
+}
+
+// TestErrorTextsAreCapped: an error text built from what this server does
+// not control (an API error message, its field list, a text body, a
+// request id, a validation violation list) is capped at
+// runtime.MaxErrorTextBytes with an explicit note of what was left out
+// (one such text reached 1 MB, #10), after the key is scrubbed.
+func TestErrorTextsAreCapped(t *testing.T) {
+	fields := map[string]any{}
+	for i := range 20000 {
+		fields[fmt.Sprintf("field_%05d", i)] = []string{"is invalid"}
+	}
+	details, _ := json.Marshal(map[string]any{"error": map[string]any{"code": "VALIDATION_ERROR", "message": "bad", "details": fields}})
+	unknown := map[string]any{"id": "w1"}
+	for i := range 5000 {
+		unknown[fmt.Sprintf("extra_%04d", i)] = i
+	}
+	cases := []struct {
+		name    string
+		handler http.HandlerFunc
+		args    map[string]any
+		want    string
+	}{
+		{"1MB-message", status(400, nil, `{"message":"`+strings.Repeat("m", 1<<20)+`"}`), nil, "HTTP 400"},
+		{"20000-fields", status(422, nil, string(details)), nil, "more]"},
+		{"1MB-text-body", status(503, map[string]string{"Content-Type": "text/plain"}, strings.Repeat("upstream says no ", 60000)), nil, "HTTP 503"},
+		{"huge-request-id", status(500, map[string]string{"X-Request-ID": strings.Repeat("r", 50000)}, `{"error":"boom"}`), nil, "HTTP 500"},
+		{"key-at-the-cap", status(400, nil, `{"message":"`+strings.Repeat("k", 1940)+faultKey+`"}`), nil, "HTTP 400"},
+		{"5000-unknown-arguments", okData, unknown, "unknown argument(s)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			leakCheck(t)
+			up := newUpstream(t, tc.handler)
+			b := goldenRuntime(t, up.base())
+			c := connectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", bearer(faultKey))
+			args := tc.args
+			if args == nil {
+				args = map[string]any{"id": "w1"}
+			}
+			res := mustCall(t, c, "widget_get", args)
+			txt := resultText(res)
+			if !res.IsError || !strings.Contains(txt, tc.want) {
+				t.Fatalf("want an isError mentioning %q, got %s", tc.want, clip(txt))
+			}
+			if len(txt) > runtime.MaxErrorTextBytes {
+				t.Errorf("error text is %d bytes, over the %d cap", len(txt), runtime.MaxErrorTextBytes)
+			}
+			if !strings.Contains(txt, "[… ") {
+				t.Errorf("the cut is not noted: %s", clip(txt))
+			}
+			if leak, found := findLeak([]byte(txt)); found {
+				t.Errorf("the capped text leaks the key: %s", leak)
 			}
 		})
 	}
