@@ -45,7 +45,7 @@ func hostileUpstream(t *testing.T) *upstream {
 	polls := map[string]int{}
 	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		w.Header().Set("X-Request-ID", "req-"+key)
+		w.Header().Set("X-Request-ID", "req-"+key+" part "+key[8:22])
 		w.Header().Set("X-Debug-Echo", key)
 		p := strings.TrimPrefix(r.URL.Path, "/api/v1")
 		switch {
@@ -260,6 +260,11 @@ func TestKeyNeverInAnyOutputChannelHTTP(t *testing.T) {
 		})
 	}
 	t.Cleanup(func() { checkNoKey(t, "the debug log", h.stderr.String()) })
+	// The HTTP server has no key of its own: the log is scrubbed with the
+	// key of the request each record belongs to.
+	if !strings.Contains(h.stderr.String(), "req-msk_u_"+Redacted) {
+		t.Errorf("the debug log does not show the (scrubbed) request id of the failed calls:\n%s", clip(h.stderr.String()))
+	}
 }
 
 // runCLI runs the binary once (e.g. `miosa-mcp call …`) and returns its
