@@ -26,8 +26,8 @@ type exactCase struct {
 var exactCases = []exactCase{
 	{
 		name: "right click fixes button right",
-		tool: "desktop_right_click", args: map[string]any{"computer_id": "cmp 1", "x": 10, "y": 20},
-		want: []exactReq{{method: "POST", uri: "/api/v1/computers/cmp%201/desktop/click", json: `{"button":"right","x":10,"y":20}`}},
+		tool: "desktop_right_click", args: map[string]any{"computer_id": "cmp_1", "x": 10, "y": 20},
+		want: []exactReq{{method: "POST", uri: "/api/v1/computers/cmp_1/desktop/click", json: `{"button":"right","x":10,"y":20}`}},
 	},
 	{
 		name: "computer_create renames template to template_type",
