@@ -56,7 +56,7 @@ func SecretOf(key string) string { return key[len(keyPrefix.FindString(key)):] }
 // Scrubber leaves everything unchanged.
 type Scrubber struct {
 	grams map[string]struct{} // every MinSecretFragment-long piece of every secret
-	first [256]bool           // bytes a piece can start with (a cheap pre-filter)
+	seen  [filterWords]uint64 // rolling-hash filter of the pieces (see spans)
 	whole []string            // keys whose secret is too short for pieces
 }
 
@@ -82,11 +82,41 @@ func (s *Scrubber) add(key string) {
 		for i := 0; i+MinSecretFragment <= len(secret); i++ {
 			g := secret[i : i+MinSecretFragment]
 			s.grams[g] = struct{}{}
-			s.first[g[0]] = true
+			h := windowHash(g)
+			s.seen[(h>>filterShift)/64] |= 1 << ((h >> filterShift) % 64)
 		}
 	case len(key) >= minWholeKey && !slices.Contains(s.whole, key):
 		s.whole = append(s.whole, key)
 	}
+}
+
+// The scan slides a MinSecretFragment-byte window over the text with a
+// rolling hash (Rabin-Karp) and looks a window up in grams only when its
+// hash is in a 4,096-bit filter of the pieces' hashes (well under one
+// window in a hundred for a 32-character key), so most of the text costs a
+// few arithmetic operations per byte.
+const (
+	hashBase    = 0x100000001b3 // an odd multiplier (the FNV-64 prime)
+	filterBits  = 12
+	filterWords = 1 << filterBits / 64
+	filterShift = 64 - filterBits
+)
+
+// hashPow is hashBase^(MinSecretFragment-1), to drop a window's first byte.
+var hashPow = func() uint64 {
+	p := uint64(1)
+	for range MinSecretFragment - 1 {
+		p *= hashBase
+	}
+	return p
+}()
+
+func windowHash(w string) uint64 {
+	var h uint64
+	for i := 0; i < len(w); i++ {
+		h = h*hashBase + uint64(w[i])
+	}
+	return h
 }
 
 // spans finds the byte ranges of t that belong to a key, merged and sorted.
@@ -95,14 +125,18 @@ func spans(s *Scrubber, t string) [][2]int {
 		return nil
 	}
 	var out [][2]int
-	if len(s.grams) > 0 {
-		for i := 0; i+MinSecretFragment <= len(t); i++ {
-			if !s.first[t[i]] {
-				continue
+	if len(s.grams) > 0 && len(t) >= MinSecretFragment {
+		h := windowHash(t[:MinSecretFragment])
+		for i := 0; ; i++ {
+			if f := h >> filterShift; s.seen[f/64]&(1<<(f%64)) != 0 {
+				if _, ok := s.grams[t[i:i+MinSecretFragment]]; ok {
+					out = append(out, [2]int{i, i + MinSecretFragment})
+				}
 			}
-			if _, ok := s.grams[t[i:i+MinSecretFragment]]; ok {
-				out = append(out, [2]int{i, i + MinSecretFragment})
+			if i+MinSecretFragment >= len(t) {
+				break
 			}
+			h = (h-uint64(t[i])*hashPow)*hashBase + uint64(t[i+MinSecretFragment])
 		}
 	}
 	for _, k := range s.whole {
@@ -396,14 +430,15 @@ func scrubberFrom(ctx context.Context) *Scrubber {
 // scrubbed with the given keys only.
 func ScrubLogHandler(next slog.Handler, keys ...APIKey) slog.Handler {
 	if h, ok := next.(*scrubHandler); ok {
-		return &scrubHandler{next: h.next, keys: append(slices.Clip(h.keys), keys...)}
+		next, keys = h.next, append(slices.Clip(h.keys), keys...)
 	}
-	return &scrubHandler{next: next, keys: keys}
+	return &scrubHandler{next: next, keys: keys, static: NewScrubber(keys...)}
 }
 
 type scrubHandler struct {
-	next slog.Handler
-	keys []APIKey
+	next   slog.Handler
+	keys   []APIKey
+	static *Scrubber // of keys, built once
 }
 
 func (h *scrubHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -411,29 +446,28 @@ func (h *scrubHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *scrubHandler) Handle(ctx context.Context, r slog.Record) error {
-	s := NewScrubber(append(slices.Clip(h.keys), APIKeyFrom(ctx))...)
-	if s == nil {
+	call := scrubberFrom(ctx) // the call's own scrubber, when there is one
+	if call == nil && h.static == nil {
 		return h.next.Handle(ctx, r)
 	}
-	out := slog.NewRecord(r.Time, r.Level, s.String(r.Message), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, h.static.String(call.String(r.Message)), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(s.attr(a))
+		out.AddAttrs(h.static.attr(call.attr(a)))
 		return true
 	})
 	return h.next.Handle(ctx, out)
 }
 
 func (h *scrubHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	s := NewScrubber(h.keys...)
 	scrubbed := make([]slog.Attr, len(as))
 	for i, a := range as {
-		scrubbed[i] = s.attr(a)
+		scrubbed[i] = h.static.attr(a)
 	}
-	return &scrubHandler{next: h.next.WithAttrs(scrubbed), keys: h.keys}
+	return &scrubHandler{next: h.next.WithAttrs(scrubbed), keys: h.keys, static: h.static}
 }
 
 func (h *scrubHandler) WithGroup(name string) slog.Handler {
-	return &scrubHandler{next: h.next.WithGroup(name), keys: h.keys}
+	return &scrubHandler{next: h.next.WithGroup(name), keys: h.keys, static: h.static}
 }
 
 // attr scrubs one log attribute's value (groups recursively).

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -206,6 +207,72 @@ func TestLogRecordsAreScrubbed(t *testing.T) {
 	for _, want := range []string{"message msk_u_[redacted]", "request_id=req-msk_u_[redacted]", "g.inner=[redacted]", "n=42"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log line lacks %q: %s", want, out)
+		}
+	}
+}
+
+// BenchmarkScrubber: the cost every result pays, on an 80,000-byte text
+// (runtime.Limits.TextBytes) that holds no key, and on a 4 MiB blob.
+func BenchmarkScrubber(b *testing.B) {
+	sc := runtime.NewScrubber(runtime.NewAPIKey(scrubKey))
+	var doc strings.Builder
+	for doc.Len() < 80_000 {
+		doc.WriteString(`{"id":"cmp_0007k2j9x8qa","status":"running","name":"build box","ip":"10.0.0.12"},`)
+	}
+	text := doc.String()
+	blob := make([]byte, 4<<20)
+	for i := range blob {
+		blob[i] = byte(i * 7919 >> 3)
+	}
+	b.Run("text-80KB", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			sc.String(text)
+		}
+	})
+	b.Run("json-80KB", func(b *testing.B) {
+		raw := []byte(`[` + strings.TrimSuffix(text, ",") + `]`)
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			sc.JSON(raw)
+		}
+	})
+	b.Run("blob-4MiB", func(b *testing.B) {
+		b.SetBytes(int64(len(blob)))
+		for b.Loop() {
+			sc.Bytes(blob)
+		}
+	})
+}
+
+// TestScrubberAgainstNaiveSearch: on random texts built from pieces of the
+// secret, look-alike bytes and noise, the rolling-hash scan finds what a
+// naive search finds: no piece survives, and a text without one is
+// returned unchanged.
+func TestScrubberAgainstNaiveSearch(t *testing.T) {
+	sc := runtime.NewScrubber(runtime.NewAPIKey(scrubKey))
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := scrubSecret + "_-. \n\"{}:msk"
+	for range 3000 {
+		var b strings.Builder
+		for b.Len() < r.IntN(400)+1 {
+			switch r.IntN(4) {
+			case 0:
+				i := r.IntN(len(scrubSecret))
+				b.WriteString(scrubSecret[i:min(len(scrubSecret), i+r.IntN(14)+1)])
+			case 1:
+				b.WriteString(scrubKey)
+			default:
+				b.WriteByte(alphabet[r.IntN(len(alphabet))])
+			}
+		}
+		in := b.String()
+		out := sc.String(in)
+		if leaks(out, scrubSecret) {
+			t.Fatalf("a piece survived:\nin  %q\nout %q", in, out)
+		}
+		if !leaks(in, scrubSecret) && out != in {
+			t.Fatalf("a text without a piece changed:\nin  %q\nout %q", in, out)
 		}
 	}
 }
