@@ -3,10 +3,10 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/miosa-mcp
 
-.PHONY: help generate check-generate build test unit race lint vet fmt-check tidy-check conformance fuzz-short fuzz bench demo docker clean
+.PHONY: help generate check-generate build test unit race lint vet fmt-check tidy-check conformance k8s-validate fuzz-short fuzz bench demo docker clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 generate: ## regenerate gen/ and docs/tools.md from api/openapi.yaml and tools.yaml
 	$(GO) generate ./...
@@ -40,7 +40,10 @@ fuzz: ## run every fuzz target for longer (FUZZTIME=5m)
 conformance: build ## official MCP conformance suite against the HTTP server (installs Node 22 + the suite from npm)
 	./scripts/conformance.sh
 
-test: lint check-generate race fuzz-short conformance ## everything CI runs
+k8s-validate: build ## render deploy/kubernetes with kustomize, validate it with kubeconform (offline schemas) and against the binary
+	./scripts/k8s-validate.sh
+
+test: lint check-generate race fuzz-short conformance k8s-validate ## everything CI runs
 
 bench: build ## benchmarks: tools/list size, cold start, per-call overhead, HTTP throughput, memory
 	./scripts/bench.sh
