@@ -12,7 +12,7 @@ generate: ## regenerate gen/ and docs/tools.md from api/openapi.yaml and tools.y
 	$(GO) generate ./...
 
 check-generate: ## fail when generated code is stale or the catalog and spec disagree
-	$(GO) run ./cmd/gen -check
+	$(GO) run ./cmd/toolgen -check
 
 build: ## build bin/miosa-mcp
 	$(GO) build -trimpath -o $(BIN) ./cmd/miosa-mcp

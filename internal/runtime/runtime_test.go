@@ -16,7 +16,7 @@ import (
 	mcpclient "github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/tools"
+	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/tools"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )

@@ -1049,7 +1049,7 @@ func measureGenerate(c config, rep *Report) error {
 		}
 		return d, nil
 	}
-	build, err := timeCmd(nil, "go", "build", "-o", genBin, "./cmd/gen")
+	build, err := timeCmd(nil, "go", "build", "-o", genBin, "./cmd/toolgen")
 	if err != nil {
 		return err
 	}
@@ -1058,9 +1058,9 @@ func measureGenerate(c config, rep *Report) error {
 		okCodes    []int
 		args       []string
 	}{
-		{"go run ./cmd/gen -check", "what `make check-generate` runs; same generation work as `go generate ./...`, writes nothing", nil, []string{"go", "run", "./cmd/gen", "-check"}},
+		{"go run ./cmd/toolgen -check", "what `make check-generate` runs; same generation work as `go generate ./...`, writes nothing", nil, []string{"go", "run", "./cmd/toolgen", "-check"}},
 		{"prebuilt gen -check", "the generator alone, without the go command", nil, []string{genBin, "-check"}},
-		{"baseline: go run ./cmd/gen -h", "go command + cached link + exec, no generation", []int{0, 1, 2}, []string{"go", "run", "./cmd/gen", "-h"}},
+		{"baseline: go run ./cmd/toolgen -h", "go command + cached link + exec, no generation", []int{0, 1, 2}, []string{"go", "run", "./cmd/toolgen", "-h"}},
 	}
 	var dists []Dist
 	for _, s := range series {
@@ -1077,7 +1077,7 @@ func measureGenerate(c config, rep *Report) error {
 		}
 		dists = append(dists, Dist{Name: s.name, Note: s.note, Stats: bench.Summarize(ds)})
 	}
-	dists = append(dists, Dist{Name: "go build ./cmd/gen (once, cache as found)", Note: "compile cost a clean clone pays once", Stats: bench.Summarize([]time.Duration{build})})
+	dists = append(dists, Dist{Name: "go build ./cmd/toolgen (once, cache as found)", Note: "compile cost a clean clone pays once", Stats: bench.Summarize([]time.Duration{build})})
 	rep.Generate = dists
 	return nil
 }

@@ -1,4 +1,4 @@
-package gen
+package toolgen
 
 import (
 	"flag"
@@ -25,7 +25,7 @@ func fixtureInputs(t *testing.T) Inputs {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Inputs{Spec: spec, Tools: tools, ModulePath: module, OutDir: "internal/gen/testdata/golden", Docs: true}
+	return Inputs{Spec: spec, Tools: tools, ModulePath: module, OutDir: "internal/toolgen/testdata/golden", Docs: true}
 }
 
 // TestGolden regenerates the fixture and compares it with the committed
@@ -47,16 +47,16 @@ func TestGolden(t *testing.T) {
 		}
 		want, err := os.ReadFile(full)
 		if err != nil {
-			t.Fatalf("%s: %v (run go test ./internal/gen -update)", p, err)
+			t.Fatalf("%s: %v (run go test ./internal/toolgen -update)", p, err)
 		}
 		if diff := cmp.Diff(string(want), string(out.Files[p])); diff != "" {
-			t.Errorf("%s differs from golden (-want +got; run go test ./internal/gen -update):\n%s", p, diff)
+			t.Errorf("%s differs from golden (-want +got; run go test ./internal/toolgen -update):\n%s", p, diff)
 		}
 	}
 	if testing.Short() {
 		return
 	}
-	cmd := exec.Command("go", "vet", "./internal/gen/testdata/golden/gen/client", "./internal/gen/testdata/golden/gen/tools")
+	cmd := exec.Command("go", "vet", "./internal/toolgen/testdata/golden/gen/client", "./internal/toolgen/testdata/golden/gen/tools")
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("golden output does not compile: %v\n%s", err, b)

@@ -1,4 +1,4 @@
-package gencli
+package cli
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 func TestCheckMode(t *testing.T) {
 	root := t.TempDir()
 	for _, f := range []string{"api/openapi.yaml", "tools.yaml"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", f))
+		b, err := os.ReadFile(filepath.Join("..", "..", "..", f))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package gen
+package toolgen
 
 import (
 	"bytes"
@@ -147,7 +147,7 @@ func ParseToolsFile(name string, data []byte) (*ToolsFile, error) {
 	return &f, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+): field (\S+) not found in type gen\.(\w+)`)
+var yamlLineRE = regexp.MustCompile(`line (\d+): field (\S+) not found in type toolgen\.(\w+)`)
 
 var yamlTypeNames = map[string]string{
 	"ToolsFile": "the top level", "Toolset": "a toolset", "ToolSpec": "a tool", "ArgSpec": "an args entry",

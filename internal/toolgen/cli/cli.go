@@ -1,6 +1,6 @@
-// Package gencli is cmd/gen's command line: it reads the inputs, calls the
-// pure generator (internal/gen) and writes or checks the files.
-package gencli
+// Package cli is cmd/toolgen's command line: it reads the inputs, calls the
+// pure generator (internal/toolgen) and writes or checks the files.
+package cli
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/miosa-osa/miosa-mcp/internal/gen"
+	"github.com/miosa-osa/miosa-mcp/internal/toolgen"
 )
 
 // Module is this repository's Go module path.
@@ -23,9 +23,9 @@ var Composites = map[string]string{
 	"sandbox_python": Module + "/internal/composite.SandboxPython",
 }
 
-// Run executes cmd/gen and returns its exit code.
+// Run executes cmd/toolgen and returns its exit code.
 func Run(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("gen", flag.ContinueOnError)
+	fl := flag.NewFlagSet("toolgen", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	root := fl.String("root", ".", "repository root")
 	check := fl.Bool("check", false, "write nothing; exit 1 if the generated files are stale or the catalog disagrees with the spec")
@@ -35,35 +35,35 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 	spec, err := os.ReadFile(filepath.Join(*root, "api/openapi.yaml"))
 	if err != nil {
-		fmt.Fprintln(stderr, "gen:", err)
+		fmt.Fprintln(stderr, "toolgen:", err)
 		return 1
 	}
 	tools, err := os.ReadFile(filepath.Join(*root, "tools.yaml"))
 	if err != nil {
-		fmt.Fprintln(stderr, "gen:", err)
+		fmt.Fprintln(stderr, "toolgen:", err)
 		return 1
 	}
-	out, err := gen.Generate(gen.Inputs{Spec: spec, Tools: tools, ModulePath: Module, Composites: Composites, Docs: true})
+	out, err := toolgen.Generate(toolgen.Inputs{Spec: spec, Tools: tools, ModulePath: Module, Composites: Composites, Docs: true})
 	if err != nil {
-		var ge *gen.Error
+		var ge *toolgen.Error
 		if errors.As(err, &ge) {
-			fmt.Fprintf(stderr, "gen: api/openapi.yaml and tools.yaml disagree or are invalid: %v\n", err)
+			fmt.Fprintf(stderr, "toolgen: api/openapi.yaml and tools.yaml disagree or are invalid: %v\n", err)
 		} else {
-			fmt.Fprintln(stderr, "gen:", err)
+			fmt.Fprintln(stderr, "toolgen:", err)
 		}
 		return 1
 	}
 	if *stats {
-		fmt.Fprint(stdout, gen.FormatStats(out.Stats))
+		fmt.Fprint(stdout, toolgen.FormatStats(out.Stats))
 	}
 	existing := existingGenerated(*root)
 	if *check {
-		stale := gen.Diff(out, func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(*root, p)) }, existing)
+		stale := toolgen.Diff(out, func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(*root, p)) }, existing)
 		if len(stale) > 0 {
-			fmt.Fprintf(stderr, "gen: generated files are stale; run `go generate ./...` (or make generate) and commit:\n  %s\n", strings.Join(stale, "\n  "))
+			fmt.Fprintf(stderr, "toolgen: generated files are stale; run `go generate ./...` (or make generate) and commit:\n  %s\n", strings.Join(stale, "\n  "))
 			return 1
 		}
-		fmt.Fprintf(stdout, "gen: %d files up to date (%d tools, tools/list %d tokens)\n", len(out.Files), len(out.Stats.Tools), out.Stats.TotalTokens)
+		fmt.Fprintf(stdout, "toolgen: %d files up to date (%d tools, tools/list %d tokens)\n", len(out.Files), len(out.Stats.Tools), out.Stats.TotalTokens)
 		return 0
 	}
 	for _, p := range existing {
@@ -74,18 +74,18 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	for p, b := range out.Files {
 		full := filepath.Join(*root, p)
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			fmt.Fprintln(stderr, "gen:", err)
+			fmt.Fprintln(stderr, "toolgen:", err)
 			return 1
 		}
 		if cur, err := os.ReadFile(full); err == nil && string(cur) == string(b) {
 			continue
 		}
 		if err := os.WriteFile(full, b, 0o644); err != nil {
-			fmt.Fprintln(stderr, "gen:", err)
+			fmt.Fprintln(stderr, "toolgen:", err)
 			return 1
 		}
 	}
-	fmt.Fprintf(stdout, "gen: wrote %d files (%d tools, tools/list %d bytes, %d tokens)\n", len(out.Files), len(out.Stats.Tools), out.Stats.TotalBytes, out.Stats.TotalTokens)
+	fmt.Fprintf(stdout, "toolgen: wrote %d files (%d tools, tools/list %d bytes, %d tokens)\n", len(out.Files), len(out.Stats.Tools), out.Stats.TotalBytes, out.Stats.TotalTokens)
 	return 0
 }
 
