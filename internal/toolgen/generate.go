@@ -32,7 +32,8 @@ type Inputs struct {
 	ModulePath string
 	OutDir     string
 	// Composites maps tools.yaml handler names to hand-written Go functions
-	// ("import/path.Func") with signature
+	// ("import/path.Func"; cmd/toolgen reads them from the //toolgen:handler
+	// directives in internal/composite) with signature
 	// func(context.Context, *runtime.Call, client.ClientInterface) (*http.Response, error).
 	Composites map[string]string
 	// Docs controls whether docs/tools.md is produced.

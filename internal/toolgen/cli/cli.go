@@ -18,11 +18,6 @@ import (
 // Module is this repository's Go module path.
 const Module = "github.com/miosa-osa/miosa-mcp"
 
-// Composites are the hand-written handlers tools.yaml may name.
-var Composites = map[string]string{
-	"sandbox_python": Module + "/internal/composite.SandboxPython",
-}
-
 // Run executes cmd/toolgen and returns its exit code.
 func Run(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("toolgen", flag.ContinueOnError)
@@ -43,7 +38,12 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "toolgen:", err)
 		return 1
 	}
-	out, err := toolgen.Generate(toolgen.Inputs{Spec: spec, Tools: tools, ModulePath: Module, Composites: Composites, Docs: true})
+	composites, err := Composites(*root)
+	if err != nil {
+		fmt.Fprintln(stderr, "toolgen:", err)
+		return 1
+	}
+	out, err := toolgen.Generate(toolgen.Inputs{Spec: spec, Tools: tools, ModulePath: Module, Composites: composites, Docs: true})
 	if err != nil {
 		var ge *toolgen.Error
 		if errors.As(err, &ge) {
