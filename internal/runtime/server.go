@@ -34,7 +34,7 @@ type Options struct {
 	Toolsets      []ToolsetInfo // for the instructions
 	Instructions  string        // introduction of the instructions
 	BaseURL       *url.URL      // the API base, e.g. https://api.miosa.ai/api/v1
-	Timeout       time.Duration // per upstream request (default 30 s)
+	Timeout       time.Duration // per upstream request (default DefaultTimeout)
 	Defaults      map[string]string
 	Limits        Limits
 	Mode          Mode
@@ -84,7 +84,7 @@ func NewServer(o Options) *Server {
 		limiter: newKeyLimiter(o.RateLimit),
 	}
 	if s.timeout <= 0 {
-		s.timeout = 30 * time.Second
+		s.timeout = DefaultTimeout
 	}
 	if s.poll <= 0 {
 		s.poll = 2 * time.Second

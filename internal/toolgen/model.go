@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
 
 // Arg locations, mirrored by internal/runtime.
@@ -386,7 +388,7 @@ func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*
 			addArg("lines", InControl, map[string]any{}, false, "")
 		}
 		// The runtime enforces the same bounds when it cuts the snapshot.
-		props["lines"] = map[string]any{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100, "description": "Return the last N lines"}
+		props["lines"] = map[string]any{"type": "integer", "minimum": 1, "maximum": runtime.MaxLogLines, "default": runtime.DefaultLogLines, "description": "Return the last N lines"}
 	}
 	if spec.Wait != nil {
 		t.Wait = spec.Wait
@@ -406,7 +408,7 @@ func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*
 			}
 		}
 		addArg("wait", InControl, map[string]any{"type": "boolean", "default": false, "description": "Block until ready, sending progress"}, false, "")
-		addArg("wait_timeout_sec", InControl, map[string]any{"type": "integer", "minimum": 1, "maximum": 600, "default": 120, "description": "Max seconds to wait"}, false, "")
+		addArg("wait_timeout_sec", InControl, map[string]any{"type": "integer", "minimum": 1, "maximum": runtime.MaxWaitTimeoutSec, "default": runtime.DefaultWaitTimeoutSec, "description": "Max seconds to wait"}, false, "")
 	}
 	t.Input = map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 	if len(required) > 0 {
