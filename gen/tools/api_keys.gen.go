@@ -81,17 +81,17 @@ func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
 			}
 			return cl.CreateApiKey(ctx, &params, body)
 		},
-		Description:  "Create an API key with optional scopes and expiry. The secret is shown only once in this result; hand it to the user.",
-		Idempotent:   true,
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"expires_at":{"description":"Expiry time","format":"date-time","type":"string"},"name":{"description":"Key name","type":"string"},"scopes":{"description":"Permission scopes","items":{"type":"string"},"type":"array"}},"required":["name"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "api_key_create",
-		Operation:    "createApiKey",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/api-keys",
-		Result:       runtime.ResultJSON,
-		Title:        "Create API key",
-		Toolset:      "api_keys",
+		Description:         "Create an API key with optional scopes and expiry. The secret is shown only once in this result; hand it to the user.",
+		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"expires_at":{"description":"Expiry time","format":"date-time","type":"string"},"name":{"description":"Key name","type":"string"},"scopes":{"description":"Permission scopes","items":{"type":"string"},"type":"array"}},"required":["name"],"type":"object"}`),
+		Method:              "POST",
+		Name:                "api_key_create",
+		Operation:           "createApiKey",
+		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+		Path:                "/api-keys",
+		Result:              runtime.ResultJSON,
+		SendsIdempotencyKey: true,
+		Title:               "Create API key",
+		Toolset:             "api_keys",
 	}, {
 		Annotations: runtime.Annotations{
 			Destructive: true,

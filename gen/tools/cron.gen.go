@@ -97,17 +97,17 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 			}
 			return cl.CreateCronJob(ctx, &params, body)
 		},
-		Description:  "Schedule a shell command with a 5-field cron expression (e.g. */5 * * * *) in a sandbox (sandboxId) or computer (computer_id).",
-		Idempotent:   true,
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command to run","type":"string"},"computer_id":{"description":"Computer to run on","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"name":{"description":"Job name","type":"string"},"sandboxId":{"description":"Sandbox to run on","type":"string"},"schedule":{"description":"Cron expression, e.g. 0 * * * *","type":"string"}},"required":["command","schedule"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "cron_create",
-		Operation:    "createCronJob",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/cron-jobs",
-		Result:       runtime.ResultJSON,
-		Title:        "Create cron job",
-		Toolset:      "cron",
+		Description:         "Schedule a shell command with a 5-field cron expression (e.g. */5 * * * *) in a sandbox (sandboxId) or computer (computer_id).",
+		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command to run","type":"string"},"computer_id":{"description":"Computer to run on","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"name":{"description":"Job name","type":"string"},"sandboxId":{"description":"Sandbox to run on","type":"string"},"schedule":{"description":"Cron expression, e.g. 0 * * * *","type":"string"}},"required":["command","schedule"],"type":"object"}`),
+		Method:              "POST",
+		Name:                "cron_create",
+		Operation:           "createCronJob",
+		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+		Path:                "/cron-jobs",
+		Result:              runtime.ResultJSON,
+		SendsIdempotencyKey: true,
+		Title:               "Create cron job",
+		Toolset:             "cron",
 	}, {
 		Annotations: runtime.Annotations{
 			Destructive: true,

@@ -93,17 +93,17 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 			}
 			return cl.CreateFunction(ctx, &params, body)
 		},
-		Description:  "Create a serverless function from source code and a runtime (e.g. node20, python311, go122).",
-		Idempotent:   true,
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Source code","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"handler":{"description":"Handler entrypoint","type":"string"},"name":{"description":"Function name","type":"string"},"runtime":{"description":"Runtime, e.g. node20, python311","type":"string"}},"required":["name"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "function_create",
-		Operation:    "createFunction",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/functions",
-		Result:       runtime.ResultJSON,
-		Title:        "Create function",
-		Toolset:      "functions",
+		Description:         "Create a serverless function from source code and a runtime (e.g. node20, python311, go122).",
+		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Source code","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"handler":{"description":"Handler entrypoint","type":"string"},"name":{"description":"Function name","type":"string"},"runtime":{"description":"Runtime, e.g. node20, python311","type":"string"}},"required":["name"],"type":"object"}`),
+		Method:              "POST",
+		Name:                "function_create",
+		Operation:           "createFunction",
+		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+		Path:                "/functions",
+		Result:              runtime.ResultJSON,
+		SendsIdempotencyKey: true,
+		Title:               "Create function",
+		Toolset:             "functions",
 	}, {
 		Annotations: runtime.Annotations{
 			Destructive: false,

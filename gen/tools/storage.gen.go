@@ -68,17 +68,17 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 			}
 			return cl.CreateBucket(ctx, &params, body)
 		},
-		Description:  "Create an object storage bucket. Private unless public=true.",
-		Idempotent:   true,
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Bucket name","type":"string"},"public":{"default":false,"description":"Publicly readable","type":"boolean"},"region":{"description":"Region slug","type":"string"}},"required":["name"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "storage_bucket_create",
-		Operation:    "createBucket",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/storage/buckets",
-		Result:       runtime.ResultJSON,
-		Title:        "Create bucket",
-		Toolset:      "storage",
+		Description:         "Create an object storage bucket. Private unless public=true.",
+		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Bucket name","type":"string"},"public":{"default":false,"description":"Publicly readable","type":"boolean"},"region":{"description":"Region slug","type":"string"}},"required":["name"],"type":"object"}`),
+		Method:              "POST",
+		Name:                "storage_bucket_create",
+		Operation:           "createBucket",
+		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+		Path:                "/storage/buckets",
+		Result:              runtime.ResultJSON,
+		SendsIdempotencyKey: true,
+		Title:               "Create bucket",
+		Toolset:             "storage",
 	}, {
 		Annotations: runtime.Annotations{
 			Destructive: true,

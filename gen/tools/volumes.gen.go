@@ -85,17 +85,17 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 			}
 			return cl.CreateVolume(ctx, &params, body)
 		},
-		Description:  "Create a persistent volume (size_gb) that outlives computers. Attach it with volume_attach.",
-		Idempotent:   true,
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Volume name","type":"string"},"region":{"description":"Region slug","type":"string"},"size_gb":{"description":"Size in GB","minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "volume_create",
-		Operation:    "createVolume",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/volumes",
-		Result:       runtime.ResultJSON,
-		Title:        "Create volume",
-		Toolset:      "volumes",
+		Description:         "Create a persistent volume (size_gb) that outlives computers. Attach it with volume_attach.",
+		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Volume name","type":"string"},"region":{"description":"Region slug","type":"string"},"size_gb":{"description":"Size in GB","minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
+		Method:              "POST",
+		Name:                "volume_create",
+		Operation:           "createVolume",
+		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+		Path:                "/volumes",
+		Result:              runtime.ResultJSON,
+		SendsIdempotencyKey: true,
+		Title:               "Create volume",
+		Toolset:             "volumes",
 	}, {
 		Annotations: runtime.Annotations{
 			Destructive: true,

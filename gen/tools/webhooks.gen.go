@@ -89,17 +89,17 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 			}
 			return cl.CreateWebhook(ctx, &params, body)
 		},
-		Description:  "Register an https URL to receive events (e.g. computer.started). An optional secret signs deliveries.",
-		Idempotent:   true,
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"active":{"default":true,"description":"Deliver events","type":"boolean"},"events":{"description":"Event types, e.g. computer.started","items":{"type":"string"},"minItems":1,"type":"array"},"secret":{"description":"Signing secret","type":"string"},"url":{"description":"HTTPS endpoint to call","type":"string"}},"required":["events","url"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "webhook_create",
-		Operation:    "createWebhook",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/webhooks",
-		Result:       runtime.ResultJSON,
-		Title:        "Create webhook",
-		Toolset:      "webhooks",
+		Description:         "Register an https URL to receive events (e.g. computer.started). An optional secret signs deliveries.",
+		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"active":{"default":true,"description":"Deliver events","type":"boolean"},"events":{"description":"Event types, e.g. computer.started","items":{"type":"string"},"minItems":1,"type":"array"},"secret":{"description":"Signing secret","type":"string"},"url":{"description":"HTTPS endpoint to call","type":"string"}},"required":["events","url"],"type":"object"}`),
+		Method:              "POST",
+		Name:                "webhook_create",
+		Operation:           "createWebhook",
+		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+		Path:                "/webhooks",
+		Result:              runtime.ResultJSON,
+		SendsIdempotencyKey: true,
+		Title:               "Create webhook",
+		Toolset:             "webhooks",
 	}, {
 		Annotations: runtime.Annotations{
 			Destructive: true,

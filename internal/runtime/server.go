@@ -172,7 +172,7 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 		return mcp.NewToolResultError(fmt.Sprintf("Rate limited by this MCP server: too many tool calls for this API key. Retry after %d seconds.", int(wait.Seconds()+0.999)))
 	}
 	call := NewCall(t, args, s.defaults)
-	if t.Idempotent {
+	if t.SendsIdempotencyKey {
 		call.idemKey = newIdempotencyKey()
 	}
 	status, header, body, truncated, res := s.do(ctx, t, call, t.Call)

@@ -137,8 +137,8 @@ func (e *toolsEmitter) toolLiteral(t *Tool) (jen.Code, error) {
 	if t.Logs {
 		d[jen.Id("Logs")] = jen.True()
 	}
-	if t.Idempotent {
-		d[jen.Id("Idempotent")] = jen.True()
+	if t.SendsIdempotencyKey {
+		d[jen.Id("SendsIdempotencyKey")] = jen.True()
 	}
 	var args []jen.Code
 	for _, a := range t.Args {

@@ -42,7 +42,7 @@ type Tool struct {
 	WaitOp                            *Operation
 	Handler                           string
 	Errors                            []ErrorSpec
-	Idempotent                        bool   // the operation accepts Idempotency-Key
+	SendsIdempotencyKey               bool   // the operation accepts Idempotency-Key; the runtime sends one
 	Body                              string // "", "json" or "raw"
 	Line                              int
 }
@@ -225,7 +225,7 @@ func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*
 			custom = false // args: customises API fields only
 		}
 		if api == idempotencyHeader && in == InHeader {
-			t.Idempotent = true
+			t.SendsIdempotencyKey = true
 			a.Hidden = true
 			t.Args = append(t.Args, a)
 			return
