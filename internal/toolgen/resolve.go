@@ -40,7 +40,7 @@ func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*
 		},
 	}
 	r.errorRules()  // errors:
-	r.resultKind()  // result:
+	r.resultKind()  // result: (and which of logs/wait it allows)
 	r.handler()     // handler:, extra_args: needs it
 	r.parameters()  // path, query and header parameters, customised by args:
 	r.body()        // the JSON or raw request body, customised by args:
@@ -65,10 +65,16 @@ func (r *resolver) errorRules() {
 		if strings.TrimSpace(e.Message) == "" || (e.Status == 0 && e.Code == "" && e.Contains == "") {
 			r.addf("errors[%d]: needs a message and at least one of status, code, contains", i)
 		}
+		if e.Status != 0 && (e.Status < 100 || e.Status > 599) {
+			r.addf("errors[%d]: status %d is not an HTTP status, so the rule would never match", i, e.Status)
+		}
 	}
 }
 
-// resultKind: `result:` says how a success becomes content.
+// resultKind: `result:` says how a success becomes content. An image or a
+// file is returned as it came, so `logs` (cutting the last lines) and
+// `wait` (polling a JSON status) cannot apply to it, and a log snapshot is
+// never awaited; the runtime would ignore the second of each pair.
 func (r *resolver) resultKind() {
 	r.t.Result, r.t.Logs = r.spec.Result, r.spec.Logs
 	if r.t.Result == "" {
@@ -79,6 +85,17 @@ func (r *resolver) resultKind() {
 	default:
 		r.addf("result must be json, image or file, got %q", r.t.Result)
 		return
+	}
+	if r.t.Result != "json" {
+		if r.spec.Logs {
+			r.addf("logs: true needs result: json (result: %s is returned whole, so lines would be ignored)", r.t.Result)
+		}
+		if r.spec.Wait != nil {
+			r.addf("wait needs result: json (result: %s has no status to poll)", r.t.Result)
+		}
+	}
+	if r.spec.Logs && r.spec.Wait != nil {
+		r.addf("logs and wait cannot be combined (a log snapshot has nothing to wait for)")
 	}
 }
 
@@ -200,7 +217,11 @@ func (r *resolver) extraArgs() {
 			s["maximum"] = *ea.Maximum
 		}
 		switch ea.Type {
-		case "string", "integer", "number", "boolean":
+		case "string", "boolean":
+			if ea.Minimum != nil || ea.Maximum != nil {
+				r.addf("extra_args.%s: minimum and maximum apply to integer and number arguments, not %s", name, ea.Type)
+			}
+		case "integer", "number":
 		default:
 			r.addf("extra_args.%s: type must be string, integer, number or boolean", name)
 		}
@@ -282,6 +303,9 @@ func (r *resolver) bind(api, in string, schema map[string]any, req bool, goType 
 		custom = false // args: customises API fields only
 	}
 	if api == idempotencyHeader && in == InHeader {
+		if custom {
+			r.addf("args.%s: the runtime sends a fresh %s on every call; remove this entry", api, idempotencyHeader)
+		}
 		r.t.SendsIdempotencyKey = true
 		a.Hidden = true
 		r.t.Args = append(r.t.Args, a)
@@ -307,9 +331,11 @@ func (r *resolver) bind(api, in string, schema map[string]any, req bool, goType 
 }
 
 // customise applies one `args:` entry to a bound API field and its schema,
-// returning whether the tool argument is required.
+// returning whether the tool argument is required. Keys that would be
+// ignored in a combination are errors, so every key written has an effect.
 func (r *resolver) customise(a *Arg, as ArgSpec, schema map[string]any, req bool) bool {
 	where := "args." + a.API
+	r.checkArgKeys(where, as, schema)
 	if as.Name != "" {
 		a.Name = as.Name
 	}
@@ -321,8 +347,8 @@ func (r *resolver) customise(a *Arg, as ArgSpec, schema map[string]any, req bool
 		a.Hidden = true
 	}
 	if as.Hide {
-		if req && as.Fixed == nil && as.Default == nil && r.spec.Handler == "" {
-			r.addf("%s: cannot hide a required argument without fixed or default", where)
+		if req && r.spec.Handler == "" { // a composite handler may supply it
+			r.addf("%s: cannot hide a required argument (give it a fixed value instead)", where)
 		}
 		a.Hidden = true
 	}
@@ -352,6 +378,48 @@ func (r *resolver) customise(a *Arg, as ArgSpec, schema map[string]any, req bool
 		r.addf("%s: unknown transform %q (known: base64)", where, as.Transform)
 	}
 	return req
+}
+
+// checkArgKeys reports the `args:` key combinations in which one key would
+// silently have no effect (tools.schema.json states the first two too).
+func (r *resolver) checkArgKeys(where string, as ArgSpec, schema map[string]any) {
+	others := func(except string) []string {
+		var set []string
+		for _, k := range []struct {
+			name string
+			set  bool
+		}{
+			{"name", as.Name != ""}, {"description", as.Description != ""}, {"default", as.Default != nil},
+			{"env_default", as.EnvDefault != ""}, {"required", as.Required}, {"transform", as.Transform != ""},
+			{"fixed", as.Fixed != nil}, {"hide", as.Hide},
+		} {
+			if k.set && k.name != except {
+				set = append(set, k.name)
+			}
+		}
+		return set
+	}
+	switch {
+	case as.Fixed != nil:
+		if o := others("fixed"); len(o) > 0 {
+			r.addf("%s: a fixed argument is hidden and always sent, so %s would be ignored", where, strings.Join(o, ", "))
+		}
+		return
+	case as.Hide:
+		if o := others("hide"); len(o) > 0 {
+			r.addf("%s: a hidden argument is never sent, so %s would be ignored", where, strings.Join(o, ", "))
+		}
+		return
+	}
+	if as.Default != nil && as.EnvDefault != "" {
+		r.addf("%s: default and env_default together: the default would always win, so env_default would be ignored", where)
+	}
+	if as.Required && (as.Default != nil || as.EnvDefault != "") {
+		r.addf("%s: a required argument is always passed, so its default would be ignored", where)
+	}
+	if as.Transform != "" && schema["type"] != "string" {
+		r.addf("%s: transform %s encodes text, but the argument is of type %v", where, as.Transform, schema["type"])
+	}
 }
 
 func paramSchema(c *converter, p *openapi3.Parameter, opID string) (map[string]any, error) {

@@ -179,6 +179,87 @@ func TestSync(t *testing.T) {
 			},
 			want: []string{`handler "nope" is not a known composite handler`},
 		},
+		// Combinations in which one key would silently have no effect.
+		{
+			name: "logs with an image result",
+			tool: func(s string) string {
+				return strings.Replace(s, "        logs: true\n", "        logs: true\n        result: image\n", 1)
+			},
+			want: []string{"tools.yaml:", "tool widget_logs: logs: true needs result: json"},
+		},
+		{
+			name: "wait with a file result",
+			tool: func(s string) string {
+				return strings.Replace(s, "pass wait=true or poll widget_get.\n", "pass wait=true or poll widget_get.\n        result: file\n", 1)
+			},
+			want: []string{"tool widget_create: wait needs result: json"},
+		},
+		{
+			name: "logs with wait",
+			tool: func(s string) string {
+				return strings.Replace(s, "        logs: true\n", "        logs: true\n        wait: {operation: getWidget, id: arg:widget_id, field: data.status, ready: [running]}\n", 1)
+			},
+			want: []string{"tool widget_logs: logs and wait cannot be combined"},
+		},
+		{
+			name: "args entry for the Idempotency-Key header",
+			tool: func(s string) string {
+				return strings.Replace(s, "internal: {hide: true}", "internal: {hide: true}\n          Idempotency-Key: {hide: true}", 1)
+			},
+			want: []string{"tool widget_create: args.Idempotency-Key: the runtime sends a fresh Idempotency-Key on every call"},
+		},
+		{
+			name: "fixed with another key",
+			tool: func(s string) string {
+				return strings.Replace(s, "button: {fixed: right}", "button: {fixed: right, description: Which button}", 1)
+			},
+			want: []string{"tool widget_right_click: args.button: a fixed argument is hidden and always sent, so description would be ignored"},
+		},
+		{
+			name: "hide with another key",
+			tool: func(s string) string {
+				return strings.Replace(s, "internal: {hide: true}", "internal: {hide: true, default: true}", 1)
+			},
+			want: []string{"args.internal: a hidden argument is never sent, so default would be ignored"},
+		},
+		{
+			name: "hide a required argument",
+			tool: func(s string) string { return strings.Replace(s, "widget_id: {name: id}", "widget_id: {hide: true}", 1) },
+			want: []string{"tool widget_get: args.widget_id: cannot hide a required argument"},
+		},
+		{
+			name: "default with env_default",
+			tool: func(s string) string {
+				return strings.Replace(s, "{name: template, env_default", "{name: template, default: basic, env_default", 1)
+			},
+			want: []string{"args.template_type: default and env_default together: the default would always win"},
+		},
+		{
+			name: "required with a default",
+			tool: func(s string) string {
+				return strings.Replace(s, "{name: template, env_default", "{name: template, required: true, env_default", 1)
+			},
+			want: []string{"args.template_type: a required argument is always passed, so its default would be ignored"},
+		},
+		{
+			name: "base64 transform of a non-string",
+			tool: func(s string) string {
+				return strings.Replace(s, "internal: {hide: true}", "internal: {transform: base64}", 1)
+			},
+			want: []string{"args.internal: transform base64 encodes text, but the argument is of type boolean"},
+		},
+		{
+			name: "error rule on a status that is not HTTP",
+			tool: func(s string) string { return strings.Replace(s, "{status: 409, message", "{status: 4090, message", 1) },
+			want: []string{"tool widget_right_click: errors[0]: status 4090 is not an HTTP status"},
+		},
+		{
+			name: "bounds on a string extra argument",
+			tool: func(s string) string {
+				return strings.Replace(s, "        description: Take a PNG screenshot.\n", "        description: Take a PNG screenshot.\n        handler: nope\n        extra_args: {code: {type: string, description: Code, minimum: 1}}\n", 1)
+			},
+			want: []string{"extra_args.code: minimum and maximum apply to integer and number arguments, not string"},
+		},
 		{
 			name: "combinator in an input schema",
 			spec: func(s string) string {
