@@ -12,113 +12,120 @@ import (
 
 // apiKeysTools returns the api_keys toolset's tools in tools.yaml order.
 func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// api_key_list: tools.yaml:1167 → GET /api-keys
+		{
+			Name:        "api_key_list",
+			Toolset:     "api_keys",
+			Title:       "List API keys",
+			Description: "List API keys with name, prefix, scopes and last use. Secrets are never shown.",
+			Operation:   "listApiKeys",
+			Method:      "GET",
+			Path:        "/api-keys",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "cursor",
+				API:  "cursor",
+				In:   runtime.InQuery,
+			}, {
+				Name: "limit",
+				API:  "limit",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListApiKeysParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListApiKeys(ctx, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "cursor",
-			In:   runtime.InQuery,
-			Name: "cursor",
-		}, {
-			API:  "limit",
-			In:   runtime.InQuery,
-			Name: "limit",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListApiKeysParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListApiKeys(ctx, &params)
+		// api_key_create: tools.yaml:1172 → POST /api-keys
+		{
+			Name:        "api_key_create",
+			Toolset:     "api_keys",
+			Title:       "Create API key",
+			Description: "Create an API key with optional scopes and expiry. The secret is shown only once in this result; hand it to the user.",
+			Operation:   "createApiKey",
+			Method:      "POST",
+			Path:        "/api-keys",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "expires_at",
+				API:  "expires_at",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "scopes",
+				API:  "scopes",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"expires_at":{"description":"Expiry time","format":"date-time","type":"string"},"name":{"description":"Key name","type":"string"},"scopes":{"description":"Permission scopes","items":{"type":"string"},"type":"array"}},"required":["name"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateApiKeyParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateApiKeyJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateApiKey(ctx, &params, body)
+			},
 		},
-		Description:  "List API keys with name, prefix, scopes and last use. Secrets are never shown.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "api_key_list",
-		Operation:    "listApiKeys",
-		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/api-keys",
-		Result:       runtime.ResultJSON,
-		Title:        "List API keys",
-		Toolset:      "api_keys",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// api_key_delete: tools.yaml:1177 → DELETE /api-keys/{api_key_id}
+		{
+			Name:        "api_key_delete",
+			Toolset:     "api_keys",
+			Title:       "Revoke API key",
+			Description: "Permanently revoke an API key; clients using it fail at once.",
+			Operation:   "deleteApiKey",
+			Method:      "DELETE",
+			Path:        "/api-keys/{api_key_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "api_key_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"API key ID","type":"string"}},"required":["id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				apiKeyIdParam, err := c.Path("api_key_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteApiKey(ctx, apiKeyIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "expires_at",
-			In:   runtime.InBody,
-			Name: "expires_at",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "scopes",
-			In:   runtime.InBody,
-			Name: "scopes",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateApiKeyParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateApiKeyJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateApiKey(ctx, &params, body)
-		},
-		Description:         "Create an API key with optional scopes and expiry. The secret is shown only once in this result; hand it to the user.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"expires_at":{"description":"Expiry time","format":"date-time","type":"string"},"name":{"description":"Key name","type":"string"},"scopes":{"description":"Permission scopes","items":{"type":"string"},"type":"array"}},"required":["name"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "api_key_create",
-		Operation:           "createApiKey",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/api-keys",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create API key",
-		Toolset:             "api_keys",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "api_key_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			apiKeyIdParam, err := c.Path("api_key_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteApiKey(ctx, apiKeyIdParam)
-		},
-		Description: "Permanently revoke an API key; clients using it fail at once.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"API key ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "api_key_delete",
-		Operation:   "deleteApiKey",
-		Path:        "/api-keys/{api_key_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Revoke API key",
-		Toolset:     "api_keys",
-	}}
+	}
 }

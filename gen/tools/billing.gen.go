@@ -12,45 +12,50 @@ import (
 
 // billingTools returns the billing toolset's tools in tools.yaml order.
 func billingTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// billing_usage: tools.yaml:1231 → GET /billing/usage
+		{
+			Name:        "billing_usage",
+			Toolset:     "billing",
+			Title:       "Get billing usage",
+			Description: "Get usage and cost for the current billing period (compute hours, storage, egress, total).",
+			Operation:   "getBillingUsage",
+			Method:      "GET",
+			Path:        "/billing/usage",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				return cl.GetBillingUsage(ctx)
+			},
 		},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			return cl.GetBillingUsage(ctx)
+		// billing_plan: tools.yaml:1236 → GET /billing/plan
+		{
+			Name:        "billing_plan",
+			Toolset:     "billing",
+			Title:       "Get billing plan",
+			Description: "Get the current plan, its limits, features and next billing date.",
+			Operation:   "getBillingPlan",
+			Method:      "GET",
+			Path:        "/billing/plan",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				return cl.GetBillingPlan(ctx)
+			},
 		},
-		Description:  "Get usage and cost for the current billing period (compute hours, storage, egress, total).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
-		Method:       "GET",
-		Name:         "billing_usage",
-		Operation:    "getBillingUsage",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/billing/usage",
-		Result:       runtime.ResultJSON,
-		Title:        "Get billing usage",
-		Toolset:      "billing",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			return cl.GetBillingPlan(ctx)
-		},
-		Description:  "Get the current plan, its limits, features and next billing date.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
-		Method:       "GET",
-		Name:         "billing_plan",
-		Operation:    "getBillingPlan",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/billing/plan",
-		Result:       runtime.ResultJSON,
-		Title:        "Get billing plan",
-		Toolset:      "billing",
-	}}
+	}
 }

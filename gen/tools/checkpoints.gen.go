@@ -12,163 +12,172 @@ import (
 
 // checkpointsTools returns the checkpoints toolset's tools in tools.yaml order.
 func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "comment",
-			In:   runtime.InBody,
-			Name: "comment",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.CreateCheckpointJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateCheckpoint(ctx, computerIdParam, body)
-		},
-		Description:  "Snapshot a computer's full state. Starts with status creating; it is usable once checkpoint_list shows it ready.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Checkpoint note","type":"string"},"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "checkpoint_create",
-		Operation:    "createCheckpoint",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/snapshots",
-		Result:       runtime.ResultJSON,
-		Title:        "Create checkpoint",
-		Toolset:      "checkpoints",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.ListCheckpoints(ctx, computerIdParam)
-		},
-		Description:  "List a computer's checkpoints with id, comment, status and size.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "checkpoint_list",
-		Operation:    "listCheckpoints",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/snapshots",
-		Result:       runtime.ResultJSON,
-		Title:        "List checkpoints",
-		Toolset:      "checkpoints",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "snapshot_id",
-			In:   runtime.InPath,
-			Name: "snapshot_id",
-		}, {
-			API:  "wait",
-			In:   runtime.InControl,
-			Name: "wait",
-		}, {
-			API:  "wait_timeout_sec",
-			In:   runtime.InControl,
-			Name: "wait_timeout_sec",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			snapshotIdParam, err := c.Path("snapshot_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.RestoreCheckpoint(ctx, computerIdParam, snapshotIdParam)
-		},
-		Description:  "Restore a computer from a ready checkpoint. Returns the restored computer, which may have a new id; use that id. Changes since the checkpoint are lost. Pass wait=true to wait until running.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"snapshot_id":{"description":"Snapshot ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "checkpoint_restore",
-		Operation:    "restoreCheckpoint",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/restore/{snapshot_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Restore checkpoint",
-		Toolset:      "checkpoints",
-		Wait: &runtime.Wait{
-			Failed:    []string{"error"},
-			Field:     "data.status",
-			ID:        "data.id",
-			Operation: "getComputer",
-			Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
-				return cl.GetComputer(ctx, id)
+	return []runtime.Tool{
+		// checkpoint_create: tools.yaml:409 → POST /computers/{computer_id}/snapshots
+		{
+			Name:        "checkpoint_create",
+			Toolset:     "checkpoints",
+			Title:       "Create checkpoint",
+			Description: "Snapshot a computer's full state. Starts with status creating; it is usable once checkpoint_list shows it ready.",
+			Operation:   "createCheckpoint",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/snapshots",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
 			},
-			Ready: []string{"running"},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "comment",
+				API:  "comment",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Checkpoint note","type":"string"},"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.CreateCheckpointJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateCheckpoint(ctx, computerIdParam, body)
+			},
 		},
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// checkpoint_list: tools.yaml:414 → GET /computers/{computer_id}/snapshots
+		{
+			Name:        "checkpoint_list",
+			Toolset:     "checkpoints",
+			Title:       "List checkpoints",
+			Description: "List a computer's checkpoints with id, comment, status and size.",
+			Operation:   "listCheckpoints",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/snapshots",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.ListCheckpoints(ctx, computerIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "snapshot_id",
-			In:   runtime.InPath,
-			Name: "snapshot_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			snapshotIdParam, err := c.Path("snapshot_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteCheckpoint(ctx, computerIdParam, snapshotIdParam)
+		// checkpoint_restore: tools.yaml:419 → POST /computers/{computer_id}/restore/{snapshot_id}
+		{
+			Name:        "checkpoint_restore",
+			Toolset:     "checkpoints",
+			Title:       "Restore checkpoint",
+			Description: "Restore a computer from a ready checkpoint. Returns the restored computer, which may have a new id; use that id. Changes since the checkpoint are lost. Pass wait=true to wait until running.",
+			Operation:   "restoreCheckpoint",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/restore/{snapshot_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "snapshot_id",
+				API:  "snapshot_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "wait",
+				API:  "wait",
+				In:   runtime.InControl,
+			}, {
+				Name: "wait_timeout_sec",
+				API:  "wait_timeout_sec",
+				In:   runtime.InControl,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"snapshot_id":{"description":"Snapshot ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Wait: &runtime.Wait{
+				Operation: "getComputer",
+				ID:        "data.id",
+				Field:     "data.status",
+				Ready:     []string{"running"},
+				Failed:    []string{"error"},
+				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
+					return cl.GetComputer(ctx, id)
+				},
+			},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				snapshotIdParam, err := c.Path("snapshot_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.RestoreCheckpoint(ctx, computerIdParam, snapshotIdParam)
+			},
 		},
-		Description:  "Permanently delete a checkpoint. The computer itself is not affected.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"snapshot_id":{"description":"Snapshot ID","type":"string"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
-		Method:       "DELETE",
-		Name:         "checkpoint_delete",
-		Operation:    "deleteCheckpoint",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/snapshots/{snapshot_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Delete checkpoint",
-		Toolset:      "checkpoints",
-	}}
+		// checkpoint_delete: tools.yaml:434 → DELETE /computers/{computer_id}/snapshots/{snapshot_id}
+		{
+			Name:        "checkpoint_delete",
+			Toolset:     "checkpoints",
+			Title:       "Delete checkpoint",
+			Description: "Permanently delete a checkpoint. The computer itself is not affected.",
+			Operation:   "deleteCheckpoint",
+			Method:      "DELETE",
+			Path:        "/computers/{computer_id}/snapshots/{snapshot_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "snapshot_id",
+				API:  "snapshot_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"snapshot_id":{"description":"Snapshot ID","type":"string"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				snapshotIdParam, err := c.Path("snapshot_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteCheckpoint(ctx, computerIdParam, snapshotIdParam)
+			},
+		},
+	}
 }

@@ -12,326 +12,343 @@ import (
 
 // computerTools returns the computer toolset's tools in tools.yaml order.
 func computerTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "size",
-			In:   runtime.InBody,
-			Name: "size",
-		}, {
-			API:  "template_type",
-			In:   runtime.InBody,
-			Name: "template",
-		}, {
-			API:  "workspace_id",
-			In:   runtime.InBody,
-			Name: "workspace_id",
-		}, {
-			API:  "wait",
-			In:   runtime.InControl,
-			Name: "wait",
-		}, {
-			API:  "wait_timeout_sec",
-			In:   runtime.InControl,
-			Name: "wait_timeout_sec",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var body client.CreateComputerJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateComputer(ctx, body)
-		},
-		Description:  "Boot a Linux desktop VM. Returns at once with status creating; pass wait=true or poll computer_get until status is running (not 'active') before desktop_* or file_* calls.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Computer name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","medium","large","xl"],"type":"string"},"template":{"default":"miosa-desktop","description":"Computer template, e.g. miosa-desktop","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"},"workspace_id":{"description":"Workspace to place it in","type":"string"}},"type":"object"}`),
-		Method:       "POST",
-		Name:         "computer_create",
-		Operation:    "createComputer",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers",
-		Result:       runtime.ResultJSON,
-		Title:        "Create computer",
-		Toolset:      "computer",
-		Wait: &runtime.Wait{
-			Failed:    []string{"error"},
-			Field:     "data.status",
-			ID:        "data.id",
-			Operation: "getComputer",
-			Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
-				return cl.GetComputer(ctx, id)
+	return []runtime.Tool{
+		// computer_create: tools.yaml:61 → POST /computers
+		{
+			Name:        "computer_create",
+			Toolset:     "computer",
+			Title:       "Create computer",
+			Description: "Boot a Linux desktop VM. Returns at once with status creating; pass wait=true or poll computer_get until status is running (not 'active') before desktop_* or file_* calls.",
+			Operation:   "createComputer",
+			Method:      "POST",
+			Path:        "/computers",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
 			},
-			Ready: []string{"running"},
-		},
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "page",
-			In:   runtime.InQuery,
-			Name: "page",
-		}, {
-			API:  "per_page",
-			In:   runtime.InQuery,
-			Name: "per_page",
-		}, {
-			API:  "status",
-			In:   runtime.InQuery,
-			Name: "status",
-		}, {
-			API:  "workspace_id",
-			In:   runtime.InQuery,
-			Name: "workspace_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListComputersParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListComputers(ctx, &params)
-		},
-		Description:  "List computers with id, name and status. Filter by workspace_id or status; paginate with page/per_page.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"page":{"default":1,"description":"Page number","minimum":1,"type":"integer"},"per_page":{"description":"Items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"},"workspace_id":{"description":"Filter by workspace","type":"string"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "computer_list",
-		Operation:    "listComputers",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"},"meta":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers",
-		Result:       runtime.ResultJSON,
-		Title:        "List computers",
-		Toolset:      "computer",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetComputer(ctx, computerIdParam)
-		},
-		Description:  "Get a computer's status, IP, template, size and region. Poll this after computer_create until status is running.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "computer_get",
-		Operation:    "getComputer",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Get computer",
-		Toolset:      "computer",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "metadata",
-			In:   runtime.InBody,
-			Name: "metadata",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.UpdateComputerJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.UpdateComputer(ctx, computerIdParam, body)
-		},
-		Description:  "Rename a computer or replace its metadata. Does not change size or template.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"},"metadata":{"additionalProperties":{"type":"string"},"description":"Replacement metadata","properties":{},"type":"object"},"name":{"description":"New name","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "PATCH",
-		Name:         "computer_update",
-		Operation:    "updateComputer",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Update computer",
-		Toolset:      "computer",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteComputer(ctx, computerIdParam)
-		},
-		Description: "Permanently delete a computer with its disk, files, services and checkpoints. Cannot be undone; use computer_stop to keep it.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "computer_destroy",
-		Operation:   "deleteComputer",
-		Path:        "/computers/{computer_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Destroy computer",
-		Toolset:     "computer",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "wait",
-			In:   runtime.InControl,
-			Name: "wait",
-		}, {
-			API:  "wait_timeout_sec",
-			In:   runtime.InControl,
-			Name: "wait_timeout_sec",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.StartComputer(ctx, computerIdParam)
-		},
-		Description:  "Boot a stopped computer; disk contents are kept. Pass wait=true or poll computer_get until status is running.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "computer_start",
-		Operation:    "startComputer",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/start",
-		Result:       runtime.ResultJSON,
-		Title:        "Start computer",
-		Toolset:      "computer",
-		Wait: &runtime.Wait{
-			Failed:    []string{"error"},
-			Field:     "data.status",
-			ID:        "arg:id",
-			Operation: "getComputer",
-			Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
-				return cl.GetComputer(ctx, id)
+			Args: []runtime.Arg{{
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "size",
+				API:  "size",
+				In:   runtime.InBody,
+			}, {
+				Name: "template",
+				API:  "template_type",
+				In:   runtime.InBody,
+			}, {
+				Name: "workspace_id",
+				API:  "workspace_id",
+				In:   runtime.InBody,
+			}, {
+				Name: "wait",
+				API:  "wait",
+				In:   runtime.InControl,
+			}, {
+				Name: "wait_timeout_sec",
+				API:  "wait_timeout_sec",
+				In:   runtime.InControl,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Computer name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","medium","large","xl"],"type":"string"},"template":{"default":"miosa-desktop","description":"Computer template, e.g. miosa-desktop","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"},"workspace_id":{"description":"Workspace to place it in","type":"string"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Wait: &runtime.Wait{
+				Operation: "getComputer",
+				ID:        "data.id",
+				Field:     "data.status",
+				Ready:     []string{"running"},
+				Failed:    []string{"error"},
+				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
+					return cl.GetComputer(ctx, id)
+				},
 			},
-			Ready: []string{"running"},
-		},
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.StopComputer(ctx, computerIdParam)
-		},
-		Description:  "Shut down a running computer. Disk is kept, but running programs and unsaved in-memory work are lost. Restart with computer_start.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "computer_stop",
-		Operation:    "stopComputer",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/stop",
-		Result:       runtime.ResultJSON,
-		Title:        "Stop computer",
-		Toolset:      "computer",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "wait",
-			In:   runtime.InControl,
-			Name: "wait",
-		}, {
-			API:  "wait_timeout_sec",
-			In:   runtime.InControl,
-			Name: "wait_timeout_sec",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.RestartComputer(ctx, computerIdParam)
-		},
-		Description:  "Reboot a computer (running programs are killed, disk kept). Pass wait=true or poll computer_get until status is running.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "computer_restart",
-		Operation:    "restartComputer",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/restart",
-		Result:       runtime.ResultJSON,
-		Title:        "Restart computer",
-		Toolset:      "computer",
-		Wait: &runtime.Wait{
-			Failed:    []string{"error"},
-			Field:     "data.status",
-			ID:        "arg:id",
-			Operation: "getComputer",
-			Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
-				return cl.GetComputer(ctx, id)
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var body client.CreateComputerJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateComputer(ctx, body)
 			},
-			Ready: []string{"running"},
 		},
-	}}
+		// computer_list: tools.yaml:82 → GET /computers
+		{
+			Name:        "computer_list",
+			Toolset:     "computer",
+			Title:       "List computers",
+			Description: "List computers with id, name and status. Filter by workspace_id or status; paginate with page/per_page.",
+			Operation:   "listComputers",
+			Method:      "GET",
+			Path:        "/computers",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "page",
+				API:  "page",
+				In:   runtime.InQuery,
+			}, {
+				Name: "per_page",
+				API:  "per_page",
+				In:   runtime.InQuery,
+			}, {
+				Name: "status",
+				API:  "status",
+				In:   runtime.InQuery,
+			}, {
+				Name: "workspace_id",
+				API:  "workspace_id",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"page":{"default":1,"description":"Page number","minimum":1,"type":"integer"},"per_page":{"description":"Items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"},"workspace_id":{"description":"Filter by workspace","type":"string"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"},"meta":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListComputersParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListComputers(ctx, &params)
+			},
+		},
+		// computer_get: tools.yaml:87 → GET /computers/{computer_id}
+		{
+			Name:        "computer_get",
+			Toolset:     "computer",
+			Title:       "Get computer",
+			Description: "Get a computer's status, IP, template, size and region. Poll this after computer_create until status is running.",
+			Operation:   "getComputer",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetComputer(ctx, computerIdParam)
+			},
+		},
+		// computer_update: tools.yaml:94 → PATCH /computers/{computer_id}
+		{
+			Name:        "computer_update",
+			Toolset:     "computer",
+			Title:       "Update computer",
+			Description: "Rename a computer or replace its metadata. Does not change size or template.",
+			Operation:   "updateComputer",
+			Method:      "PATCH",
+			Path:        "/computers/{computer_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "metadata",
+				API:  "metadata",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"},"metadata":{"additionalProperties":{"type":"string"},"description":"Replacement metadata","properties":{},"type":"object"},"name":{"description":"New name","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.UpdateComputerJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.UpdateComputer(ctx, computerIdParam, body)
+			},
+		},
+		// computer_destroy: tools.yaml:103 → DELETE /computers/{computer_id}
+		{
+			Name:        "computer_destroy",
+			Toolset:     "computer",
+			Title:       "Destroy computer",
+			Description: "Permanently delete a computer with its disk, files, services and checkpoints. Cannot be undone; use computer_stop to keep it.",
+			Operation:   "deleteComputer",
+			Method:      "DELETE",
+			Path:        "/computers/{computer_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"}},"required":["id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteComputer(ctx, computerIdParam)
+			},
+		},
+		// computer_start: tools.yaml:110 → POST /computers/{computer_id}/start
+		{
+			Name:        "computer_start",
+			Toolset:     "computer",
+			Title:       "Start computer",
+			Description: "Boot a stopped computer; disk contents are kept. Pass wait=true or poll computer_get until status is running.",
+			Operation:   "startComputer",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/start",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "wait",
+				API:  "wait",
+				In:   runtime.InControl,
+			}, {
+				Name: "wait_timeout_sec",
+				API:  "wait_timeout_sec",
+				In:   runtime.InControl,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Wait: &runtime.Wait{
+				Operation: "getComputer",
+				ID:        "arg:id",
+				Field:     "data.status",
+				Ready:     []string{"running"},
+				Failed:    []string{"error"},
+				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
+					return cl.GetComputer(ctx, id)
+				},
+			},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.StartComputer(ctx, computerIdParam)
+			},
+		},
+		// computer_stop: tools.yaml:125 → POST /computers/{computer_id}/stop
+		{
+			Name:        "computer_stop",
+			Toolset:     "computer",
+			Title:       "Stop computer",
+			Description: "Shut down a running computer. Disk is kept, but running programs and unsaved in-memory work are lost. Restart with computer_start.",
+			Operation:   "stopComputer",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/stop",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.StopComputer(ctx, computerIdParam)
+			},
+		},
+		// computer_restart: tools.yaml:135 → POST /computers/{computer_id}/restart
+		{
+			Name:        "computer_restart",
+			Toolset:     "computer",
+			Title:       "Restart computer",
+			Description: "Reboot a computer (running programs are killed, disk kept). Pass wait=true or poll computer_get until status is running.",
+			Operation:   "restartComputer",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/restart",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "wait",
+				API:  "wait",
+				In:   runtime.InControl,
+			}, {
+				Name: "wait_timeout_sec",
+				API:  "wait_timeout_sec",
+				In:   runtime.InControl,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Wait: &runtime.Wait{
+				Operation: "getComputer",
+				ID:        "arg:id",
+				Field:     "data.status",
+				Ready:     []string{"running"},
+				Failed:    []string{"error"},
+				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
+					return cl.GetComputer(ctx, id)
+				},
+			},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.RestartComputer(ctx, computerIdParam)
+			},
+		},
+	}
 }

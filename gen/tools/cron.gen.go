@@ -12,216 +12,229 @@ import (
 
 // cronTools returns the cron toolset's tools in tools.yaml order.
 func cronTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// cron_list: tools.yaml:1014 → GET /cron-jobs
+		{
+			Name:        "cron_list",
+			Toolset:     "cron",
+			Title:       "List cron jobs",
+			Description: "List cron jobs with schedule, status, last and next run.",
+			Operation:   "listCronJobs",
+			Method:      "GET",
+			Path:        "/cron-jobs",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "cursor",
+				API:  "cursor",
+				In:   runtime.InQuery,
+			}, {
+				Name: "limit",
+				API:  "limit",
+				In:   runtime.InQuery,
+			}, {
+				Name: "status",
+				API:  "status",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListCronJobsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListCronJobs(ctx, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "cursor",
-			In:   runtime.InQuery,
-			Name: "cursor",
-		}, {
-			API:  "limit",
-			In:   runtime.InQuery,
-			Name: "limit",
-		}, {
-			API:  "status",
-			In:   runtime.InQuery,
-			Name: "status",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListCronJobsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListCronJobs(ctx, &params)
+		// cron_create: tools.yaml:1019 → POST /cron-jobs
+		{
+			Name:        "cron_create",
+			Toolset:     "cron",
+			Title:       "Create cron job",
+			Description: "Schedule a shell command with a 5-field cron expression (e.g. */5 * * * *) in a sandbox (sandboxId) or computer (computer_id).",
+			Operation:   "createCronJob",
+			Method:      "POST",
+			Path:        "/cron-jobs",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "command",
+				API:  "command",
+				In:   runtime.InBody,
+			}, {
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InBody,
+			}, {
+				Name: "env",
+				API:  "env",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "sandboxId",
+				API:  "sandbox_id",
+				In:   runtime.InBody,
+			}, {
+				Name: "schedule",
+				API:  "schedule",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command to run","type":"string"},"computer_id":{"description":"Computer to run on","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"name":{"description":"Job name","type":"string"},"sandboxId":{"description":"Sandbox to run on","type":"string"},"schedule":{"description":"Cron expression, e.g. 0 * * * *","type":"string"}},"required":["command","schedule"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateCronJobParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateCronJobJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateCronJob(ctx, &params, body)
+			},
 		},
-		Description:  "List cron jobs with schedule, status, last and next run.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "cron_list",
-		Operation:    "listCronJobs",
-		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/cron-jobs",
-		Result:       runtime.ResultJSON,
-		Title:        "List cron jobs",
-		Toolset:      "cron",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// cron_delete: tools.yaml:1026 → DELETE /cron-jobs/{cron_job_id}
+		{
+			Name:        "cron_delete",
+			Toolset:     "cron",
+			Title:       "Delete cron job",
+			Description: "Permanently delete a cron job. Use cron_pause to only stop it.",
+			Operation:   "deleteCronJob",
+			Method:      "DELETE",
+			Path:        "/cron-jobs/{cron_job_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "cron_job_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				cronJobIdParam, err := c.Path("cron_job_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteCronJob(ctx, cronJobIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "command",
-			In:   runtime.InBody,
-			Name: "command",
-		}, {
-			API:  "computer_id",
-			In:   runtime.InBody,
-			Name: "computer_id",
-		}, {
-			API:  "env",
-			In:   runtime.InBody,
-			Name: "env",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "sandbox_id",
-			In:   runtime.InBody,
-			Name: "sandboxId",
-		}, {
-			API:  "schedule",
-			In:   runtime.InBody,
-			Name: "schedule",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateCronJobParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateCronJobJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateCronJob(ctx, &params, body)
+		// cron_pause: tools.yaml:1033 → POST /cron-jobs/{cron_job_id}/pause
+		{
+			Name:        "cron_pause",
+			Toolset:     "cron",
+			Title:       "Pause cron job",
+			Description: "Stop scheduled runs of a cron job without deleting it.",
+			Operation:   "pauseCronJob",
+			Method:      "POST",
+			Path:        "/cron-jobs/{cron_job_id}/pause",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "cron_job_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				cronJobIdParam, err := c.Path("cron_job_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.PauseCronJob(ctx, cronJobIdParam)
+			},
 		},
-		Description:         "Schedule a shell command with a 5-field cron expression (e.g. */5 * * * *) in a sandbox (sandboxId) or computer (computer_id).",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command to run","type":"string"},"computer_id":{"description":"Computer to run on","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"name":{"description":"Job name","type":"string"},"sandboxId":{"description":"Sandbox to run on","type":"string"},"schedule":{"description":"Cron expression, e.g. 0 * * * *","type":"string"}},"required":["command","schedule"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "cron_create",
-		Operation:           "createCronJob",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/cron-jobs",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create cron job",
-		Toolset:             "cron",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// cron_resume: tools.yaml:1042 → POST /cron-jobs/{cron_job_id}/resume
+		{
+			Name:        "cron_resume",
+			Toolset:     "cron",
+			Title:       "Resume cron job",
+			Description: "Resume scheduled runs of a paused cron job.",
+			Operation:   "resumeCronJob",
+			Method:      "POST",
+			Path:        "/cron-jobs/{cron_job_id}/resume",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "cron_job_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				cronJobIdParam, err := c.Path("cron_job_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.ResumeCronJob(ctx, cronJobIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "cron_job_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			cronJobIdParam, err := c.Path("cron_job_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteCronJob(ctx, cronJobIdParam)
+		// cron_run_now: tools.yaml:1051 → POST /cron-jobs/{cron_job_id}/run-now
+		{
+			Name:        "cron_run_now",
+			Toolset:     "cron",
+			Title:       "Run cron job now",
+			Description: "Run a cron job once immediately, outside its schedule. Returns the execution record.",
+			Operation:   "runCronJob",
+			Method:      "POST",
+			Path:        "/cron-jobs/{cron_job_id}/run-now",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "cron_job_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				cronJobIdParam, err := c.Path("cron_job_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.RunCronJob(ctx, cronJobIdParam)
+			},
 		},
-		Description: "Permanently delete a cron job. Use cron_pause to only stop it.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "cron_delete",
-		Operation:   "deleteCronJob",
-		Path:        "/cron-jobs/{cron_job_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete cron job",
-		Toolset:     "cron",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "cron_job_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			cronJobIdParam, err := c.Path("cron_job_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.PauseCronJob(ctx, cronJobIdParam)
-		},
-		Description:  "Stop scheduled runs of a cron job without deleting it.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "cron_pause",
-		Operation:    "pauseCronJob",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/cron-jobs/{cron_job_id}/pause",
-		Result:       runtime.ResultJSON,
-		Title:        "Pause cron job",
-		Toolset:      "cron",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "cron_job_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			cronJobIdParam, err := c.Path("cron_job_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.ResumeCronJob(ctx, cronJobIdParam)
-		},
-		Description:  "Resume scheduled runs of a paused cron job.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "cron_resume",
-		Operation:    "resumeCronJob",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/cron-jobs/{cron_job_id}/resume",
-		Result:       runtime.ResultJSON,
-		Title:        "Resume cron job",
-		Toolset:      "cron",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "cron_job_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			cronJobIdParam, err := c.Path("cron_job_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.RunCronJob(ctx, cronJobIdParam)
-		},
-		Description:  "Run a cron job once immediately, outside its schedule. Returns the execution record.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "cron_run_now",
-		Operation:    "runCronJob",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/cron-jobs/{cron_job_id}/run-now",
-		Result:       runtime.ResultJSON,
-		Title:        "Run cron job now",
-		Toolset:      "cron",
-	}}
+	}
 }

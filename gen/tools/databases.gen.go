@@ -12,243 +12,256 @@ import (
 
 // databasesTools returns the databases toolset's tools in tools.yaml order.
 func databasesTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "cursor",
-			In:   runtime.InQuery,
-			Name: "cursor",
-		}, {
-			API:  "limit",
-			In:   runtime.InQuery,
-			Name: "limit",
-		}, {
-			API:  "status",
-			In:   runtime.InQuery,
-			Name: "status",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListDatabasesParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListDatabases(ctx, &params)
-		},
-		Description:  "List managed databases with id, name, engine and status.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "database_list",
-		Operation:    "listDatabases",
-		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/databases",
-		Result:       runtime.ResultJSON,
-		Title:        "List databases",
-		Toolset:      "databases",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "engine",
-			In:   runtime.InBody,
-			Name: "engine",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "region",
-			In:   runtime.InBody,
-			Name: "region",
-		}, {
-			API:  "size_gb",
-			In:   runtime.InBody,
-			Name: "size_gb",
-		}, {
-			API:  "version",
-			In:   runtime.InBody,
-			Name: "version",
-		}, {
-			API:  "wait",
-			In:   runtime.InControl,
-			Name: "wait",
-		}, {
-			API:  "wait_timeout_sec",
-			In:   runtime.InControl,
-			Name: "wait_timeout_sec",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateDatabaseParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateDatabaseJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateDatabase(ctx, &params, body)
-		},
-		Description:         "Provision a managed database (PostgreSQL by default). Returns before it is ready; pass wait=true or poll database_get until status is running.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"engine":{"default":"postgresql","description":"Database engine","enum":["postgresql","mysql","redis"],"type":"string"},"name":{"description":"Database name","type":"string"},"region":{"description":"Region slug","type":"string"},"size_gb":{"description":"Storage size in GB","minimum":1,"type":"integer"},"version":{"description":"Engine version","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "database_create",
-		Operation:           "createDatabase",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/databases",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create database",
-		Toolset:             "databases",
-		Wait: &runtime.Wait{
-			Failed:    []string{"error", "failed", "deleted"},
-			Field:     "data.status",
-			ID:        "data.id",
-			Operation: "getDatabase",
-			Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
-				return cl.GetDatabase(ctx, id)
+	return []runtime.Tool{
+		// database_list: tools.yaml:919 → GET /databases
+		{
+			Name:        "database_list",
+			Toolset:     "databases",
+			Title:       "List databases",
+			Description: "List managed databases with id, name, engine and status.",
+			Operation:   "listDatabases",
+			Method:      "GET",
+			Path:        "/databases",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
 			},
-			Ready: []string{"running"},
+			Args: []runtime.Arg{{
+				Name: "cursor",
+				API:  "cursor",
+				In:   runtime.InQuery,
+			}, {
+				Name: "limit",
+				API:  "limit",
+				In:   runtime.InQuery,
+			}, {
+				Name: "status",
+				API:  "status",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListDatabasesParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListDatabases(ctx, &params)
+			},
 		},
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// database_create: tools.yaml:924 → POST /databases
+		{
+			Name:        "database_create",
+			Toolset:     "databases",
+			Title:       "Create database",
+			Description: "Provision a managed database (PostgreSQL by default). Returns before it is ready; pass wait=true or poll database_get until status is running.",
+			Operation:   "createDatabase",
+			Method:      "POST",
+			Path:        "/databases",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "engine",
+				API:  "engine",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "region",
+				API:  "region",
+				In:   runtime.InBody,
+			}, {
+				Name: "size_gb",
+				API:  "size_gb",
+				In:   runtime.InBody,
+			}, {
+				Name: "version",
+				API:  "version",
+				In:   runtime.InBody,
+			}, {
+				Name: "wait",
+				API:  "wait",
+				In:   runtime.InControl,
+			}, {
+				Name: "wait_timeout_sec",
+				API:  "wait_timeout_sec",
+				In:   runtime.InControl,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"engine":{"default":"postgresql","description":"Database engine","enum":["postgresql","mysql","redis"],"type":"string"},"name":{"description":"Database name","type":"string"},"region":{"description":"Region slug","type":"string"},"size_gb":{"description":"Storage size in GB","minimum":1,"type":"integer"},"version":{"description":"Engine version","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Wait: &runtime.Wait{
+				Operation: "getDatabase",
+				ID:        "data.id",
+				Field:     "data.status",
+				Ready:     []string{"running"},
+				Failed:    []string{"error", "failed", "deleted"},
+				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
+					return cl.GetDatabase(ctx, id)
+				},
+			},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateDatabaseParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateDatabaseJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateDatabase(ctx, &params, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "database_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			databaseIdParam, err := c.Path("database_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetDatabase(ctx, databaseIdParam)
+		// database_get: tools.yaml:932 → GET /databases/{database_id}
+		{
+			Name:        "database_get",
+			Toolset:     "databases",
+			Title:       "Get database",
+			Description: "Get a database's status, engine, version, host and port.",
+			Operation:   "getDatabase",
+			Method:      "GET",
+			Path:        "/databases/{database_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "database_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				databaseIdParam, err := c.Path("database_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetDatabase(ctx, databaseIdParam)
+			},
 		},
-		Description:  "Get a database's status, engine, version, host and port.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "database_get",
-		Operation:    "getDatabase",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/databases/{database_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Get database",
-		Toolset:      "databases",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// database_delete: tools.yaml:939 → DELETE /databases/{database_id}
+		{
+			Name:        "database_delete",
+			Toolset:     "databases",
+			Title:       "Delete database",
+			Description: "Permanently delete a database and all its data. Cannot be undone.",
+			Operation:   "deleteDatabase",
+			Method:      "DELETE",
+			Path:        "/databases/{database_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "database_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"}},"required":["id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				databaseIdParam, err := c.Path("database_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteDatabase(ctx, databaseIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "database_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			databaseIdParam, err := c.Path("database_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteDatabase(ctx, databaseIdParam)
+		// database_credentials: tools.yaml:946 → GET /databases/{database_id}/credentials
+		{
+			Name:        "database_credentials",
+			Toolset:     "databases",
+			Title:       "Get database credentials",
+			Description: "Get the connection URL, host, port, database, username and password. Contains secrets; pass them to deployment_env_set rather than printing them.",
+			Operation:   "getDatabaseCredentials",
+			Method:      "GET",
+			Path:        "/databases/{database_id}/credentials",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "database_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				databaseIdParam, err := c.Path("database_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetDatabaseCredentials(ctx, databaseIdParam)
+			},
 		},
-		Description: "Permanently delete a database and all its data. Cannot be undone.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "database_delete",
-		Operation:   "deleteDatabase",
-		Path:        "/databases/{database_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete database",
-		Toolset:     "databases",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// database_logs: tools.yaml:953 → GET /databases/{database_id}/logs
+		{
+			Name:        "database_logs",
+			Toolset:     "databases",
+			Title:       "Get database logs",
+			Description: "Return a snapshot of the last `lines` log lines (default 100) of a database. Not a live stream.",
+			Operation:   "getDatabaseLogs",
+			Method:      "GET",
+			Path:        "/databases/{database_id}/logs",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "database_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "lines",
+				API:  "lines",
+				In:   runtime.InQuery,
+			}, {
+				Name: "since",
+				API:  "since",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Logs:         true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				databaseIdParam, err := c.Path("database_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.GetDatabaseLogsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.GetDatabaseLogs(ctx, databaseIdParam, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "database_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			databaseIdParam, err := c.Path("database_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetDatabaseCredentials(ctx, databaseIdParam)
-		},
-		Description:  "Get the connection URL, host, port, database, username and password. Contains secrets; pass them to deployment_env_set rather than printing them.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "database_credentials",
-		Operation:    "getDatabaseCredentials",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/databases/{database_id}/credentials",
-		Result:       runtime.ResultJSON,
-		Title:        "Get database credentials",
-		Toolset:      "databases",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "database_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "lines",
-			In:   runtime.InQuery,
-			Name: "lines",
-		}, {
-			API:  "since",
-			In:   runtime.InQuery,
-			Name: "since",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			databaseIdParam, err := c.Path("database_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.GetDatabaseLogsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.GetDatabaseLogs(ctx, databaseIdParam, &params)
-		},
-		Description:  "Return a snapshot of the last `lines` log lines (default 100) of a database. Not a live stream.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
-		Logs:         true,
-		Method:       "GET",
-		Name:         "database_logs",
-		Operation:    "getDatabaseLogs",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/databases/{database_id}/logs",
-		Result:       runtime.ResultJSON,
-		Title:        "Get database logs",
-		Toolset:      "databases",
-	}}
+	}
 }

@@ -12,510 +12,533 @@ import (
 
 // deploymentsTools returns the deployments toolset's tools in tools.yaml order.
 func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "cursor",
-			In:   runtime.InQuery,
-			Name: "cursor",
-		}, {
-			API:  "limit",
-			In:   runtime.InQuery,
-			Name: "limit",
-		}, {
-			API:  "state",
-			In:   runtime.InQuery,
-			Name: "status",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListDeploymentsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListDeployments(ctx, &params)
-		},
-		Description:  "List deployments with id, name, state and public URL. Filter by status (the deployment state); paginate with limit/cursor.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by state","enum":["pending","building","running","stopped","failed"],"type":"string"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "deployment_list",
-		Operation:    "listDeployments",
-		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/deployments",
-		Result:       runtime.ResultJSON,
-		Title:        "List deployments",
-		Toolset:      "deployments",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "deployment_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			deploymentIdParam, err := c.Path("deployment_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetDeployment(ctx, deploymentIdParam)
-		},
-		Description:  "Get a deployment's state (pending, building, running, stopped, failed), public URL and active version.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "deployment_get",
-		Operation:    "getDeployment",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/deployments/{deployment_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Get deployment",
-		Toolset:      "deployments",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "auto_deploy",
-			In:   runtime.InBody,
-			Name: "auto_deploy",
-		}, {
-			API:  "branch",
-			In:   runtime.InBody,
-			Name: "branch",
-		}, {
-			API:  "build_command",
-			In:   runtime.InBody,
-			Name: "build_command",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "repo_url",
-			In:   runtime.InBody,
-			Name: "repo_url",
-		}, {
-			API:  "run_command",
-			In:   runtime.InBody,
-			Name: "run_command",
-		}, {
-			API:  "source_type",
-			In:   runtime.InBody,
-			Name: "source_type",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateDeploymentParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateDeploymentJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateDeployment(ctx, &params, body)
-		},
-		Description:         "Create a deployment (from a repo, or empty to publish a sandbox into). A sandbox-sourced deployment serves nothing until deployment_publish.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"auto_deploy":{"description":"Redeploy on push","type":"boolean"},"branch":{"description":"Git branch","type":"string"},"build_command":{"description":"Build command","type":"string"},"name":{"description":"Deployment name","type":"string"},"repo_url":{"description":"Git repository URL","type":"string"},"run_command":{"description":"Run command","type":"string"},"source_type":{"description":"Source kind","enum":["repo","sandbox","upload"],"type":"string"}},"required":["name"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "deployment_create",
-		Operation:           "createDeployment",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/deployments",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create deployment",
-		Toolset:             "deployments",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "deployment_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			deploymentIdParam, err := c.Path("deployment_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteDeployment(ctx, deploymentIdParam)
-		},
-		Description: "Permanently delete a deployment, its versions and public URL. Cannot be undone.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "deployment_delete",
-		Operation:   "deleteDeployment",
-		Path:        "/deployments/{deployment_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete deployment",
-		Toolset:     "deployments",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "deployment_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "build_command",
-			In:   runtime.InBody,
-			Name: "build_command",
-		}, {
-			API:  "environment",
-			In:   runtime.InBody,
-			Name: "environment",
-		}, {
-			API:  "health_check_path",
-			In:   runtime.InBody,
-			Name: "health_check_path",
-		}, {
-			API:  "kind",
-			In:   runtime.InBody,
-			Name: "kind",
-		}, {
-			API:  "output_path",
-			In:   runtime.InBody,
-			Name: "outputPath",
-		}, {
-			API:  "port",
-			In:   runtime.InBody,
-			Name: "port",
-		}, {
-			API:  "run_command",
-			In:   runtime.InBody,
-			Name: "run_command",
-		}, {
-			API:  "source_sandbox_id",
-			In:   runtime.InBody,
-			Name: "sourceSandboxId",
-		}, {
-			API:  "wait",
-			In:   runtime.InControl,
-			Name: "wait",
-		}, {
-			API:  "wait_timeout_sec",
-			In:   runtime.InControl,
-			Name: "wait_timeout_sec",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			deploymentIdParam, err := c.Path("deployment_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.PublishDeploymentParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.PublishDeploymentJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.PublishDeployment(ctx, deploymentIdParam, &params, body)
-		},
-		Description:         "Publish a sandbox's app or build output (outputPath, kind static/dynamic) as a new version of a deployment and promote it. Pass wait=true or poll deployment_get until state is running.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"build_command":{"description":"Build command","type":"string"},"environment":{"description":"Target environment","type":"string"},"health_check_path":{"description":"Health check URL path","type":"string"},"id":{"description":"Deployment ID","type":"string"},"kind":{"default":"auto","description":"Publish kind","enum":["auto","static","dynamic"],"type":"string"},"outputPath":{"description":"Static output directory","type":"string"},"port":{"description":"App port","maximum":65535,"minimum":1,"type":"integer"},"run_command":{"description":"Run command","type":"string"},"sourceSandboxId":{"description":"Sandbox to publish","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id","sourceSandboxId"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "deployment_publish",
-		Operation:           "publishDeployment",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/deployments/{deployment_id}/publish",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Publish deployment",
-		Toolset:             "deployments",
-		Wait: &runtime.Wait{
-			Failed:    []string{"failed", "stopped"},
-			Field:     "data.state",
-			ID:        "data.deployment.id",
-			Operation: "getDeployment",
-			Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
-				return cl.GetDeployment(ctx, id)
+	return []runtime.Tool{
+		// deployment_list: tools.yaml:753 → GET /deployments
+		{
+			Name:        "deployment_list",
+			Toolset:     "deployments",
+			Title:       "List deployments",
+			Description: "List deployments with id, name, state and public URL. Filter by status (the deployment state); paginate with limit/cursor.",
+			Operation:   "listDeployments",
+			Method:      "GET",
+			Path:        "/deployments",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
 			},
-			Ready: []string{"running"},
+			Args: []runtime.Arg{{
+				Name: "cursor",
+				API:  "cursor",
+				In:   runtime.InQuery,
+			}, {
+				Name: "limit",
+				API:  "limit",
+				In:   runtime.InQuery,
+			}, {
+				Name: "status",
+				API:  "state",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by state","enum":["pending","building","running","stopped","failed"],"type":"string"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListDeploymentsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListDeployments(ctx, &params)
+			},
 		},
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// deployment_get: tools.yaml:764 → GET /deployments/{deployment_id}
+		{
+			Name:        "deployment_get",
+			Toolset:     "deployments",
+			Title:       "Get deployment",
+			Description: "Get a deployment's state (pending, building, running, stopped, failed), public URL and active version.",
+			Operation:   "getDeployment",
+			Method:      "GET",
+			Path:        "/deployments/{deployment_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "deployment_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				deploymentIdParam, err := c.Path("deployment_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetDeployment(ctx, deploymentIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "deployment_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "version_id",
-			In:   runtime.InBody,
-			Name: "version_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			deploymentIdParam, err := c.Path("deployment_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.RollbackDeploymentParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.RollbackDeploymentJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.RollbackDeployment(ctx, deploymentIdParam, &params, body)
+		// deployment_create: tools.yaml:771 → POST /deployments
+		{
+			Name:        "deployment_create",
+			Toolset:     "deployments",
+			Title:       "Create deployment",
+			Description: "Create a deployment (from a repo, or empty to publish a sandbox into). A sandbox-sourced deployment serves nothing until deployment_publish.",
+			Operation:   "createDeployment",
+			Method:      "POST",
+			Path:        "/deployments",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "auto_deploy",
+				API:  "auto_deploy",
+				In:   runtime.InBody,
+			}, {
+				Name: "branch",
+				API:  "branch",
+				In:   runtime.InBody,
+			}, {
+				Name: "build_command",
+				API:  "build_command",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "repo_url",
+				API:  "repo_url",
+				In:   runtime.InBody,
+			}, {
+				Name: "run_command",
+				API:  "run_command",
+				In:   runtime.InBody,
+			}, {
+				Name: "source_type",
+				API:  "source_type",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"auto_deploy":{"description":"Redeploy on push","type":"boolean"},"branch":{"description":"Git branch","type":"string"},"build_command":{"description":"Build command","type":"string"},"name":{"description":"Deployment name","type":"string"},"repo_url":{"description":"Git repository URL","type":"string"},"run_command":{"description":"Run command","type":"string"},"source_type":{"description":"Source kind","enum":["repo","sandbox","upload"],"type":"string"}},"required":["name"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateDeploymentParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateDeploymentJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateDeployment(ctx, &params, body)
+			},
 		},
-		Description:         "Switch a deployment back to an earlier version (version_id from deployment_version_list; omit for the previous one).",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"},"version_id":{"description":"Version to roll back to; default previous","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "deployment_rollback",
-		Operation:           "rollbackDeployment",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/deployments/{deployment_id}/rollback",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Roll back deployment",
-		Toolset:             "deployments",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// deployment_delete: tools.yaml:781 → DELETE /deployments/{deployment_id}
+		{
+			Name:        "deployment_delete",
+			Toolset:     "deployments",
+			Title:       "Delete deployment",
+			Description: "Permanently delete a deployment, its versions and public URL. Cannot be undone.",
+			Operation:   "deleteDeployment",
+			Method:      "DELETE",
+			Path:        "/deployments/{deployment_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "deployment_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"}},"required":["id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				deploymentIdParam, err := c.Path("deployment_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteDeployment(ctx, deploymentIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "deployment_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			deploymentIdParam, err := c.Path("deployment_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.ListDeploymentEnv(ctx, deploymentIdParam)
+		// deployment_publish: tools.yaml:788 → POST /deployments/{deployment_id}/publish
+		{
+			Name:        "deployment_publish",
+			Toolset:     "deployments",
+			Title:       "Publish deployment",
+			Description: "Publish a sandbox's app or build output (outputPath, kind static/dynamic) as a new version of a deployment and promote it. Pass wait=true or poll deployment_get until state is running.",
+			Operation:   "publishDeployment",
+			Method:      "POST",
+			Path:        "/deployments/{deployment_id}/publish",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "deployment_id",
+				In:   runtime.InPath,
+			}, {
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "build_command",
+				API:  "build_command",
+				In:   runtime.InBody,
+			}, {
+				Name: "environment",
+				API:  "environment",
+				In:   runtime.InBody,
+			}, {
+				Name: "health_check_path",
+				API:  "health_check_path",
+				In:   runtime.InBody,
+			}, {
+				Name: "kind",
+				API:  "kind",
+				In:   runtime.InBody,
+			}, {
+				Name: "outputPath",
+				API:  "output_path",
+				In:   runtime.InBody,
+			}, {
+				Name: "port",
+				API:  "port",
+				In:   runtime.InBody,
+			}, {
+				Name: "run_command",
+				API:  "run_command",
+				In:   runtime.InBody,
+			}, {
+				Name: "sourceSandboxId",
+				API:  "source_sandbox_id",
+				In:   runtime.InBody,
+			}, {
+				Name: "wait",
+				API:  "wait",
+				In:   runtime.InControl,
+			}, {
+				Name: "wait_timeout_sec",
+				API:  "wait_timeout_sec",
+				In:   runtime.InControl,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"build_command":{"description":"Build command","type":"string"},"environment":{"description":"Target environment","type":"string"},"health_check_path":{"description":"Health check URL path","type":"string"},"id":{"description":"Deployment ID","type":"string"},"kind":{"default":"auto","description":"Publish kind","enum":["auto","static","dynamic"],"type":"string"},"outputPath":{"description":"Static output directory","type":"string"},"port":{"description":"App port","maximum":65535,"minimum":1,"type":"integer"},"run_command":{"description":"Run command","type":"string"},"sourceSandboxId":{"description":"Sandbox to publish","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id","sourceSandboxId"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Wait: &runtime.Wait{
+				Operation: "getDeployment",
+				ID:        "data.deployment.id",
+				Field:     "data.state",
+				Ready:     []string{"running"},
+				Failed:    []string{"failed", "stopped"},
+				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
+					return cl.GetDeployment(ctx, id)
+				},
+			},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				deploymentIdParam, err := c.Path("deployment_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.PublishDeploymentParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.PublishDeploymentJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.PublishDeployment(ctx, deploymentIdParam, &params, body)
+			},
 		},
-		Description:  "List a deployment's environment variables.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "deployment_env_list",
-		Operation:    "listDeploymentEnv",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/deployments/{deployment_id}/env",
-		Result:       runtime.ResultJSON,
-		Title:        "List deployment env vars",
-		Toolset:      "deployments",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// deployment_rollback: tools.yaml:805 → POST /deployments/{deployment_id}/rollback
+		{
+			Name:        "deployment_rollback",
+			Toolset:     "deployments",
+			Title:       "Roll back deployment",
+			Description: "Switch a deployment back to an earlier version (version_id from deployment_version_list; omit for the previous one).",
+			Operation:   "rollbackDeployment",
+			Method:      "POST",
+			Path:        "/deployments/{deployment_id}/rollback",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "deployment_id",
+				In:   runtime.InPath,
+			}, {
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "version_id",
+				API:  "version_id",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"},"version_id":{"description":"Version to roll back to; default previous","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				deploymentIdParam, err := c.Path("deployment_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.RollbackDeploymentParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.RollbackDeploymentJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.RollbackDeployment(ctx, deploymentIdParam, &params, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "deployment_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "key",
-			In:   runtime.InBody,
-			Name: "key",
-		}, {
-			API:  "value",
-			In:   runtime.InBody,
-			Name: "value",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			deploymentIdParam, err := c.Path("deployment_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.SetDeploymentEnvJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.SetDeploymentEnv(ctx, deploymentIdParam, body)
+		// deployment_env_list: tools.yaml:812 → GET /deployments/{deployment_id}/env
+		{
+			Name:        "deployment_env_list",
+			Toolset:     "deployments",
+			Title:       "List deployment env vars",
+			Description: "List a deployment's environment variables.",
+			Operation:   "listDeploymentEnv",
+			Method:      "GET",
+			Path:        "/deployments/{deployment_id}/env",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "deployment_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				deploymentIdParam, err := c.Path("deployment_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.ListDeploymentEnv(ctx, deploymentIdParam)
+			},
 		},
-		Description:  "Create or overwrite one environment variable (e.g. DATABASE_URL) on a deployment. Republish or restart for it to take effect.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"},"key":{"description":"Variable name","type":"string"},"value":{"description":"Variable value","type":"string"}},"required":["id","key","value"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "deployment_env_set",
-		Operation:    "setDeploymentEnv",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/deployments/{deployment_id}/env",
-		Result:       runtime.ResultJSON,
-		Title:        "Set deployment env var",
-		Toolset:      "deployments",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// deployment_env_set: tools.yaml:819 → POST /deployments/{deployment_id}/env
+		{
+			Name:        "deployment_env_set",
+			Toolset:     "deployments",
+			Title:       "Set deployment env var",
+			Description: "Create or overwrite one environment variable (e.g. DATABASE_URL) on a deployment. Republish or restart for it to take effect.",
+			Operation:   "setDeploymentEnv",
+			Method:      "POST",
+			Path:        "/deployments/{deployment_id}/env",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "deployment_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "key",
+				API:  "key",
+				In:   runtime.InBody,
+			}, {
+				Name: "value",
+				API:  "value",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"},"key":{"description":"Variable name","type":"string"},"value":{"description":"Variable value","type":"string"}},"required":["id","key","value"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				deploymentIdParam, err := c.Path("deployment_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.SetDeploymentEnvJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.SetDeploymentEnv(ctx, deploymentIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "deployment_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "lines",
-			In:   runtime.InQuery,
-			Name: "lines",
-		}, {
-			API:  "since",
-			In:   runtime.InQuery,
-			Name: "since",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			deploymentIdParam, err := c.Path("deployment_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.GetDeploymentLogsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.GetDeploymentLogs(ctx, deploymentIdParam, &params)
+		// deployment_logs: tools.yaml:829 → GET /deployments/{deployment_id}/logs
+		{
+			Name:        "deployment_logs",
+			Toolset:     "deployments",
+			Title:       "Get deployment logs",
+			Description: "Return a snapshot of the last `lines` build and runtime log lines (default 100) of a deployment. Not a live stream.",
+			Operation:   "getDeploymentLogs",
+			Method:      "GET",
+			Path:        "/deployments/{deployment_id}/logs",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "deployment_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "lines",
+				API:  "lines",
+				In:   runtime.InQuery,
+			}, {
+				Name: "since",
+				API:  "since",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Logs:         true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				deploymentIdParam, err := c.Path("deployment_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.GetDeploymentLogsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.GetDeploymentLogs(ctx, deploymentIdParam, &params)
+			},
 		},
-		Description:  "Return a snapshot of the last `lines` build and runtime log lines (default 100) of a deployment. Not a live stream.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
-		Logs:         true,
-		Method:       "GET",
-		Name:         "deployment_logs",
-		Operation:    "getDeploymentLogs",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/deployments/{deployment_id}/logs",
-		Result:       runtime.ResultJSON,
-		Title:        "Get deployment logs",
-		Toolset:      "deployments",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// deployment_version_list: tools.yaml:837 → GET /deployments/{deployment_id}/versions
+		{
+			Name:        "deployment_version_list",
+			Toolset:     "deployments",
+			Title:       "List deployment versions",
+			Description: "List a deployment's versions (number, kind, state) for rollback or promote.",
+			Operation:   "listDeploymentVersions",
+			Method:      "GET",
+			Path:        "/deployments/{deployment_id}/versions",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "deployment_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "cursor",
+				API:  "cursor",
+				In:   runtime.InQuery,
+			}, {
+				Name: "limit",
+				API:  "limit",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"id":{"description":"Deployment ID","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				deploymentIdParam, err := c.Path("deployment_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.ListDeploymentVersionsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListDeploymentVersions(ctx, deploymentIdParam, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "deployment_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "cursor",
-			In:   runtime.InQuery,
-			Name: "cursor",
-		}, {
-			API:  "limit",
-			In:   runtime.InQuery,
-			Name: "limit",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			deploymentIdParam, err := c.Path("deployment_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.ListDeploymentVersionsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListDeploymentVersions(ctx, deploymentIdParam, &params)
+		// deployment_version_promote: tools.yaml:847 → POST /deployments/{deployment_id}/versions/{version_id}/promote
+		{
+			Name:        "deployment_version_promote",
+			Toolset:     "deployments",
+			Title:       "Promote deployment version",
+			Description: "Make a ready version the active one serving traffic.",
+			Operation:   "promoteDeploymentVersion",
+			Method:      "POST",
+			Path:        "/deployments/{deployment_id}/versions/{version_id}/promote",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "deployment_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "version_id",
+				API:  "version_id",
+				In:   runtime.InPath,
+			}, {
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "environment",
+				API:  "environment",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"environment":{"description":"Target environment","type":"string"},"id":{"description":"Deployment ID","type":"string"},"version_id":{"description":"Deployment version ID","type":"string"}},"required":["id","version_id"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				deploymentIdParam, err := c.Path("deployment_id")
+				if err != nil {
+					return nil, err
+				}
+				versionIdParam, err := c.Path("version_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.PromoteDeploymentVersionParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.PromoteDeploymentVersionJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.PromoteDeploymentVersion(ctx, deploymentIdParam, versionIdParam, &params, body)
+			},
 		},
-		Description:  "List a deployment's versions (number, kind, state) for rollback or promote.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"id":{"description":"Deployment ID","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "deployment_version_list",
-		Operation:    "listDeploymentVersions",
-		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/deployments/{deployment_id}/versions",
-		Result:       runtime.ResultJSON,
-		Title:        "List deployment versions",
-		Toolset:      "deployments",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "deployment_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "version_id",
-			In:   runtime.InPath,
-			Name: "version_id",
-		}, {
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "environment",
-			In:   runtime.InBody,
-			Name: "environment",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			deploymentIdParam, err := c.Path("deployment_id")
-			if err != nil {
-				return nil, err
-			}
-			versionIdParam, err := c.Path("version_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.PromoteDeploymentVersionParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.PromoteDeploymentVersionJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.PromoteDeploymentVersion(ctx, deploymentIdParam, versionIdParam, &params, body)
-		},
-		Description:         "Make a ready version the active one serving traffic.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"environment":{"description":"Target environment","type":"string"},"id":{"description":"Deployment ID","type":"string"},"version_id":{"description":"Deployment version ID","type":"string"}},"required":["id","version_id"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "deployment_version_promote",
-		Operation:           "promoteDeploymentVersion",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/deployments/{deployment_id}/versions/{version_id}/promote",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Promote deployment version",
-		Toolset:             "deployments",
-	}}
+	}
 }

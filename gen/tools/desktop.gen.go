@@ -12,1148 +12,1209 @@ import (
 
 // desktopTools returns the desktop toolset's tools in tools.yaml order.
 func desktopTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// desktop_screenshot: tools.yaml:155 → GET /computers/{computer_id}/desktop/screenshot
+		{
+			Name:        "desktop_screenshot",
+			Toolset:     "desktop",
+			Title:       "Take screenshot",
+			Description: "Capture the full screen of a running computer as a PNG image. Use it to find coordinates before clicking and to verify results.",
+			Operation:   "desktopScreenshot",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/desktop/screenshot",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			Result:      runtime.ResultImage,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DesktopScreenshot(ctx, computerIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DesktopScreenshot(ctx, computerIdParam)
+		// desktop_click: tools.yaml:161 → POST /computers/{computer_id}/desktop/click
+		{
+			Name:        "desktop_click",
+			Toolset:     "desktop",
+			Title:       "Click",
+			Description: "Click at pixel coordinates (x, y) from the latest screenshot. button defaults to left.",
+			Operation:   "desktopClick",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/click",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "button",
+				API:  "button",
+				In:   runtime.InBody,
+			}, {
+				Name: "x",
+				API:  "x",
+				In:   runtime.InBody,
+			}, {
+				Name: "y",
+				API:  "y",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopClickJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopClick(ctx, computerIdParam, body)
+			},
 		},
-		Description: "Capture the full screen of a running computer as a PNG image. Use it to find coordinates before clicking and to verify results.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:      "GET",
-		Name:        "desktop_screenshot",
-		Operation:   "desktopScreenshot",
-		Path:        "/computers/{computer_id}/desktop/screenshot",
-		Result:      runtime.ResultImage,
-		Title:       "Take screenshot",
-		Toolset:     "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_right_click: tools.yaml:166 → POST /computers/{computer_id}/desktop/click
+		{
+			Name:        "desktop_right_click",
+			Toolset:     "desktop",
+			Title:       "Right-click",
+			Description: "Right-click at pixel coordinates (x, y), e.g. to open a context menu.",
+			Operation:   "desktopClick",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/click",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name:   "button",
+				API:    "button",
+				In:     runtime.InBody,
+				Fixed:  json.RawMessage("\"right\""),
+				Hidden: true,
+			}, {
+				Name: "x",
+				API:  "x",
+				In:   runtime.InBody,
+			}, {
+				Name: "y",
+				API:  "y",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopClickJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopClick(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "button",
-			In:   runtime.InBody,
-			Name: "button",
-		}, {
-			API:  "x",
-			In:   runtime.InBody,
-			Name: "x",
-		}, {
-			API:  "y",
-			In:   runtime.InBody,
-			Name: "y",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopClickJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopClick(ctx, computerIdParam, body)
+		// desktop_double_click: tools.yaml:173 → POST /computers/{computer_id}/desktop/double-click
+		{
+			Name:        "desktop_double_click",
+			Toolset:     "desktop",
+			Title:       "Double-click",
+			Description: "Double-click at pixel coordinates (x, y), e.g. to open a file or select a word.",
+			Operation:   "desktopDoubleClick",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/double-click",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "x",
+				API:  "x",
+				In:   runtime.InBody,
+			}, {
+				Name: "y",
+				API:  "y",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopDoubleClickJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopDoubleClick(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "Click at pixel coordinates (x, y) from the latest screenshot. button defaults to left.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_click",
-		Operation:    "desktopClick",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/click",
-		Result:       runtime.ResultJSON,
-		Title:        "Click",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_type: tools.yaml:178 → POST /computers/{computer_id}/desktop/type
+		{
+			Name:        "desktop_type",
+			Toolset:     "desktop",
+			Title:       "Type text",
+			Description: "Type text into the focused element, Unicode supported. Click the field first; use desktop_key for Enter, Tab or shortcuts.",
+			Operation:   "desktopType",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/type",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "text",
+				API:  "text",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"text":{"description":"Text to type","type":"string"}},"required":["computer_id","text"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopTypeJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopType(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:    "button",
-			Fixed:  json.RawMessage("\"right\""),
-			Hidden: true,
-			In:     runtime.InBody,
-			Name:   "button",
-		}, {
-			API:  "x",
-			In:   runtime.InBody,
-			Name: "x",
-		}, {
-			API:  "y",
-			In:   runtime.InBody,
-			Name: "y",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopClickJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopClick(ctx, computerIdParam, body)
+		// desktop_key: tools.yaml:185 → POST /computers/{computer_id}/desktop/key
+		{
+			Name:        "desktop_key",
+			Toolset:     "desktop",
+			Title:       "Press key",
+			Description: "Press and release a key or chord, e.g. Return, Tab, Escape, ctrl+c, alt+F4 (X keysym names).",
+			Operation:   "desktopKey",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/key",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "key",
+				API:  "key",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"key":{"description":"X keysym, e.g. Return, Tab","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopKeyJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopKey(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "Right-click at pixel coordinates (x, y), e.g. to open a context menu.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_right_click",
-		Operation:    "desktopClick",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/click",
-		Result:       runtime.ResultJSON,
-		Title:        "Right-click",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_hotkey: tools.yaml:190 → POST /computers/{computer_id}/desktop/hotkey
+		{
+			Name:        "desktop_hotkey",
+			Toolset:     "desktop",
+			Title:       "Press hotkey",
+			Description: "Press several keys together as one hotkey, e.g. [\"ctrl\", \"shift\", \"t\"].",
+			Operation:   "desktopHotkey",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/hotkey",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "keys",
+				API:  "keys",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"keys":{"description":"Keys pressed together, e.g. [ctrl, c]","items":{"type":"string"},"minItems":1,"type":"array"}},"required":["computer_id","keys"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopHotkeyJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopHotkey(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "x",
-			In:   runtime.InBody,
-			Name: "x",
-		}, {
-			API:  "y",
-			In:   runtime.InBody,
-			Name: "y",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopDoubleClickJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopDoubleClick(ctx, computerIdParam, body)
+		// desktop_key_down: tools.yaml:195 → POST /computers/{computer_id}/desktop/key-down
+		{
+			Name:        "desktop_key_down",
+			Toolset:     "desktop",
+			Title:       "Hold key down",
+			Description: "Press and hold a key (e.g. shift) until desktop_key_up releases it.",
+			Operation:   "desktopKeyDown",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/key-down",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "key",
+				API:  "key",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopKeyDownJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopKeyDown(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "Double-click at pixel coordinates (x, y), e.g. to open a file or select a word.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_double_click",
-		Operation:    "desktopDoubleClick",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/double-click",
-		Result:       runtime.ResultJSON,
-		Title:        "Double-click",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_key_up: tools.yaml:200 → POST /computers/{computer_id}/desktop/key-up
+		{
+			Name:        "desktop_key_up",
+			Toolset:     "desktop",
+			Title:       "Release key",
+			Description: "Release a key held with desktop_key_down.",
+			Operation:   "desktopKeyUp",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/key-up",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "key",
+				API:  "key",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopKeyUpJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopKeyUp(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "text",
-			In:   runtime.InBody,
-			Name: "text",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopTypeJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopType(ctx, computerIdParam, body)
+		// desktop_scroll: tools.yaml:205 → POST /computers/{computer_id}/desktop/scroll
+		{
+			Name:        "desktop_scroll",
+			Toolset:     "desktop",
+			Title:       "Scroll",
+			Description: "Scroll the mouse wheel in a direction by a number of clicks, optionally at (x, y).",
+			Operation:   "desktopScroll",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/scroll",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "clicks",
+				API:  "clicks",
+				In:   runtime.InBody,
+			}, {
+				Name: "direction",
+				API:  "direction",
+				In:   runtime.InBody,
+			}, {
+				Name: "x",
+				API:  "x",
+				In:   runtime.InBody,
+			}, {
+				Name: "y",
+				API:  "y",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"clicks":{"default":3,"description":"Scroll steps","minimum":1,"type":"integer"},"computer_id":{"description":"Computer ID","type":"string"},"direction":{"default":"down","description":"Scroll direction","enum":["up","down","left","right"],"type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopScrollJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopScroll(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "Type text into the focused element, Unicode supported. Click the field first; use desktop_key for Enter, Tab or shortcuts.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"text":{"description":"Text to type","type":"string"}},"required":["computer_id","text"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_type",
-		Operation:    "desktopType",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/type",
-		Result:       runtime.ResultJSON,
-		Title:        "Type text",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_drag: tools.yaml:210 → POST /computers/{computer_id}/desktop/drag
+		{
+			Name:        "desktop_drag",
+			Toolset:     "desktop",
+			Title:       "Drag",
+			Description: "Press the left button at (from_x, from_y), drag to (to_x, to_y) and release.",
+			Operation:   "desktopDrag",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/drag",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "from_x",
+				API:  "from_x",
+				In:   runtime.InBody,
+			}, {
+				Name: "from_y",
+				API:  "from_y",
+				In:   runtime.InBody,
+			}, {
+				Name: "to_x",
+				API:  "to_x",
+				In:   runtime.InBody,
+			}, {
+				Name: "to_y",
+				API:  "to_y",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"from_x":{"description":"Start X","minimum":0,"type":"integer"},"from_y":{"description":"Start Y","minimum":0,"type":"integer"},"to_x":{"description":"End X","minimum":0,"type":"integer"},"to_y":{"description":"End Y","minimum":0,"type":"integer"}},"required":["computer_id","from_x","from_y","to_x","to_y"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopDragJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopDrag(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "key",
-			In:   runtime.InBody,
-			Name: "key",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopKeyJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopKey(ctx, computerIdParam, body)
+		// desktop_move_cursor: tools.yaml:215 → POST /computers/{computer_id}/desktop/move
+		{
+			Name:        "desktop_move_cursor",
+			Toolset:     "desktop",
+			Title:       "Move cursor",
+			Description: "Move the mouse cursor to (x, y) without clicking, e.g. to hover.",
+			Operation:   "desktopMoveCursor",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/move",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "x",
+				API:  "x",
+				In:   runtime.InBody,
+			}, {
+				Name: "y",
+				API:  "y",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopMoveCursorJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopMoveCursor(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "Press and release a key or chord, e.g. Return, Tab, Escape, ctrl+c, alt+F4 (X keysym names).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"key":{"description":"X keysym, e.g. Return, Tab","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_key",
-		Operation:    "desktopKey",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/key",
-		Result:       runtime.ResultJSON,
-		Title:        "Press key",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_mouse_down: tools.yaml:222 → POST /computers/{computer_id}/desktop/mouse-down
+		{
+			Name:        "desktop_mouse_down",
+			Toolset:     "desktop",
+			Title:       "Mouse button down",
+			Description: "Press and hold a mouse button at (x, y); release with desktop_mouse_up.",
+			Operation:   "desktopMouseDown",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/mouse-down",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "button",
+				API:  "button",
+				In:   runtime.InBody,
+			}, {
+				Name: "x",
+				API:  "x",
+				In:   runtime.InBody,
+			}, {
+				Name: "y",
+				API:  "y",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopMouseDownJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopMouseDown(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "keys",
-			In:   runtime.InBody,
-			Name: "keys",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopHotkeyJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopHotkey(ctx, computerIdParam, body)
+		// desktop_mouse_up: tools.yaml:227 → POST /computers/{computer_id}/desktop/mouse-up
+		{
+			Name:        "desktop_mouse_up",
+			Toolset:     "desktop",
+			Title:       "Mouse button up",
+			Description: "Release a mouse button at (x, y) held with desktop_mouse_down.",
+			Operation:   "desktopMouseUp",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/mouse-up",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "button",
+				API:  "button",
+				In:   runtime.InBody,
+			}, {
+				Name: "x",
+				API:  "x",
+				In:   runtime.InBody,
+			}, {
+				Name: "y",
+				API:  "y",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopMouseUpJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopMouseUp(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "Press several keys together as one hotkey, e.g. [\"ctrl\", \"shift\", \"t\"].",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"keys":{"description":"Keys pressed together, e.g. [ctrl, c]","items":{"type":"string"},"minItems":1,"type":"array"}},"required":["computer_id","keys"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_hotkey",
-		Operation:    "desktopHotkey",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/hotkey",
-		Result:       runtime.ResultJSON,
-		Title:        "Press hotkey",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_wait: tools.yaml:232 → POST /computers/{computer_id}/desktop/wait
+		{
+			Name:        "desktop_wait",
+			Toolset:     "desktop",
+			Title:       "Wait",
+			Description: "Wait N seconds (e.g. for an app or page to load) before the next screenshot. Changes nothing.",
+			Operation:   "desktopWait",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/wait",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "seconds",
+				API:  "seconds",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"seconds":{"description":"Seconds to wait","minimum":0,"type":"number"}},"required":["computer_id","seconds"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopWaitJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopWait(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "key",
-			In:   runtime.InBody,
-			Name: "key",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopKeyDownJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopKeyDown(ctx, computerIdParam, body)
+		// desktop_list_windows: tools.yaml:240 → GET /computers/{computer_id}/desktop/windows
+		{
+			Name:        "desktop_list_windows",
+			Toolset:     "desktop",
+			Title:       "List windows",
+			Description: "List open windows with id, title, app, position, size and focus. Window ids feed the desktop_*_window tools.",
+			Operation:   "desktopListWindows",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/desktop/windows",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DesktopListWindows(ctx, computerIdParam)
+			},
 		},
-		Description:  "Press and hold a key (e.g. shift) until desktop_key_up releases it.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_key_down",
-		Operation:    "desktopKeyDown",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/key-down",
-		Result:       runtime.ResultJSON,
-		Title:        "Hold key down",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_launch: tools.yaml:245 → POST /computers/{computer_id}/desktop/launch
+		{
+			Name:        "desktop_launch",
+			Toolset:     "desktop",
+			Title:       "Launch app",
+			Description: "Open an application by name, e.g. firefox, xterm, code. Take a screenshot afterwards to see it.",
+			Operation:   "desktopLaunch",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/launch",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "app_name",
+				API:  "app_name",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"app_name":{"description":"Application name or command","type":"string"},"computer_id":{"description":"Computer ID","type":"string"}},"required":["app_name","computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopLaunchJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopLaunch(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "key",
-			In:   runtime.InBody,
-			Name: "key",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopKeyUpJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopKeyUp(ctx, computerIdParam, body)
+		// desktop_focus_window: tools.yaml:250 → POST /computers/{computer_id}/desktop/window/focus
+		{
+			Name:        "desktop_focus_window",
+			Toolset:     "desktop",
+			Title:       "Focus window",
+			Description: "Bring a window to the front and give it keyboard focus. window_id comes from desktop_list_windows.",
+			Operation:   "desktopFocusWindow",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/window/focus",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "window_id",
+				API:  "window_id",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopFocusWindowJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopFocusWindow(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "Release a key held with desktop_key_down.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_key_up",
-		Operation:    "desktopKeyUp",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/key-up",
-		Result:       runtime.ResultJSON,
-		Title:        "Release key",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_set_window_size: tools.yaml:257 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
+		{
+			Name:        "desktop_set_window_size",
+			Toolset:     "desktop",
+			Title:       "Resize window",
+			Description: "Resize a window to width x height pixels.",
+			Operation:   "desktopResizeWindow",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/window/{window_id}/resize",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "window_id",
+				API:  "window_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "height",
+				API:  "height",
+				In:   runtime.InBody,
+			}, {
+				Name: "width",
+				API:  "width",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"height":{"description":"Height in pixels","minimum":1,"type":"integer"},"width":{"description":"Width in pixels","minimum":1,"type":"integer"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","height","width","window_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				windowIdParam, err := c.Path("window_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopResizeWindowJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopResizeWindow(ctx, computerIdParam, windowIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "clicks",
-			In:   runtime.InBody,
-			Name: "clicks",
-		}, {
-			API:  "direction",
-			In:   runtime.InBody,
-			Name: "direction",
-		}, {
-			API:  "x",
-			In:   runtime.InBody,
-			Name: "x",
-		}, {
-			API:  "y",
-			In:   runtime.InBody,
-			Name: "y",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopScrollJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopScroll(ctx, computerIdParam, body)
+		// desktop_set_window_position: tools.yaml:264 → POST /computers/{computer_id}/desktop/window/{window_id}/move
+		{
+			Name:        "desktop_set_window_position",
+			Toolset:     "desktop",
+			Title:       "Move window",
+			Description: "Move a window's top-left corner to screen coordinates (x, y).",
+			Operation:   "desktopMoveWindow",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/window/{window_id}/move",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "window_id",
+				API:  "window_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "x",
+				API:  "x",
+				In:   runtime.InBody,
+			}, {
+				Name: "y",
+				API:  "y",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"},"x":{"description":"Left edge X","type":"integer"},"y":{"description":"Top edge Y","type":"integer"}},"required":["computer_id","window_id","x","y"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				windowIdParam, err := c.Path("window_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopMoveWindowJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopMoveWindow(ctx, computerIdParam, windowIdParam, body)
+			},
 		},
-		Description:  "Scroll the mouse wheel in a direction by a number of clicks, optionally at (x, y).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"clicks":{"default":3,"description":"Scroll steps","minimum":1,"type":"integer"},"computer_id":{"description":"Computer ID","type":"string"},"direction":{"default":"down","description":"Scroll direction","enum":["up","down","left","right"],"type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_scroll",
-		Operation:    "desktopScroll",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/scroll",
-		Result:       runtime.ResultJSON,
-		Title:        "Scroll",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_maximize_window: tools.yaml:271 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
+		{
+			Name:        "desktop_maximize_window",
+			Toolset:     "desktop",
+			Title:       "Maximize window",
+			Description: "Maximize a window to fill the screen.",
+			Operation:   "desktopMaximizeWindow",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/window/{window_id}/maximize",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "window_id",
+				API:  "window_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				windowIdParam, err := c.Path("window_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DesktopMaximizeWindow(ctx, computerIdParam, windowIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "from_x",
-			In:   runtime.InBody,
-			Name: "from_x",
-		}, {
-			API:  "from_y",
-			In:   runtime.InBody,
-			Name: "from_y",
-		}, {
-			API:  "to_x",
-			In:   runtime.InBody,
-			Name: "to_x",
-		}, {
-			API:  "to_y",
-			In:   runtime.InBody,
-			Name: "to_y",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopDragJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopDrag(ctx, computerIdParam, body)
+		// desktop_minimize_window: tools.yaml:278 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
+		{
+			Name:        "desktop_minimize_window",
+			Toolset:     "desktop",
+			Title:       "Minimize window",
+			Description: "Minimize a window to the taskbar.",
+			Operation:   "desktopMinimizeWindow",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/window/{window_id}/minimize",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "window_id",
+				API:  "window_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				windowIdParam, err := c.Path("window_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DesktopMinimizeWindow(ctx, computerIdParam, windowIdParam)
+			},
 		},
-		Description:  "Press the left button at (from_x, from_y), drag to (to_x, to_y) and release.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"from_x":{"description":"Start X","minimum":0,"type":"integer"},"from_y":{"description":"Start Y","minimum":0,"type":"integer"},"to_x":{"description":"End X","minimum":0,"type":"integer"},"to_y":{"description":"End Y","minimum":0,"type":"integer"}},"required":["computer_id","from_x","from_y","to_x","to_y"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_drag",
-		Operation:    "desktopDrag",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/drag",
-		Result:       runtime.ResultJSON,
-		Title:        "Drag",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_close_window: tools.yaml:285 → POST /computers/{computer_id}/desktop/window/{window_id}/close
+		{
+			Name:        "desktop_close_window",
+			Toolset:     "desktop",
+			Title:       "Close window",
+			Description: "Close a window by id. Unsaved work in it may be lost.",
+			Operation:   "desktopCloseWindow",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/window/{window_id}/close",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "window_id",
+				API:  "window_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				windowIdParam, err := c.Path("window_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DesktopCloseWindow(ctx, computerIdParam, windowIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "x",
-			In:   runtime.InBody,
-			Name: "x",
-		}, {
-			API:  "y",
-			In:   runtime.InBody,
-			Name: "y",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopMoveCursorJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopMoveCursor(ctx, computerIdParam, body)
+		// desktop_get_screen_size: tools.yaml:293 → GET /computers/{computer_id}/desktop/screen-size
+		{
+			Name:        "desktop_get_screen_size",
+			Toolset:     "desktop",
+			Title:       "Get screen size",
+			Description: "Get the display width and height in pixels.",
+			Operation:   "desktopGetScreenSize",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/desktop/screen-size",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DesktopGetScreenSize(ctx, computerIdParam)
+			},
 		},
-		Description:  "Move the mouse cursor to (x, y) without clicking, e.g. to hover.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_move_cursor",
-		Operation:    "desktopMoveCursor",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/move",
-		Result:       runtime.ResultJSON,
-		Title:        "Move cursor",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_get_cursor_position: tools.yaml:298 → GET /computers/{computer_id}/desktop/cursor
+		{
+			Name:        "desktop_get_cursor_position",
+			Toolset:     "desktop",
+			Title:       "Get cursor position",
+			Description: "Get the current mouse cursor coordinates.",
+			Operation:   "desktopGetCursorPosition",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/desktop/cursor",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DesktopGetCursorPosition(ctx, computerIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "button",
-			In:   runtime.InBody,
-			Name: "button",
-		}, {
-			API:  "x",
-			In:   runtime.InBody,
-			Name: "x",
-		}, {
-			API:  "y",
-			In:   runtime.InBody,
-			Name: "y",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopMouseDownJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopMouseDown(ctx, computerIdParam, body)
+		// desktop_get_clipboard: tools.yaml:303 → GET /computers/{computer_id}/desktop/clipboard
+		{
+			Name:        "desktop_get_clipboard",
+			Toolset:     "desktop",
+			Title:       "Get clipboard",
+			Description: "Read the clipboard text, e.g. after ctrl+c.",
+			Operation:   "desktopGetClipboard",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/desktop/clipboard",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DesktopGetClipboard(ctx, computerIdParam)
+			},
 		},
-		Description:  "Press and hold a mouse button at (x, y); release with desktop_mouse_up.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_mouse_down",
-		Operation:    "desktopMouseDown",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/mouse-down",
-		Result:       runtime.ResultJSON,
-		Title:        "Mouse button down",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// desktop_set_clipboard: tools.yaml:308 → POST /computers/{computer_id}/desktop/clipboard
+		{
+			Name:        "desktop_set_clipboard",
+			Toolset:     "desktop",
+			Title:       "Set clipboard",
+			Description: "Put text on the clipboard (replaces it); paste with desktop_key ctrl+v. Faster than typing long text.",
+			Operation:   "desktopSetClipboard",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/clipboard",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "text",
+				API:  "text",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"text":{"description":"Clipboard text","type":"string"}},"required":["computer_id","text"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopSetClipboardJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopSetClipboard(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "button",
-			In:   runtime.InBody,
-			Name: "button",
-		}, {
-			API:  "x",
-			In:   runtime.InBody,
-			Name: "x",
-		}, {
-			API:  "y",
-			In:   runtime.InBody,
-			Name: "y",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopMouseUpJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopMouseUp(ctx, computerIdParam, body)
+		// desktop_get_desktop_env: tools.yaml:315 → GET /computers/{computer_id}/desktop/environment
+		{
+			Name:        "desktop_get_desktop_env",
+			Toolset:     "desktop",
+			Title:       "Get desktop environment",
+			Description: "Get the desktop environment name, resolution and session type.",
+			Operation:   "desktopGetEnvironment",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/desktop/environment",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DesktopGetEnvironment(ctx, computerIdParam)
+			},
 		},
-		Description:  "Release a mouse button at (x, y) held with desktop_mouse_down.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_mouse_up",
-		Operation:    "desktopMouseUp",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/mouse-up",
-		Result:       runtime.ResultJSON,
-		Title:        "Mouse button up",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// desktop_set_wallpaper: tools.yaml:320 → POST /computers/{computer_id}/desktop/wallpaper
+		{
+			Name:        "desktop_set_wallpaper",
+			Toolset:     "desktop",
+			Title:       "Set wallpaper",
+			Description: "Set the desktop wallpaper from an absolute VM path or an https URL.",
+			Operation:   "desktopSetWallpaper",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/desktop/wallpaper",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Absolute VM path or https URL","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.DesktopSetWallpaperJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DesktopSetWallpaper(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "seconds",
-			In:   runtime.InBody,
-			Name: "seconds",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopWaitJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopWait(ctx, computerIdParam, body)
+		// desktop_accessibility_tree: tools.yaml:327 → GET /computers/{computer_id}/desktop/accessibility-tree
+		{
+			Name:        "desktop_accessibility_tree",
+			Toolset:     "desktop",
+			Title:       "Get accessibility tree",
+			Description: "Get the AT-SPI accessibility tree (role, name, bounds) to locate UI elements precisely without guessing from screenshots.",
+			Operation:   "desktopAccessibilityTree",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/desktop/accessibility-tree",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DesktopAccessibilityTree(ctx, computerIdParam)
+			},
 		},
-		Description:  "Wait N seconds (e.g. for an app or page to load) before the next screenshot. Changes nothing.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"seconds":{"description":"Seconds to wait","minimum":0,"type":"number"}},"required":["computer_id","seconds"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_wait",
-		Operation:    "desktopWait",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/wait",
-		Result:       runtime.ResultJSON,
-		Title:        "Wait",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DesktopListWindows(ctx, computerIdParam)
-		},
-		Description:  "List open windows with id, title, app, position, size and focus. Window ids feed the desktop_*_window tools.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "desktop_list_windows",
-		Operation:    "desktopListWindows",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/windows",
-		Result:       runtime.ResultJSON,
-		Title:        "List windows",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "app_name",
-			In:   runtime.InBody,
-			Name: "app_name",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopLaunchJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopLaunch(ctx, computerIdParam, body)
-		},
-		Description:  "Open an application by name, e.g. firefox, xterm, code. Take a screenshot afterwards to see it.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"app_name":{"description":"Application name or command","type":"string"},"computer_id":{"description":"Computer ID","type":"string"}},"required":["app_name","computer_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_launch",
-		Operation:    "desktopLaunch",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/launch",
-		Result:       runtime.ResultJSON,
-		Title:        "Launch app",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "window_id",
-			In:   runtime.InBody,
-			Name: "window_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopFocusWindowJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopFocusWindow(ctx, computerIdParam, body)
-		},
-		Description:  "Bring a window to the front and give it keyboard focus. window_id comes from desktop_list_windows.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_focus_window",
-		Operation:    "desktopFocusWindow",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/window/focus",
-		Result:       runtime.ResultJSON,
-		Title:        "Focus window",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "window_id",
-			In:   runtime.InPath,
-			Name: "window_id",
-		}, {
-			API:  "height",
-			In:   runtime.InBody,
-			Name: "height",
-		}, {
-			API:  "width",
-			In:   runtime.InBody,
-			Name: "width",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			windowIdParam, err := c.Path("window_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopResizeWindowJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopResizeWindow(ctx, computerIdParam, windowIdParam, body)
-		},
-		Description:  "Resize a window to width x height pixels.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"height":{"description":"Height in pixels","minimum":1,"type":"integer"},"width":{"description":"Width in pixels","minimum":1,"type":"integer"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","height","width","window_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_set_window_size",
-		Operation:    "desktopResizeWindow",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/window/{window_id}/resize",
-		Result:       runtime.ResultJSON,
-		Title:        "Resize window",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "window_id",
-			In:   runtime.InPath,
-			Name: "window_id",
-		}, {
-			API:  "x",
-			In:   runtime.InBody,
-			Name: "x",
-		}, {
-			API:  "y",
-			In:   runtime.InBody,
-			Name: "y",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			windowIdParam, err := c.Path("window_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopMoveWindowJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopMoveWindow(ctx, computerIdParam, windowIdParam, body)
-		},
-		Description:  "Move a window's top-left corner to screen coordinates (x, y).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"},"x":{"description":"Left edge X","type":"integer"},"y":{"description":"Top edge Y","type":"integer"}},"required":["computer_id","window_id","x","y"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_set_window_position",
-		Operation:    "desktopMoveWindow",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/window/{window_id}/move",
-		Result:       runtime.ResultJSON,
-		Title:        "Move window",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "window_id",
-			In:   runtime.InPath,
-			Name: "window_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			windowIdParam, err := c.Path("window_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DesktopMaximizeWindow(ctx, computerIdParam, windowIdParam)
-		},
-		Description:  "Maximize a window to fill the screen.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_maximize_window",
-		Operation:    "desktopMaximizeWindow",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/window/{window_id}/maximize",
-		Result:       runtime.ResultJSON,
-		Title:        "Maximize window",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "window_id",
-			In:   runtime.InPath,
-			Name: "window_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			windowIdParam, err := c.Path("window_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DesktopMinimizeWindow(ctx, computerIdParam, windowIdParam)
-		},
-		Description:  "Minimize a window to the taskbar.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_minimize_window",
-		Operation:    "desktopMinimizeWindow",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/window/{window_id}/minimize",
-		Result:       runtime.ResultJSON,
-		Title:        "Minimize window",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "window_id",
-			In:   runtime.InPath,
-			Name: "window_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			windowIdParam, err := c.Path("window_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DesktopCloseWindow(ctx, computerIdParam, windowIdParam)
-		},
-		Description:  "Close a window by id. Unsaved work in it may be lost.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_close_window",
-		Operation:    "desktopCloseWindow",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/window/{window_id}/close",
-		Result:       runtime.ResultJSON,
-		Title:        "Close window",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DesktopGetScreenSize(ctx, computerIdParam)
-		},
-		Description:  "Get the display width and height in pixels.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "desktop_get_screen_size",
-		Operation:    "desktopGetScreenSize",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/screen-size",
-		Result:       runtime.ResultJSON,
-		Title:        "Get screen size",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DesktopGetCursorPosition(ctx, computerIdParam)
-		},
-		Description:  "Get the current mouse cursor coordinates.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "desktop_get_cursor_position",
-		Operation:    "desktopGetCursorPosition",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/cursor",
-		Result:       runtime.ResultJSON,
-		Title:        "Get cursor position",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DesktopGetClipboard(ctx, computerIdParam)
-		},
-		Description:  "Read the clipboard text, e.g. after ctrl+c.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "desktop_get_clipboard",
-		Operation:    "desktopGetClipboard",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/clipboard",
-		Result:       runtime.ResultJSON,
-		Title:        "Get clipboard",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "text",
-			In:   runtime.InBody,
-			Name: "text",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopSetClipboardJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopSetClipboard(ctx, computerIdParam, body)
-		},
-		Description:  "Put text on the clipboard (replaces it); paste with desktop_key ctrl+v. Faster than typing long text.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"text":{"description":"Clipboard text","type":"string"}},"required":["computer_id","text"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_set_clipboard",
-		Operation:    "desktopSetClipboard",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/clipboard",
-		Result:       runtime.ResultJSON,
-		Title:        "Set clipboard",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DesktopGetEnvironment(ctx, computerIdParam)
-		},
-		Description:  "Get the desktop environment name, resolution and session type.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "desktop_get_desktop_env",
-		Operation:    "desktopGetEnvironment",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/environment",
-		Result:       runtime.ResultJSON,
-		Title:        "Get desktop environment",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "path",
-			In:   runtime.InBody,
-			Name: "path",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.DesktopSetWallpaperJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DesktopSetWallpaper(ctx, computerIdParam, body)
-		},
-		Description:  "Set the desktop wallpaper from an absolute VM path or an https URL.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Absolute VM path or https URL","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "desktop_set_wallpaper",
-		Operation:    "desktopSetWallpaper",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/wallpaper",
-		Result:       runtime.ResultJSON,
-		Title:        "Set wallpaper",
-		Toolset:      "desktop",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DesktopAccessibilityTree(ctx, computerIdParam)
-		},
-		Description:  "Get the AT-SPI accessibility tree (role, name, bounds) to locate UI elements precisely without guessing from screenshots.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "desktop_accessibility_tree",
-		Operation:    "desktopAccessibilityTree",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/desktop/accessibility-tree",
-		Result:       runtime.ResultJSON,
-		Title:        "Get accessibility tree",
-		Toolset:      "desktop",
-	}}
+	}
 }

@@ -12,255 +12,270 @@ import (
 
 // envTools returns the env toolset's tools in tools.yaml order.
 func envTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// env_list: tools.yaml:491 → GET /computers/{computer_id}/env
+		{
+			Name:        "env_list",
+			Toolset:     "env",
+			Title:       "List computer env vars",
+			Description: "List a computer's environment variables. Values may be masked.",
+			Operation:   "listComputerEnv",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/env",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.ListComputerEnv(ctx, computerIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.ListComputerEnv(ctx, computerIdParam)
+		// env_set: tools.yaml:496 → POST /computers/{computer_id}/env
+		{
+			Name:        "env_set",
+			Toolset:     "env",
+			Title:       "Set computer env var",
+			Description: "Create or overwrite an environment variable on a computer. Already-running processes do not see the change; restart them.",
+			Operation:   "setComputerEnv",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/env",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "value",
+				API:  "value",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"name":{"description":"Variable name","type":"string"},"value":{"description":"Variable value","type":"string"}},"required":["computer_id","name","value"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.SetComputerEnvJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.SetComputerEnv(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "List a computer's environment variables. Values may be masked.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "env_list",
-		Operation:    "listComputerEnv",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/env",
-		Result:       runtime.ResultJSON,
-		Title:        "List computer env vars",
-		Toolset:      "env",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// env_delete: tools.yaml:504 → DELETE /computers/{computer_id}/env/{name}
+		{
+			Name:        "env_delete",
+			Toolset:     "env",
+			Title:       "Delete computer env var",
+			Description: "Permanently remove an environment variable from a computer by name.",
+			Operation:   "deleteComputerEnv",
+			Method:      "DELETE",
+			Path:        "/computers/{computer_id}/env/{name}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"name":{"description":"Environment variable name","type":"string"}},"required":["computer_id","name"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				nameParam, err := c.Path("name")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteComputerEnv(ctx, computerIdParam, nameParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "value",
-			In:   runtime.InBody,
-			Name: "value",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.SetComputerEnvJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.SetComputerEnv(ctx, computerIdParam, body)
+		// logs_tail: tools.yaml:509 → GET /computers/{computer_id}/logs
+		{
+			Name:        "logs_tail",
+			Toolset:     "env",
+			Title:       "Tail computer logs",
+			Description: "Return a snapshot of the last `lines` system log lines (default 100) of a computer, optionally only since a timestamp. Not a live stream.",
+			Operation:   "getComputerLogs",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/logs",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "lines",
+				API:  "lines",
+				In:   runtime.InQuery,
+			}, {
+				Name: "since",
+				API:  "since",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Logs:         true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.GetComputerLogsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.GetComputerLogs(ctx, computerIdParam, &params)
+			},
 		},
-		Description:  "Create or overwrite an environment variable on a computer. Already-running processes do not see the change; restart them.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"name":{"description":"Variable name","type":"string"},"value":{"description":"Variable value","type":"string"}},"required":["computer_id","name","value"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "env_set",
-		Operation:    "setComputerEnv",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/env",
-		Result:       runtime.ResultJSON,
-		Title:        "Set computer env var",
-		Toolset:      "env",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// domain_add: tools.yaml:515 → POST /computers/{computer_id}/domains
+		{
+			Name:        "domain_add",
+			Toolset:     "env",
+			Title:       "Add custom domain",
+			Description: "Attach a custom domain (fqdn) to a computer. The result gives the CNAME verification_target and instructions; status stays pending until DNS is set.",
+			Operation:   "addComputerDomain",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/domains",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "fqdn",
+				API:  "fqdn",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"fqdn":{"description":"Domain name, e.g. app.example.com","type":"string"}},"required":["computer_id","fqdn"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.AddComputerDomainJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.AddComputerDomain(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "name",
-			In:   runtime.InPath,
-			Name: "name",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			nameParam, err := c.Path("name")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteComputerEnv(ctx, computerIdParam, nameParam)
+		// domain_list: tools.yaml:520 → GET /computers/{computer_id}/domains
+		{
+			Name:        "domain_list",
+			Toolset:     "env",
+			Title:       "List custom domains",
+			Description: "List custom domains of a computer with verification status.",
+			Operation:   "listComputerDomains",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/domains",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.ListComputerDomains(ctx, computerIdParam)
+			},
 		},
-		Description: "Permanently remove an environment variable from a computer by name.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"name":{"description":"Environment variable name","type":"string"}},"required":["computer_id","name"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "env_delete",
-		Operation:   "deleteComputerEnv",
-		Path:        "/computers/{computer_id}/env/{name}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete computer env var",
-		Toolset:     "env",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// domain_delete: tools.yaml:525 → DELETE /computers/{computer_id}/domains/{domain_id}
+		{
+			Name:        "domain_delete",
+			Toolset:     "env",
+			Title:       "Remove custom domain",
+			Description: "Detach a custom domain from a computer. Permanent; re-adding requires DNS verification again.",
+			Operation:   "deleteComputerDomain",
+			Method:      "DELETE",
+			Path:        "/computers/{computer_id}/domains/{domain_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "domain_id",
+				API:  "domain_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"domain_id":{"description":"Domain ID","type":"string"}},"required":["computer_id","domain_id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				domainIdParam, err := c.Path("domain_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteComputerDomain(ctx, computerIdParam, domainIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "lines",
-			In:   runtime.InQuery,
-			Name: "lines",
-		}, {
-			API:  "since",
-			In:   runtime.InQuery,
-			Name: "since",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.GetComputerLogsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.GetComputerLogs(ctx, computerIdParam, &params)
-		},
-		Description:  "Return a snapshot of the last `lines` system log lines (default 100) of a computer, optionally only since a timestamp. Not a live stream.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Logs:         true,
-		Method:       "GET",
-		Name:         "logs_tail",
-		Operation:    "getComputerLogs",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/logs",
-		Result:       runtime.ResultJSON,
-		Title:        "Tail computer logs",
-		Toolset:      "env",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "fqdn",
-			In:   runtime.InBody,
-			Name: "fqdn",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.AddComputerDomainJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.AddComputerDomain(ctx, computerIdParam, body)
-		},
-		Description:  "Attach a custom domain (fqdn) to a computer. The result gives the CNAME verification_target and instructions; status stays pending until DNS is set.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"fqdn":{"description":"Domain name, e.g. app.example.com","type":"string"}},"required":["computer_id","fqdn"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "domain_add",
-		Operation:    "addComputerDomain",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/domains",
-		Result:       runtime.ResultJSON,
-		Title:        "Add custom domain",
-		Toolset:      "env",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.ListComputerDomains(ctx, computerIdParam)
-		},
-		Description:  "List custom domains of a computer with verification status.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "domain_list",
-		Operation:    "listComputerDomains",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/domains",
-		Result:       runtime.ResultJSON,
-		Title:        "List custom domains",
-		Toolset:      "env",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "domain_id",
-			In:   runtime.InPath,
-			Name: "domain_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			domainIdParam, err := c.Path("domain_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteComputerDomain(ctx, computerIdParam, domainIdParam)
-		},
-		Description: "Detach a custom domain from a computer. Permanent; re-adding requires DNS verification again.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"domain_id":{"description":"Domain ID","type":"string"}},"required":["computer_id","domain_id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "domain_delete",
-		Operation:   "deleteComputerDomain",
-		Path:        "/computers/{computer_id}/domains/{domain_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Remove custom domain",
-		Toolset:     "env",
-	}}
+	}
 }

@@ -12,364 +12,383 @@ import (
 
 // filesTools returns the files toolset's tools in tools.yaml order.
 func filesTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+	return []runtime.Tool{
+		// file_bash: tools.yaml:337 → POST /computers/{computer_id}/exec
+		{
+			Name:        "file_bash",
+			Toolset:     "files",
+			Title:       "Run shell command on computer",
+			Description: "Run a shell command on a computer (for sandboxes use sandbox_exec). Returns stdout, stderr and exit_code; check exit_code. timeout is seconds for this command.",
+			Operation:   "execComputer",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/exec",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "command",
+				API:  "command",
+				In:   runtime.InBody,
+			}, {
+				Name: "timeout",
+				API:  "timeout",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command","computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.ExecComputerJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.ExecComputer(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "command",
-			In:   runtime.InBody,
-			Name: "command",
-		}, {
-			API:  "timeout",
-			In:   runtime.InBody,
-			Name: "timeout",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.ExecComputerJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.ExecComputer(ctx, computerIdParam, body)
+		// file_write: tools.yaml:346 → POST /computers/{computer_id}/files/write
+		{
+			Name:        "file_write",
+			Toolset:     "files",
+			Title:       "Write file on computer",
+			Description: "Write a file on a computer at an absolute path, creating parent directories and overwriting any existing file. Send text as-is; use encoding base64 for binary.",
+			Operation:   "writeComputerFile",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/files/write",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "content",
+				API:  "content",
+				In:   runtime.InBody,
+			}, {
+				Name: "encoding",
+				API:  "encoding",
+				In:   runtime.InBody,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","description":"Content encoding","enum":["utf8","base64"],"type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","content","path"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.WriteComputerFileJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.WriteComputerFile(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "Run a shell command on a computer (for sandboxes use sandbox_exec). Returns stdout, stderr and exit_code; check exit_code. timeout is seconds for this command.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command","computer_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "file_bash",
-		Operation:    "execComputer",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/exec",
-		Result:       runtime.ResultJSON,
-		Title:        "Run shell command on computer",
-		Toolset:      "files",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// file_read: tools.yaml:356 → GET /computers/{computer_id}/files/download
+		{
+			Name:        "file_read",
+			Toolset:     "files",
+			Title:       "Read file on computer",
+			Description: "Read a file from a computer by absolute path. Text comes back as text, binary as base64.",
+			Operation:   "downloadComputerFile",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/files/download",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InQuery,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+			Result:      runtime.ResultFile,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.DownloadComputerFileParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.DownloadComputerFile(ctx, computerIdParam, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "content",
-			In:   runtime.InBody,
-			Name: "content",
-		}, {
-			API:  "encoding",
-			In:   runtime.InBody,
-			Name: "encoding",
-		}, {
-			API:  "path",
-			In:   runtime.InBody,
-			Name: "path",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.WriteComputerFileJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.WriteComputerFile(ctx, computerIdParam, body)
+		// file_list: tools.yaml:362 → GET /computers/{computer_id}/files
+		{
+			Name:        "file_list",
+			Toolset:     "files",
+			Title:       "List files on computer",
+			Description: "List a directory on a computer (default /) with name, size, is_dir and modified time. Not recursive.",
+			Operation:   "listComputerFiles",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/files",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"default":"/","description":"Directory path","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.ListComputerFilesParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListComputerFiles(ctx, computerIdParam, &params)
+			},
 		},
-		Description:  "Write a file on a computer at an absolute path, creating parent directories and overwriting any existing file. Send text as-is; use encoding base64 for binary.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","description":"Content encoding","enum":["utf8","base64"],"type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","content","path"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "file_write",
-		Operation:    "writeComputerFile",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/files/write",
-		Result:       runtime.ResultJSON,
-		Title:        "Write file on computer",
-		Toolset:      "files",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// file_stat: tools.yaml:367 → POST /computers/{computer_id}/files/stat
+		{
+			Name:        "file_stat",
+			Toolset:     "files",
+			Title:       "Stat file on computer",
+			Description: "Get metadata of a file or directory on a computer (size, mode, is_dir, modified time). Use it to check existence.",
+			Operation:   "statComputerFile",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/files/stat",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"File path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.StatComputerFileJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.StatComputerFile(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "path",
-			In:   runtime.InQuery,
-			Name: "path",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.DownloadComputerFileParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.DownloadComputerFile(ctx, computerIdParam, &params)
+		// file_mkdir: tools.yaml:375 → POST /computers/{computer_id}/files/mkdir
+		{
+			Name:        "file_mkdir",
+			Toolset:     "files",
+			Title:       "Create directory on computer",
+			Description: "Create a directory on a computer, including missing parents by default.",
+			Operation:   "mkdirComputerFile",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/files/mkdir",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InBody,
+			}, {
+				Name: "recursive",
+				API:  "recursive",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Directory path","type":"string"},"recursive":{"default":true,"description":"Create parents","type":"boolean"}},"required":["computer_id","path"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.MkdirComputerFileJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.MkdirComputerFile(ctx, computerIdParam, body)
+			},
 		},
-		Description: "Read a file from a computer by absolute path. Text comes back as text, binary as base64.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
-		Method:      "GET",
-		Name:        "file_read",
-		Operation:   "downloadComputerFile",
-		Path:        "/computers/{computer_id}/files/download",
-		Result:      runtime.ResultFile,
-		Title:       "Read file on computer",
-		Toolset:     "files",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// file_rename: tools.yaml:384 → POST /computers/{computer_id}/files/rename
+		{
+			Name:        "file_rename",
+			Toolset:     "files",
+			Title:       "Rename or move file on computer",
+			Description: "Rename or move a file or directory on a computer from one absolute path to another. Overwrites an existing target.",
+			Operation:   "renameComputerFile",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/files/rename",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "from",
+				API:  "from",
+				In:   runtime.InBody,
+			}, {
+				Name: "to",
+				API:  "to",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"from":{"description":"Source path","type":"string"},"to":{"description":"Destination path","type":"string"}},"required":["computer_id","from","to"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.RenameComputerFileJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.RenameComputerFile(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "path",
-			In:   runtime.InQuery,
-			Name: "path",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.ListComputerFilesParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListComputerFiles(ctx, computerIdParam, &params)
+		// file_copy: tools.yaml:391 → POST /computers/{computer_id}/files/copy
+		{
+			Name:        "file_copy",
+			Toolset:     "files",
+			Title:       "Copy file on computer",
+			Description: "Copy a file on a computer; set recursive=true for directories. Overwrites an existing target.",
+			Operation:   "copyComputerFile",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/files/copy",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "from",
+				API:  "from",
+				In:   runtime.InBody,
+			}, {
+				Name: "recursive",
+				API:  "recursive",
+				In:   runtime.InBody,
+			}, {
+				Name: "to",
+				API:  "to",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"from":{"description":"Source path","type":"string"},"recursive":{"default":false,"description":"Copy directories","type":"boolean"},"to":{"description":"Destination path","type":"string"}},"required":["computer_id","from","to"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.CopyComputerFileJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CopyComputerFile(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "List a directory on a computer (default /) with name, size, is_dir and modified time. Not recursive.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"default":"/","description":"Directory path","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "file_list",
-		Operation:    "listComputerFiles",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/files",
-		Result:       runtime.ResultJSON,
-		Title:        "List files on computer",
-		Toolset:      "files",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// file_delete: tools.yaml:399 → DELETE /computers/{computer_id}/files
+		{
+			Name:        "file_delete",
+			Toolset:     "files",
+			Title:       "Delete file on computer",
+			Description: "Permanently delete a file or directory on a computer. There is no trash.",
+			Operation:   "deleteComputerFile",
+			Method:      "DELETE",
+			Path:        "/computers/{computer_id}/files",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InQuery,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Path to delete","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.DeleteComputerFileParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.DeleteComputerFile(ctx, computerIdParam, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "path",
-			In:   runtime.InBody,
-			Name: "path",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.StatComputerFileJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.StatComputerFile(ctx, computerIdParam, body)
-		},
-		Description:  "Get metadata of a file or directory on a computer (size, mode, is_dir, modified time). Use it to check existence.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"File path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "file_stat",
-		Operation:    "statComputerFile",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/files/stat",
-		Result:       runtime.ResultJSON,
-		Title:        "Stat file on computer",
-		Toolset:      "files",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "path",
-			In:   runtime.InBody,
-			Name: "path",
-		}, {
-			API:  "recursive",
-			In:   runtime.InBody,
-			Name: "recursive",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.MkdirComputerFileJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.MkdirComputerFile(ctx, computerIdParam, body)
-		},
-		Description:  "Create a directory on a computer, including missing parents by default.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Directory path","type":"string"},"recursive":{"default":true,"description":"Create parents","type":"boolean"}},"required":["computer_id","path"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "file_mkdir",
-		Operation:    "mkdirComputerFile",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/files/mkdir",
-		Result:       runtime.ResultJSON,
-		Title:        "Create directory on computer",
-		Toolset:      "files",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "from",
-			In:   runtime.InBody,
-			Name: "from",
-		}, {
-			API:  "to",
-			In:   runtime.InBody,
-			Name: "to",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.RenameComputerFileJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.RenameComputerFile(ctx, computerIdParam, body)
-		},
-		Description:  "Rename or move a file or directory on a computer from one absolute path to another. Overwrites an existing target.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"from":{"description":"Source path","type":"string"},"to":{"description":"Destination path","type":"string"}},"required":["computer_id","from","to"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "file_rename",
-		Operation:    "renameComputerFile",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/files/rename",
-		Result:       runtime.ResultJSON,
-		Title:        "Rename or move file on computer",
-		Toolset:      "files",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "from",
-			In:   runtime.InBody,
-			Name: "from",
-		}, {
-			API:  "recursive",
-			In:   runtime.InBody,
-			Name: "recursive",
-		}, {
-			API:  "to",
-			In:   runtime.InBody,
-			Name: "to",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.CopyComputerFileJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CopyComputerFile(ctx, computerIdParam, body)
-		},
-		Description:  "Copy a file on a computer; set recursive=true for directories. Overwrites an existing target.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"from":{"description":"Source path","type":"string"},"recursive":{"default":false,"description":"Copy directories","type":"boolean"},"to":{"description":"Destination path","type":"string"}},"required":["computer_id","from","to"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "file_copy",
-		Operation:    "copyComputerFile",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/files/copy",
-		Result:       runtime.ResultJSON,
-		Title:        "Copy file on computer",
-		Toolset:      "files",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "path",
-			In:   runtime.InQuery,
-			Name: "path",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.DeleteComputerFileParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.DeleteComputerFile(ctx, computerIdParam, &params)
-		},
-		Description: "Permanently delete a file or directory on a computer. There is no trash.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"path":{"description":"Path to delete","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "file_delete",
-		Operation:   "deleteComputerFile",
-		Path:        "/computers/{computer_id}/files",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete file on computer",
-		Toolset:     "files",
-	}}
+	}
 }

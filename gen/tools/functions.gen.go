@@ -12,170 +12,179 @@ import (
 
 // functionsTools returns the functions toolset's tools in tools.yaml order.
 func functionsTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// function_list: tools.yaml:1126 → GET /functions
+		{
+			Name:        "function_list",
+			Toolset:     "functions",
+			Title:       "List functions",
+			Description: "List serverless functions with id, name, runtime and status.",
+			Operation:   "listFunctions",
+			Method:      "GET",
+			Path:        "/functions",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "cursor",
+				API:  "cursor",
+				In:   runtime.InQuery,
+			}, {
+				Name: "limit",
+				API:  "limit",
+				In:   runtime.InQuery,
+			}, {
+				Name: "status",
+				API:  "status",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListFunctionsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListFunctions(ctx, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "cursor",
-			In:   runtime.InQuery,
-			Name: "cursor",
-		}, {
-			API:  "limit",
-			In:   runtime.InQuery,
-			Name: "limit",
-		}, {
-			API:  "status",
-			In:   runtime.InQuery,
-			Name: "status",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListFunctionsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListFunctions(ctx, &params)
+		// function_create: tools.yaml:1131 → POST /functions
+		{
+			Name:        "function_create",
+			Toolset:     "functions",
+			Title:       "Create function",
+			Description: "Create a serverless function from source code and a runtime (e.g. node20, python311, go122).",
+			Operation:   "createFunction",
+			Method:      "POST",
+			Path:        "/functions",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "code",
+				API:  "code",
+				In:   runtime.InBody,
+			}, {
+				Name: "env",
+				API:  "env",
+				In:   runtime.InBody,
+			}, {
+				Name: "handler",
+				API:  "handler",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "runtime",
+				API:  "runtime",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Source code","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"handler":{"description":"Handler entrypoint","type":"string"},"name":{"description":"Function name","type":"string"},"runtime":{"description":"Runtime, e.g. node20, python311","type":"string"}},"required":["name"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateFunctionParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateFunctionJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateFunction(ctx, &params, body)
+			},
 		},
-		Description:  "List serverless functions with id, name, runtime and status.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "function_list",
-		Operation:    "listFunctions",
-		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/functions",
-		Result:       runtime.ResultJSON,
-		Title:        "List functions",
-		Toolset:      "functions",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// function_invoke: tools.yaml:1138 → POST /functions/{function_id}/invoke
+		{
+			Name:        "function_invoke",
+			Toolset:     "functions",
+			Title:       "Invoke function",
+			Description: "Invoke a function with a JSON payload; returns status_code, body and duration. Returns \"Function deployment is not yet supported via MCP\" when no function is deployed.",
+			Operation:   "invokeFunction",
+			Method:      "POST",
+			Path:        "/functions/{function_id}/invoke",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "function_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "payload",
+				API:  "payload",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","type":"string"},"payload":{"description":"JSON input for the function","properties":{},"type":"object"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			ErrorHints: []runtime.ErrorHint{{
+				Code:    "FUNCTION_NOT_DEPLOYED",
+				Message: "Function deployment is not yet supported via MCP: this function has no deployed code. Deploy it from the MIOSA dashboard or SDK, then call function_invoke again.",
+			}, {
+				Status:   404,
+				Contains: "not deployed",
+				Message:  "Function deployment is not yet supported via MCP: this function has no deployed code. Deploy it from the MIOSA dashboard or SDK, then call function_invoke again.",
+			}},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				functionIdParam, err := c.Path("function_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.InvokeFunctionJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.InvokeFunction(ctx, functionIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "code",
-			In:   runtime.InBody,
-			Name: "code",
-		}, {
-			API:  "env",
-			In:   runtime.InBody,
-			Name: "env",
-		}, {
-			API:  "handler",
-			In:   runtime.InBody,
-			Name: "handler",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "runtime",
-			In:   runtime.InBody,
-			Name: "runtime",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateFunctionParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateFunctionJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateFunction(ctx, &params, body)
+		// function_delete: tools.yaml:1155 → DELETE /functions/{function_id}
+		{
+			Name:        "function_delete",
+			Toolset:     "functions",
+			Title:       "Delete function",
+			Description: "Permanently delete a function.",
+			Operation:   "deleteFunction",
+			Method:      "DELETE",
+			Path:        "/functions/{function_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "function_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","type":"string"}},"required":["id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				functionIdParam, err := c.Path("function_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteFunction(ctx, functionIdParam)
+			},
 		},
-		Description:         "Create a serverless function from source code and a runtime (e.g. node20, python311, go122).",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Source code","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"handler":{"description":"Handler entrypoint","type":"string"},"name":{"description":"Function name","type":"string"},"runtime":{"description":"Runtime, e.g. node20, python311","type":"string"}},"required":["name"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "function_create",
-		Operation:           "createFunction",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/functions",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create function",
-		Toolset:             "functions",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "function_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "payload",
-			In:   runtime.InBody,
-			Name: "payload",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			functionIdParam, err := c.Path("function_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.InvokeFunctionJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.InvokeFunction(ctx, functionIdParam, body)
-		},
-		Description: "Invoke a function with a JSON payload; returns status_code, body and duration. Returns \"Function deployment is not yet supported via MCP\" when no function is deployed.",
-		ErrorHints: []runtime.ErrorHint{{
-			Code:    "FUNCTION_NOT_DEPLOYED",
-			Message: "Function deployment is not yet supported via MCP: this function has no deployed code. Deploy it from the MIOSA dashboard or SDK, then call function_invoke again.",
-		}, {
-			Contains: "not deployed",
-			Message:  "Function deployment is not yet supported via MCP: this function has no deployed code. Deploy it from the MIOSA dashboard or SDK, then call function_invoke again.",
-			Status:   404,
-		}},
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","type":"string"},"payload":{"description":"JSON input for the function","properties":{},"type":"object"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "function_invoke",
-		Operation:    "invokeFunction",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/functions/{function_id}/invoke",
-		Result:       runtime.ResultJSON,
-		Title:        "Invoke function",
-		Toolset:      "functions",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "function_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			functionIdParam, err := c.Path("function_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteFunction(ctx, functionIdParam)
-		},
-		Description: "Permanently delete a function.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "function_delete",
-		Operation:   "deleteFunction",
-		Path:        "/functions/{function_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete function",
-		Toolset:     "functions",
-	}}
+	}
 }

@@ -12,103 +12,110 @@ import (
 
 // networkTools returns the network toolset's tools in tools.yaml order.
 func networkTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// network_policy_get: tools.yaml:1189 → GET /computers/{computer_id}/network-policy
+		{
+			Name:        "network_policy_get",
+			Toolset:     "network",
+			Title:       "Get network policy",
+			Description: "Get a computer's egress rules and default effect.",
+			Operation:   "getNetworkPolicy",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/network-policy",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetNetworkPolicy(ctx, computerIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetNetworkPolicy(ctx, computerIdParam)
+		// network_policy_set: tools.yaml:1194 → PUT /computers/{computer_id}/network-policy
+		{
+			Name:        "network_policy_set",
+			Toolset:     "network",
+			Title:       "Set network policy",
+			Description: "Replace a computer's whole network policy (allow/deny rules by destination, ports, protocol plus default_effect). Include existing rules you want to keep.",
+			Operation:   "setNetworkPolicy",
+			Method:      "PUT",
+			Path:        "/computers/{computer_id}/network-policy",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "default_effect",
+				API:  "default_effect",
+				In:   runtime.InBody,
+			}, {
+				Name: "rules",
+				API:  "rules",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"default_effect":{"default":"allow","description":"Effect when no rule matches","enum":["allow","deny"],"type":"string"},"rules":{"description":"Ordered rules","items":{"properties":{"destination":{"description":"Host, IP or CIDR","type":"string"},"effect":{"description":"Allow or deny","enum":["allow","deny"],"type":"string"},"ports":{"description":"Ports, e.g. 443 or 8000-8100","type":"string"},"protocol":{"default":"any","description":"Protocol","enum":["tcp","udp","any"],"type":"string"}},"required":["destination","effect"],"type":"object"},"type":"array"}},"required":["computer_id","rules"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.SetNetworkPolicyJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.SetNetworkPolicy(ctx, computerIdParam, body)
+			},
 		},
-		Description:  "Get a computer's egress rules and default effect.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "network_policy_get",
-		Operation:    "getNetworkPolicy",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/network-policy",
-		Result:       runtime.ResultJSON,
-		Title:        "Get network policy",
-		Toolset:      "network",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// network_policy_reset: tools.yaml:1199 → DELETE /computers/{computer_id}/network-policy
+		{
+			Name:        "network_policy_reset",
+			Toolset:     "network",
+			Title:       "Reset network policy",
+			Description: "Remove all custom rules of a computer, restoring the default allow-all policy.",
+			Operation:   "resetNetworkPolicy",
+			Method:      "DELETE",
+			Path:        "/computers/{computer_id}/network-policy",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.ResetNetworkPolicy(ctx, computerIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "default_effect",
-			In:   runtime.InBody,
-			Name: "default_effect",
-		}, {
-			API:  "rules",
-			In:   runtime.InBody,
-			Name: "rules",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.SetNetworkPolicyJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.SetNetworkPolicy(ctx, computerIdParam, body)
-		},
-		Description:  "Replace a computer's whole network policy (allow/deny rules by destination, ports, protocol plus default_effect). Include existing rules you want to keep.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"default_effect":{"default":"allow","description":"Effect when no rule matches","enum":["allow","deny"],"type":"string"},"rules":{"description":"Ordered rules","items":{"properties":{"destination":{"description":"Host, IP or CIDR","type":"string"},"effect":{"description":"Allow or deny","enum":["allow","deny"],"type":"string"},"ports":{"description":"Ports, e.g. 443 or 8000-8100","type":"string"},"protocol":{"default":"any","description":"Protocol","enum":["tcp","udp","any"],"type":"string"}},"required":["destination","effect"],"type":"object"},"type":"array"}},"required":["computer_id","rules"],"type":"object"}`),
-		Method:       "PUT",
-		Name:         "network_policy_set",
-		Operation:    "setNetworkPolicy",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/network-policy",
-		Result:       runtime.ResultJSON,
-		Title:        "Set network policy",
-		Toolset:      "network",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.ResetNetworkPolicy(ctx, computerIdParam)
-		},
-		Description: "Remove all custom rules of a computer, restoring the default allow-all policy.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "network_policy_reset",
-		Operation:   "resetNetworkPolicy",
-		Path:        "/computers/{computer_id}/network-policy",
-		Result:      runtime.ResultJSON,
-		Title:       "Reset network policy",
-		Toolset:     "network",
-	}}
+	}
 }

@@ -12,112 +12,119 @@ import (
 
 // portsTools returns the ports toolset's tools in tools.yaml order.
 func portsTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+	return []runtime.Tool{
+		// port_expose: tools.yaml:1209 → POST /computers/{computer_id}/ports
+		{
+			Name:        "port_expose",
+			Toolset:     "ports",
+			Title:       "Expose computer port",
+			Description: "Expose a port of a computer publicly and return its HTTPS URL. Anyone with the URL can reach the service.",
+			Operation:   "exposeComputerPort",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/ports",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "port",
+				API:  "port",
+				In:   runtime.InBody,
+			}, {
+				Name: "protocol",
+				API:  "protocol",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"port":{"description":"Port to expose","maximum":65535,"minimum":1,"type":"integer"},"protocol":{"default":"http","description":"Protocol","enum":["http","https","tcp"],"type":"string"}},"required":["computer_id","port"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.ExposeComputerPortJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.ExposeComputerPort(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "port",
-			In:   runtime.InBody,
-			Name: "port",
-		}, {
-			API:  "protocol",
-			In:   runtime.InBody,
-			Name: "protocol",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.ExposeComputerPortJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.ExposeComputerPort(ctx, computerIdParam, body)
+		// port_list: tools.yaml:1216 → GET /computers/{computer_id}/ports
+		{
+			Name:        "port_list",
+			Toolset:     "ports",
+			Title:       "List exposed ports",
+			Description: "List a computer's exposed ports with protocol and URL.",
+			Operation:   "listComputerPorts",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/ports",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.ListComputerPorts(ctx, computerIdParam)
+			},
 		},
-		Description:  "Expose a port of a computer publicly and return its HTTPS URL. Anyone with the URL can reach the service.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"port":{"description":"Port to expose","maximum":65535,"minimum":1,"type":"integer"},"protocol":{"default":"http","description":"Protocol","enum":["http","https","tcp"],"type":"string"}},"required":["computer_id","port"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "port_expose",
-		Operation:    "exposeComputerPort",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/ports",
-		Result:       runtime.ResultJSON,
-		Title:        "Expose computer port",
-		Toolset:      "ports",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// port_preview_url: tools.yaml:1221 → GET /computers/{computer_id}/ports/{port}/url
+		{
+			Name:        "port_preview_url",
+			Toolset:     "ports",
+			Title:       "Get port preview URL",
+			Description: "Get the public preview URL of an exposed port on a computer.",
+			Operation:   "getComputerPortUrl",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/ports/{port}/url",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "port",
+				API:  "port",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"port":{"description":"Port number","maximum":65535,"minimum":1,"type":"integer"}},"required":["computer_id","port"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				portParam, err := c.PathInt("port")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetComputerPortUrl(ctx, computerIdParam, portParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.ListComputerPorts(ctx, computerIdParam)
-		},
-		Description:  "List a computer's exposed ports with protocol and URL.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "port_list",
-		Operation:    "listComputerPorts",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/ports",
-		Result:       runtime.ResultJSON,
-		Title:        "List exposed ports",
-		Toolset:      "ports",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "port",
-			In:   runtime.InPath,
-			Name: "port",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			portParam, err := c.PathInt("port")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetComputerPortUrl(ctx, computerIdParam, portParam)
-		},
-		Description:  "Get the public preview URL of an exposed port on a computer.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"port":{"description":"Port number","maximum":65535,"minimum":1,"type":"integer"}},"required":["computer_id","port"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "port_preview_url",
-		Operation:    "getComputerPortUrl",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/ports/{port}/url",
-		Result:       runtime.ResultJSON,
-		Title:        "Get port preview URL",
-		Toolset:      "ports",
-	}}
+	}
 }

@@ -12,25 +12,28 @@ import (
 
 // regionsTools returns the regions toolset's tools in tools.yaml order.
 func regionsTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// region_list: tools.yaml:1246 → GET /compute/regions
+		{
+			Name:        "region_list",
+			Toolset:     "regions",
+			Title:       "List regions",
+			Description: "List compute regions with id, location and availability. Pass a region id to create tools that take region.",
+			Operation:   "listRegions",
+			Method:      "GET",
+			Path:        "/compute/regions",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				return cl.ListRegions(ctx)
+			},
 		},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			return cl.ListRegions(ctx)
-		},
-		Description:  "List compute regions with id, location and availability. Pass a region id to create tools that take region.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
-		Method:       "GET",
-		Name:         "region_list",
-		Operation:    "listRegions",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/compute/regions",
-		Result:       runtime.ResultJSON,
-		Title:        "List regions",
-		Toolset:      "regions",
-	}}
+	}
 }

@@ -13,850 +13,891 @@ import (
 
 // sandboxTools returns the sandbox toolset's tools in tools.yaml order.
 func sandboxTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "env",
-			In:   runtime.InBody,
-			Name: "env",
-		}, {
-			API:  "external_project_id",
-			In:   runtime.InBody,
-			Name: "external_project_id",
-		}, {
-			API:  "external_workspace_id",
-			In:   runtime.InBody,
-			Name: "external_workspace_id",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "size",
-			In:   runtime.InBody,
-			Name: "size",
-		}, {
-			API:        "template_id",
-			EnvDefault: "MIOSA_DEFAULT_TEMPLATE",
-			In:         runtime.InBody,
-			Name:       "template",
-		}, {
-			API:  "timeout_sec",
-			In:   runtime.InBody,
-			Name: "timeout_sec",
-		}, {
-			API:  "wait",
-			In:   runtime.InControl,
-			Name: "wait",
-		}, {
-			API:  "wait_timeout_sec",
-			In:   runtime.InControl,
-			Name: "wait_timeout_sec",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateSandboxParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateSandboxJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateSandbox(ctx, &params, body)
-		},
-		Description:         "Boot a sandbox VM for running code. Returns while state is provisioning; pass wait=true or poll sandbox_get until running. timeout_sec is its total lifetime in seconds, not a request timeout.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"external_project_id":{"description":"Your own project ID","type":"string"},"external_workspace_id":{"description":"Your own workspace ID","type":"string"},"name":{"description":"Sandbox name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","medium","large","xl"],"type":"string"},"template":{"description":"Sandbox template, e.g. miosa-sandbox (default: server's MIOSA_DEFAULT_TEMPLATE)","type":"string"},"timeout_sec":{"description":"Sandbox lifetime in seconds, not a request timeout","minimum":1,"type":"integer"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"type":"object"}`),
-		Method:              "POST",
-		Name:                "sandbox_create",
-		Operation:           "createSandbox",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/sandboxes",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create sandbox",
-		Toolset:             "sandbox",
-		Wait: &runtime.Wait{
-			Failed:    []string{"error", "destroyed"},
-			Field:     "data.state",
-			ID:        "data.id",
-			Operation: "getSandbox",
-			Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
-				return cl.GetSandbox(ctx, id)
+	return []runtime.Tool{
+		// sandbox_create: tools.yaml:535 → POST /sandboxes
+		{
+			Name:        "sandbox_create",
+			Toolset:     "sandbox",
+			Title:       "Create sandbox",
+			Description: "Boot a sandbox VM for running code. Returns while state is provisioning; pass wait=true or poll sandbox_get until running. timeout_sec is its total lifetime in seconds, not a request timeout.",
+			Operation:   "createSandbox",
+			Method:      "POST",
+			Path:        "/sandboxes",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
 			},
-			Ready: []string{"running"},
-		},
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "external_project_id",
-			In:   runtime.InQuery,
-			Name: "external_project_id",
-		}, {
-			API:  "external_workspace_id",
-			In:   runtime.InQuery,
-			Name: "external_workspace_id",
-		}, {
-			API:  "state",
-			In:   runtime.InQuery,
-			Name: "status",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListSandboxesParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListSandboxes(ctx, &params)
-		},
-		Description:  "List sandboxes with id, state and template. Filter by status (the sandbox state) or external_workspace_id/external_project_id.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"external_project_id":{"description":"Filter by external project ID","type":"string"},"external_workspace_id":{"description":"Filter by external workspace ID","type":"string"},"status":{"description":"Filter by state","enum":["provisioning","running","paused","destroyed","error"],"type":"string"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "sandbox_list",
-		Operation:    "listSandboxes",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/sandboxes",
-		Result:       runtime.ResultJSON,
-		Title:        "List sandboxes",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetSandbox(ctx, sandboxIdParam)
-		},
-		Description:  "Get a sandbox's state, template, size, preview URL and remaining lifetime. Poll until state is running after create or resume.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "sandbox_get",
-		Operation:    "getSandbox",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Get sandbox",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "command",
-			In:   runtime.InBody,
-			Name: "command",
-		}, {
-			API:  "cwd",
-			In:   runtime.InBody,
-			Name: "cwd",
-		}, {
-			API:  "env",
-			In:   runtime.InBody,
-			Name: "env",
-		}, {
-			API:  "timeout",
-			In:   runtime.InBody,
-			Name: "timeout",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.ExecSandboxJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.ExecSandbox(ctx, sandboxIdParam, body)
-		},
-		Description:  "Run a shell command in a running sandbox. Returns stdout, stderr, exit_code; check exit_code. timeout limits this command only (seconds), unlike the sandbox's timeout_sec.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"cwd":{"description":"Working directory","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"id":{"description":"Sandbox ID","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command","id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "sandbox_exec",
-		Operation:    "execSandbox",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/exec",
-		Result:       runtime.ResultJSON,
-		Title:        "Run command in sandbox",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteSandbox(ctx, sandboxIdParam)
-		},
-		Description:  "Permanently destroy a sandbox and all its files, releasing compute. Cannot be undone; use sandbox_pause to keep state.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "DELETE",
-		Name:         "sandbox_destroy",
-		Operation:    "deleteSandbox",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Destroy sandbox",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.PauseSandbox(ctx, sandboxIdParam)
-		},
-		Description:  "Pause a running sandbox; memory and files are kept (not destroyed). Exec fails while paused; continue with sandbox_resume.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "sandbox_pause",
-		Operation:    "pauseSandbox",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/pause",
-		Result:       runtime.ResultJSON,
-		Title:        "Pause sandbox",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "wait",
-			In:   runtime.InControl,
-			Name: "wait",
-		}, {
-			API:  "wait_timeout_sec",
-			In:   runtime.InControl,
-			Name: "wait_timeout_sec",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.ResumeSandboxParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ResumeSandbox(ctx, sandboxIdParam, &params)
-		},
-		Description:         "Resume a paused sandbox from its saved state. Pass wait=true or poll sandbox_get until state is running.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "sandbox_resume",
-		Operation:           "resumeSandbox",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/sandboxes/{sandbox_id}/resume",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Resume sandbox",
-		Toolset:             "sandbox",
-		Wait: &runtime.Wait{
-			Failed:    []string{"error", "destroyed"},
-			Field:     "data.state",
-			ID:        "arg:id",
-			Operation: "getSandbox",
-			Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
-				return cl.GetSandbox(ctx, id)
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "env",
+				API:  "env",
+				In:   runtime.InBody,
+			}, {
+				Name: "external_project_id",
+				API:  "external_project_id",
+				In:   runtime.InBody,
+			}, {
+				Name: "external_workspace_id",
+				API:  "external_workspace_id",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "size",
+				API:  "size",
+				In:   runtime.InBody,
+			}, {
+				Name:       "template",
+				API:        "template_id",
+				In:         runtime.InBody,
+				EnvDefault: "MIOSA_DEFAULT_TEMPLATE",
+			}, {
+				Name: "timeout_sec",
+				API:  "timeout_sec",
+				In:   runtime.InBody,
+			}, {
+				Name: "wait",
+				API:  "wait",
+				In:   runtime.InControl,
+			}, {
+				Name: "wait_timeout_sec",
+				API:  "wait_timeout_sec",
+				In:   runtime.InControl,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"external_project_id":{"description":"Your own project ID","type":"string"},"external_workspace_id":{"description":"Your own workspace ID","type":"string"},"name":{"description":"Sandbox name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","medium","large","xl"],"type":"string"},"template":{"description":"Sandbox template, e.g. miosa-sandbox (default: server's MIOSA_DEFAULT_TEMPLATE)","type":"string"},"timeout_sec":{"description":"Sandbox lifetime in seconds, not a request timeout","minimum":1,"type":"integer"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Wait: &runtime.Wait{
+				Operation: "getSandbox",
+				ID:        "data.id",
+				Field:     "data.state",
+				Ready:     []string{"running"},
+				Failed:    []string{"error", "destroyed"},
+				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
+					return cl.GetSandbox(ctx, id)
+				},
 			},
-			Ready: []string{"running"},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateSandboxParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateSandboxJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateSandbox(ctx, &params, body)
+			},
 		},
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// sandbox_list: tools.yaml:564 → GET /sandboxes
+		{
+			Name:        "sandbox_list",
+			Toolset:     "sandbox",
+			Title:       "List sandboxes",
+			Description: "List sandboxes with id, state and template. Filter by status (the sandbox state) or external_workspace_id/external_project_id.",
+			Operation:   "listSandboxes",
+			Method:      "GET",
+			Path:        "/sandboxes",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "external_project_id",
+				API:  "external_project_id",
+				In:   runtime.InQuery,
+			}, {
+				Name: "external_workspace_id",
+				API:  "external_workspace_id",
+				In:   runtime.InQuery,
+			}, {
+				Name: "status",
+				API:  "state",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"external_project_id":{"description":"Filter by external project ID","type":"string"},"external_workspace_id":{"description":"Filter by external workspace ID","type":"string"},"status":{"description":"Filter by state","enum":["provisioning","running","paused","destroyed","error"],"type":"string"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListSandboxesParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListSandboxes(ctx, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "code",
-			In:   runtime.InExtra,
-			Name: "code",
-		}, {
-			API:  "timeout",
-			In:   runtime.InExtra,
-			Name: "timeout",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			return composite.SandboxPython(ctx, c, cl)
+		// sandbox_get: tools.yaml:573 → GET /sandboxes/{sandbox_id}
+		{
+			Name:        "sandbox_get",
+			Toolset:     "sandbox",
+			Title:       "Get sandbox",
+			Description: "Get a sandbox's state, template, size, preview URL and remaining lifetime. Poll until state is running after create or resume.",
+			Operation:   "getSandbox",
+			Method:      "GET",
+			Path:        "/sandboxes/{sandbox_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetSandbox(ctx, sandboxIdParam)
+			},
 		},
-		Description:  "Run a Python 3 snippet in a running sandbox (saved to a temp file, run with python3). Returns stdout, stderr, exit_code; print what you need.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Python source to run","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"timeout":{"description":"Max run time in seconds","type":"integer"}},"required":["code","id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "sandbox_python",
-		Operation:    "execSandbox",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/exec",
-		Result:       runtime.ResultJSON,
-		Title:        "Run Python in sandbox",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// sandbox_exec: tools.yaml:580 → POST /sandboxes/{sandbox_id}/exec
+		{
+			Name:        "sandbox_exec",
+			Toolset:     "sandbox",
+			Title:       "Run command in sandbox",
+			Description: "Run a shell command in a running sandbox. Returns stdout, stderr, exit_code; check exit_code. timeout limits this command only (seconds), unlike the sandbox's timeout_sec.",
+			Operation:   "execSandbox",
+			Method:      "POST",
+			Path:        "/sandboxes/{sandbox_id}/exec",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "command",
+				API:  "command",
+				In:   runtime.InBody,
+			}, {
+				Name: "cwd",
+				API:  "cwd",
+				In:   runtime.InBody,
+			}, {
+				Name: "env",
+				API:  "env",
+				In:   runtime.InBody,
+			}, {
+				Name: "timeout",
+				API:  "timeout",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"cwd":{"description":"Working directory","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"id":{"description":"Sandbox ID","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command","id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.ExecSandboxJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.ExecSandbox(ctx, sandboxIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:       "content",
-			In:        runtime.InBody,
-			Name:      "content",
-			Transform: "base64",
-		}, {
-			API:  "path",
-			In:   runtime.InBody,
-			Name: "path",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.WriteSandboxFileJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.WriteSandboxFile(ctx, sandboxIdParam, body)
+		// sandbox_destroy: tools.yaml:591 → DELETE /sandboxes/{sandbox_id}
+		{
+			Name:        "sandbox_destroy",
+			Toolset:     "sandbox",
+			Title:       "Destroy sandbox",
+			Description: "Permanently destroy a sandbox and all its files, releasing compute. Cannot be undone; use sandbox_pause to keep state.",
+			Operation:   "deleteSandbox",
+			Method:      "DELETE",
+			Path:        "/sandboxes/{sandbox_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteSandbox(ctx, sandboxIdParam)
+			},
 		},
-		Description:  "Write text to a file in a sandbox (absolute path, e.g. /workspace/app.py), overwriting it. Pass plain text; it is encoded for you.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File text (UTF-8)","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "sandbox_write_file",
-		Operation:    "writeSandboxFile",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/files",
-		Result:       runtime.ResultJSON,
-		Title:        "Write file in sandbox",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// sandbox_pause: tools.yaml:598 → POST /sandboxes/{sandbox_id}/pause
+		{
+			Name:        "sandbox_pause",
+			Toolset:     "sandbox",
+			Title:       "Pause sandbox",
+			Description: "Pause a running sandbox; memory and files are kept (not destroyed). Exec fails while paused; continue with sandbox_resume.",
+			Operation:   "pauseSandbox",
+			Method:      "POST",
+			Path:        "/sandboxes/{sandbox_id}/pause",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.PauseSandbox(ctx, sandboxIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "path",
-			In:   runtime.InPath,
-			Name: "path",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			pathParam, err := c.Path("path")
-			if err != nil {
-				return nil, err
-			}
-			return cl.ReadSandboxFile(ctx, sandboxIdParam, pathParam)
+		// sandbox_resume: tools.yaml:607 → POST /sandboxes/{sandbox_id}/resume
+		{
+			Name:        "sandbox_resume",
+			Toolset:     "sandbox",
+			Title:       "Resume sandbox",
+			Description: "Resume a paused sandbox from its saved state. Pass wait=true or poll sandbox_get until state is running.",
+			Operation:   "resumeSandbox",
+			Method:      "POST",
+			Path:        "/sandboxes/{sandbox_id}/resume",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "wait",
+				API:  "wait",
+				In:   runtime.InControl,
+			}, {
+				Name: "wait_timeout_sec",
+				API:  "wait_timeout_sec",
+				In:   runtime.InControl,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Wait: &runtime.Wait{
+				Operation: "getSandbox",
+				ID:        "arg:id",
+				Field:     "data.state",
+				Ready:     []string{"running"},
+				Failed:    []string{"error", "destroyed"},
+				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
+					return cl.GetSandbox(ctx, id)
+				},
+			},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.ResumeSandboxParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ResumeSandbox(ctx, sandboxIdParam, &params)
+			},
 		},
-		Description: "Read a file from a sandbox. path has no leading slash, e.g. workspace/app.py. Text comes back as text, binary as base64.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"path":{"description":"File path without leading slash, e.g. workspace/app.py","type":"string"}},"required":["id","path"],"type":"object"}`),
-		Method:      "GET",
-		Name:        "sandbox_read_file",
-		Operation:   "readSandboxFile",
-		Path:        "/sandboxes/{sandbox_id}/files/{path}",
-		Result:      runtime.ResultFile,
-		Title:       "Read file in sandbox",
-		Toolset:     "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// sandbox_python: tools.yaml:622 → POST /sandboxes/{sandbox_id}/exec
+		{
+			Name:        "sandbox_python",
+			Toolset:     "sandbox",
+			Title:       "Run Python in sandbox",
+			Description: "Run a Python 3 snippet in a running sandbox (saved to a temp file, run with python3). Returns stdout, stderr, exit_code; print what you need.",
+			Operation:   "execSandbox",
+			Method:      "POST",
+			Path:        "/sandboxes/{sandbox_id}/exec",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "code",
+				API:  "code",
+				In:   runtime.InExtra,
+			}, {
+				Name: "timeout",
+				API:  "timeout",
+				In:   runtime.InExtra,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Python source to run","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"timeout":{"description":"Max run time in seconds","type":"integer"}},"required":["code","id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				return composite.SandboxPython(ctx, c, cl)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "depth",
-			In:   runtime.InQuery,
-			Name: "depth",
-		}, {
-			API:  "path",
-			In:   runtime.InQuery,
-			Name: "path",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.ListSandboxFilesParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListSandboxFiles(ctx, sandboxIdParam, &params)
+		// sandbox_write_file: tools.yaml:639 → POST /sandboxes/{sandbox_id}/files
+		{
+			Name:        "sandbox_write_file",
+			Toolset:     "sandbox",
+			Title:       "Write file in sandbox",
+			Description: "Write text to a file in a sandbox (absolute path, e.g. /workspace/app.py), overwriting it. Pass plain text; it is encoded for you.",
+			Operation:   "writeSandboxFile",
+			Method:      "POST",
+			Path:        "/sandboxes/{sandbox_id}/files",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name:      "content",
+				API:       "content",
+				In:        runtime.InBody,
+				Transform: "base64",
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File text (UTF-8)","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.WriteSandboxFileJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.WriteSandboxFile(ctx, sandboxIdParam, body)
+			},
 		},
-		Description:  "List a sandbox directory (default /workspace); depth controls recursion.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"depth":{"description":"Directory depth","minimum":1,"type":"integer"},"id":{"description":"Sandbox ID","type":"string"},"path":{"default":"/workspace","description":"Directory path","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "sandbox_list_files",
-		Operation:    "listSandboxFiles",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/files",
-		Result:       runtime.ResultJSON,
-		Title:        "List files in sandbox",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// sandbox_read_file: tools.yaml:652 → GET /sandboxes/{sandbox_id}/files/{path}
+		{
+			Name:        "sandbox_read_file",
+			Toolset:     "sandbox",
+			Title:       "Read file in sandbox",
+			Description: "Read a file from a sandbox. path has no leading slash, e.g. workspace/app.py. Text comes back as text, binary as base64.",
+			Operation:   "readSandboxFile",
+			Method:      "GET",
+			Path:        "/sandboxes/{sandbox_id}/files/{path}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"path":{"description":"File path without leading slash, e.g. workspace/app.py","type":"string"}},"required":["id","path"],"type":"object"}`),
+			Result:      runtime.ResultFile,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				pathParam, err := c.Path("path")
+				if err != nil {
+					return nil, err
+				}
+				return cl.ReadSandboxFile(ctx, sandboxIdParam, pathParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "content",
-			In:   runtime.InBody,
-			Name: "content",
-		}, {
-			API:  "path",
-			In:   runtime.InBody,
-			Name: "path",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.WriteSandboxFileJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.WriteSandboxFile(ctx, sandboxIdParam, body)
+		// sandbox_list_files: tools.yaml:662 → GET /sandboxes/{sandbox_id}/files
+		{
+			Name:        "sandbox_list_files",
+			Toolset:     "sandbox",
+			Title:       "List files in sandbox",
+			Description: "List a sandbox directory (default /workspace); depth controls recursion.",
+			Operation:   "listSandboxFiles",
+			Method:      "GET",
+			Path:        "/sandboxes/{sandbox_id}/files",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "depth",
+				API:  "depth",
+				In:   runtime.InQuery,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"depth":{"description":"Directory depth","minimum":1,"type":"integer"},"id":{"description":"Sandbox ID","type":"string"},"path":{"default":"/workspace","description":"Directory path","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.ListSandboxFilesParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListSandboxFiles(ctx, sandboxIdParam, &params)
+			},
 		},
-		Description:  "Upload binary data to a file in a sandbox at an absolute path, overwriting it. content is the base64 of the file; for text use sandbox_write_file.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File bytes, base64-encoded","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "sandbox_upload",
-		Operation:    "writeSandboxFile",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/files",
-		Result:       runtime.ResultJSON,
-		Title:        "Upload file to sandbox",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// sandbox_upload: tools.yaml:669 → POST /sandboxes/{sandbox_id}/files
+		{
+			Name:        "sandbox_upload",
+			Toolset:     "sandbox",
+			Title:       "Upload file to sandbox",
+			Description: "Upload binary data to a file in a sandbox at an absolute path, overwriting it. content is the base64 of the file; for text use sandbox_write_file.",
+			Operation:   "writeSandboxFile",
+			Method:      "POST",
+			Path:        "/sandboxes/{sandbox_id}/files",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "content",
+				API:  "content",
+				In:   runtime.InBody,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File bytes, base64-encoded","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.WriteSandboxFileJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.WriteSandboxFile(ctx, sandboxIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "comment",
-			In:   runtime.InBody,
-			Name: "comment",
-		}, {
-			API:  "keep",
-			In:   runtime.InBody,
-			Name: "keep",
-		}, {
-			API:  "retention_seconds",
-			In:   runtime.InBody,
-			Name: "retention_seconds",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.CreateSandboxSnapshotJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateSandboxSnapshot(ctx, sandboxIdParam, body)
+		// sandbox_snapshot_create: tools.yaml:681 → POST /sandboxes/{sandbox_id}/snapshots
+		{
+			Name:        "sandbox_snapshot_create",
+			Toolset:     "sandbox",
+			Title:       "Create sandbox snapshot",
+			Description: "Snapshot a sandbox's current state to restore later with sandbox_snapshot_restore. Set keep=true to stop it expiring.",
+			Operation:   "createSandboxSnapshot",
+			Method:      "POST",
+			Path:        "/sandboxes/{sandbox_id}/snapshots",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "comment",
+				API:  "comment",
+				In:   runtime.InBody,
+			}, {
+				Name: "keep",
+				API:  "keep",
+				In:   runtime.InBody,
+			}, {
+				Name: "retention_seconds",
+				API:  "retention_seconds",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Snapshot note","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"keep":{"description":"Exempt from retention","type":"boolean"},"retention_seconds":{"description":"Retention in seconds","minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.CreateSandboxSnapshotJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateSandboxSnapshot(ctx, sandboxIdParam, body)
+			},
 		},
-		Description:  "Snapshot a sandbox's current state to restore later with sandbox_snapshot_restore. Set keep=true to stop it expiring.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Snapshot note","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"keep":{"description":"Exempt from retention","type":"boolean"},"retention_seconds":{"description":"Retention in seconds","minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "sandbox_snapshot_create",
-		Operation:    "createSandboxSnapshot",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/snapshots",
-		Result:       runtime.ResultJSON,
-		Title:        "Create sandbox snapshot",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// sandbox_snapshot_list: tools.yaml:690 → GET /sandboxes/{sandbox_id}/snapshots
+		{
+			Name:        "sandbox_snapshot_list",
+			Toolset:     "sandbox",
+			Title:       "List sandbox snapshots",
+			Description: "List a sandbox's snapshots with id, comment, status and expiry.",
+			Operation:   "listSandboxSnapshots",
+			Method:      "GET",
+			Path:        "/sandboxes/{sandbox_id}/snapshots",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.ListSandboxSnapshots(ctx, sandboxIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.ListSandboxSnapshots(ctx, sandboxIdParam)
+		// sandbox_snapshot_restore: tools.yaml:697 → POST /sandboxes/{sandbox_id}/restore/{snapshot_id}
+		{
+			Name:        "sandbox_snapshot_restore",
+			Toolset:     "sandbox",
+			Title:       "Restore sandbox snapshot",
+			Description: "Roll a sandbox back to a snapshot. Changes made after the snapshot are lost.",
+			Operation:   "restoreSandboxSnapshot",
+			Method:      "POST",
+			Path:        "/sandboxes/{sandbox_id}/restore/{snapshot_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "snapshot_id",
+				API:  "snapshot_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"snapshot_id":{"description":"Snapshot ID","type":"string"}},"required":["id","snapshot_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				snapshotIdParam, err := c.Path("snapshot_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.RestoreSandboxSnapshot(ctx, sandboxIdParam, snapshotIdParam)
+			},
 		},
-		Description:  "List a sandbox's snapshots with id, comment, status and expiry.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "sandbox_snapshot_list",
-		Operation:    "listSandboxSnapshots",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/snapshots",
-		Result:       runtime.ResultJSON,
-		Title:        "List sandbox snapshots",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// sandbox_logs: tools.yaml:707 → GET /sandboxes/{sandbox_id}/logs
+		{
+			Name:        "sandbox_logs",
+			Toolset:     "sandbox",
+			Title:       "Get sandbox logs",
+			Description: "Return a snapshot of the last `lines` log lines (default 100) of a sandbox. Not a live stream; call again for newer output.",
+			Operation:   "getSandboxLogs",
+			Method:      "GET",
+			Path:        "/sandboxes/{sandbox_id}/logs",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "lines",
+				API:  "lines",
+				In:   runtime.InQuery,
+			}, {
+				Name: "since",
+				API:  "since",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Logs:         true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.GetSandboxLogsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.GetSandboxLogs(ctx, sandboxIdParam, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "snapshot_id",
-			In:   runtime.InPath,
-			Name: "snapshot_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			snapshotIdParam, err := c.Path("snapshot_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.RestoreSandboxSnapshot(ctx, sandboxIdParam, snapshotIdParam)
+		// sandbox_expose: tools.yaml:715 → POST /sandboxes/{sandbox_id}/expose
+		{
+			Name:        "sandbox_expose",
+			Toolset:     "sandbox",
+			Title:       "Expose sandbox port",
+			Description: "Get a public HTTPS preview URL for a port in a sandbox. The URL is temporary and dies with the sandbox; for a permanent URL use deployment_publish.",
+			Operation:   "exposeSandboxPort",
+			Method:      "POST",
+			Path:        "/sandboxes/{sandbox_id}/expose",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "port",
+				API:  "port",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"port":{"description":"Port to expose; default port if omitted","maximum":65535,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.ExposeSandboxPortJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.ExposeSandboxPort(ctx, sandboxIdParam, body)
+			},
 		},
-		Description:  "Roll a sandbox back to a snapshot. Changes made after the snapshot are lost.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"snapshot_id":{"description":"Snapshot ID","type":"string"}},"required":["id","snapshot_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "sandbox_snapshot_restore",
-		Operation:    "restoreSandboxSnapshot",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/restore/{snapshot_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Restore sandbox snapshot",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// sandbox_deploy: tools.yaml:724 → POST /sandboxes/{sandbox_id}/deploy
+		{
+			Name:        "sandbox_deploy",
+			Toolset:     "sandbox",
+			Title:       "Deploy sandbox",
+			Description: "Deploy a sandbox's app or build output to a durable URL that outlives the sandbox. Returns the deployment id and URL.",
+			Operation:   "deploySandbox",
+			Method:      "POST",
+			Path:        "/sandboxes/{sandbox_id}/deploy",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "sandbox_id",
+				In:   runtime.InPath,
+			}, {
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "build_command",
+				API:  "build_command",
+				In:   runtime.InBody,
+			}, {
+				Name: "deployment_id",
+				API:  "deployment_id",
+				In:   runtime.InBody,
+			}, {
+				Name: "domain",
+				API:  "domain",
+				In:   runtime.InBody,
+			}, {
+				Name: "health_check_path",
+				API:  "health_check_path",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "output_path",
+				API:  "output_path",
+				In:   runtime.InBody,
+			}, {
+				Name: "port",
+				API:  "port",
+				In:   runtime.InBody,
+			}, {
+				Name: "run_command",
+				API:  "run_command",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"build_command":{"description":"Build command","type":"string"},"deployment_id":{"description":"Existing deployment to update","type":"string"},"domain":{"description":"Custom domain","type":"string"},"health_check_path":{"description":"Health check URL path","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"name":{"description":"Deployment name","type":"string"},"output_path":{"description":"Static build output directory","type":"string"},"port":{"description":"App port","maximum":65535,"minimum":1,"type":"integer"},"run_command":{"description":"Run command","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				sandboxIdParam, err := c.Path("sandbox_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.DeploySandboxParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.DeploySandboxJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.DeploySandbox(ctx, sandboxIdParam, &params, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "lines",
-			In:   runtime.InQuery,
-			Name: "lines",
-		}, {
-			API:  "since",
-			In:   runtime.InQuery,
-			Name: "since",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.GetSandboxLogsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.GetSandboxLogs(ctx, sandboxIdParam, &params)
+		// sandbox_template_list: tools.yaml:734 → GET /sandbox-templates
+		{
+			Name:        "sandbox_template_list",
+			Toolset:     "sandbox",
+			Title:       "List sandbox templates",
+			Description: "List sandbox templates usable as sandbox_create's template.",
+			Operation:   "listSandboxTemplates",
+			Method:      "GET",
+			Path:        "/sandbox-templates",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListSandboxTemplatesParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListSandboxTemplates(ctx, &params)
+			},
 		},
-		Description:  "Return a snapshot of the last `lines` log lines (default 100) of a sandbox. Not a live stream; call again for newer output.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
-		Logs:         true,
-		Method:       "GET",
-		Name:         "sandbox_logs",
-		Operation:    "getSandboxLogs",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/logs",
-		Result:       runtime.ResultJSON,
-		Title:        "Get sandbox logs",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// sandbox_template_create: tools.yaml:741 → POST /sandbox-templates
+		{
+			Name:        "sandbox_template_create",
+			Toolset:     "sandbox",
+			Title:       "Create sandbox template",
+			Description: "Create a custom sandbox template from a build_spec (base image, packages, setup). It builds asynchronously; check sandbox_template_list status.",
+			Operation:   "createSandboxTemplate",
+			Method:      "POST",
+			Path:        "/sandbox-templates",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "build_spec",
+				API:  "build_spec",
+				In:   runtime.InBody,
+			}, {
+				Name: "description",
+				API:  "description",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "slug",
+				API:  "slug",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"build_spec":{"description":"Image build specification","properties":{},"type":"object"},"description":{"description":"Description","type":"string"},"name":{"description":"Template name","type":"string"},"slug":{"description":"URL-safe identifier","type":"string"}},"required":["build_spec","name"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateSandboxTemplateParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateSandboxTemplateJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateSandboxTemplate(ctx, &params, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "port",
-			In:   runtime.InBody,
-			Name: "port",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.ExposeSandboxPortJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.ExposeSandboxPort(ctx, sandboxIdParam, body)
-		},
-		Description:  "Get a public HTTPS preview URL for a port in a sandbox. The URL is temporary and dies with the sandbox; for a permanent URL use deployment_publish.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","type":"string"},"port":{"description":"Port to expose; default port if omitted","maximum":65535,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "sandbox_expose",
-		Operation:    "exposeSandboxPort",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/sandboxes/{sandbox_id}/expose",
-		Result:       runtime.ResultJSON,
-		Title:        "Expose sandbox port",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "sandbox_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "build_command",
-			In:   runtime.InBody,
-			Name: "build_command",
-		}, {
-			API:  "deployment_id",
-			In:   runtime.InBody,
-			Name: "deployment_id",
-		}, {
-			API:  "domain",
-			In:   runtime.InBody,
-			Name: "domain",
-		}, {
-			API:  "health_check_path",
-			In:   runtime.InBody,
-			Name: "health_check_path",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "output_path",
-			In:   runtime.InBody,
-			Name: "output_path",
-		}, {
-			API:  "port",
-			In:   runtime.InBody,
-			Name: "port",
-		}, {
-			API:  "run_command",
-			In:   runtime.InBody,
-			Name: "run_command",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			sandboxIdParam, err := c.Path("sandbox_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.DeploySandboxParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.DeploySandboxJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.DeploySandbox(ctx, sandboxIdParam, &params, body)
-		},
-		Description:         "Deploy a sandbox's app or build output to a durable URL that outlives the sandbox. Returns the deployment id and URL.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"build_command":{"description":"Build command","type":"string"},"deployment_id":{"description":"Existing deployment to update","type":"string"},"domain":{"description":"Custom domain","type":"string"},"health_check_path":{"description":"Health check URL path","type":"string"},"id":{"description":"Sandbox ID","type":"string"},"name":{"description":"Deployment name","type":"string"},"output_path":{"description":"Static build output directory","type":"string"},"port":{"description":"App port","maximum":65535,"minimum":1,"type":"integer"},"run_command":{"description":"Run command","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "sandbox_deploy",
-		Operation:           "deploySandbox",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/sandboxes/{sandbox_id}/deploy",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Deploy sandbox",
-		Toolset:             "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListSandboxTemplatesParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListSandboxTemplates(ctx, &params)
-		},
-		Description:  "List sandbox templates usable as sandbox_create's template.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
-		Method:       "GET",
-		Name:         "sandbox_template_list",
-		Operation:    "listSandboxTemplates",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/sandbox-templates",
-		Result:       runtime.ResultJSON,
-		Title:        "List sandbox templates",
-		Toolset:      "sandbox",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "build_spec",
-			In:   runtime.InBody,
-			Name: "build_spec",
-		}, {
-			API:  "description",
-			In:   runtime.InBody,
-			Name: "description",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "slug",
-			In:   runtime.InBody,
-			Name: "slug",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateSandboxTemplateParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateSandboxTemplateJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateSandboxTemplate(ctx, &params, body)
-		},
-		Description:         "Create a custom sandbox template from a build_spec (base image, packages, setup). It builds asynchronously; check sandbox_template_list status.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"build_spec":{"description":"Image build specification","properties":{},"type":"object"},"description":{"description":"Description","type":"string"},"name":{"description":"Template name","type":"string"},"slug":{"description":"URL-safe identifier","type":"string"}},"required":["build_spec","name"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "sandbox_template_create",
-		Operation:           "createSandboxTemplate",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/sandbox-templates",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create sandbox template",
-		Toolset:             "sandbox",
-	}}
+	}
 }

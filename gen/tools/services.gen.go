@@ -12,290 +12,305 @@ import (
 
 // servicesTools returns the services toolset's tools in tools.yaml order.
 func servicesTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+	return []runtime.Tool{
+		// service_create: tools.yaml:444 → POST /computers/{computer_id}/services
+		{
+			Name:        "service_create",
+			Toolset:     "services",
+			Title:       "Create service",
+			Description: "Run a long-running process (web server, worker) on a computer under a unique name, with optional port, env and restart policy.",
+			Operation:   "createService",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/services",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "command",
+				API:  "command",
+				In:   runtime.InBody,
+			}, {
+				Name: "env",
+				API:  "env",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "port",
+				API:  "port",
+				In:   runtime.InBody,
+			}, {
+				Name: "restart_policy",
+				API:  "restart_policy",
+				In:   runtime.InBody,
+			}, {
+				Name: "working_dir",
+				API:  "working_dir",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Command to run","type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"name":{"description":"Unique service name","type":"string"},"port":{"description":"Port it listens on","maximum":65535,"minimum":1,"type":"integer"},"restart_policy":{"description":"Restart behaviour","enum":["always","on-failure","never"],"type":"string"},"working_dir":{"description":"Working directory","type":"string"}},"required":["command","computer_id","name"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.CreateServiceJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateService(ctx, computerIdParam, body)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "command",
-			In:   runtime.InBody,
-			Name: "command",
-		}, {
-			API:  "env",
-			In:   runtime.InBody,
-			Name: "env",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "port",
-			In:   runtime.InBody,
-			Name: "port",
-		}, {
-			API:  "restart_policy",
-			In:   runtime.InBody,
-			Name: "restart_policy",
-		}, {
-			API:  "working_dir",
-			In:   runtime.InBody,
-			Name: "working_dir",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.CreateServiceJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateService(ctx, computerIdParam, body)
+		// service_list: tools.yaml:449 → GET /computers/{computer_id}/services
+		{
+			Name:        "service_list",
+			Toolset:     "services",
+			Title:       "List services",
+			Description: "List a computer's services with id, name, command and status.",
+			Operation:   "listServices",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/services",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.ListServices(ctx, computerIdParam)
+			},
 		},
-		Description:  "Run a long-running process (web server, worker) on a computer under a unique name, with optional port, env and restart policy.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Command to run","type":"string"},"computer_id":{"description":"Computer ID","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"name":{"description":"Unique service name","type":"string"},"port":{"description":"Port it listens on","maximum":65535,"minimum":1,"type":"integer"},"restart_policy":{"description":"Restart behaviour","enum":["always","on-failure","never"],"type":"string"},"working_dir":{"description":"Working directory","type":"string"}},"required":["command","computer_id","name"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "service_create",
-		Operation:    "createService",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/services",
-		Result:       runtime.ResultJSON,
-		Title:        "Create service",
-		Toolset:      "services",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// service_start: tools.yaml:454 → POST /computers/{computer_id}/services/{service_id}/start
+		{
+			Name:        "service_start",
+			Toolset:     "services",
+			Title:       "Start service",
+			Description: "Start a stopped service.",
+			Operation:   "startService",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/services/{service_id}/start",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "service_id",
+				API:  "service_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				serviceIdParam, err := c.Path("service_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.StartService(ctx, computerIdParam, serviceIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.ListServices(ctx, computerIdParam)
+		// service_stop: tools.yaml:461 → POST /computers/{computer_id}/services/{service_id}/stop
+		{
+			Name:        "service_stop",
+			Toolset:     "services",
+			Title:       "Stop service",
+			Description: "Stop a running service; it can be started again.",
+			Operation:   "stopService",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/services/{service_id}/stop",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "service_id",
+				API:  "service_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				serviceIdParam, err := c.Path("service_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.StopService(ctx, computerIdParam, serviceIdParam)
+			},
 		},
-		Description:  "List a computer's services with id, name, command and status.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"}},"required":["computer_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "service_list",
-		Operation:    "listServices",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/services",
-		Result:       runtime.ResultJSON,
-		Title:        "List services",
-		Toolset:      "services",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// service_restart: tools.yaml:468 → POST /computers/{computer_id}/services/{service_id}/restart
+		{
+			Name:        "service_restart",
+			Toolset:     "services",
+			Title:       "Restart service",
+			Description: "Restart a service, e.g. after changing its code or config.",
+			Operation:   "restartService",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/services/{service_id}/restart",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "service_id",
+				API:  "service_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				serviceIdParam, err := c.Path("service_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.RestartService(ctx, computerIdParam, serviceIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "service_id",
-			In:   runtime.InPath,
-			Name: "service_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			serviceIdParam, err := c.Path("service_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.StartService(ctx, computerIdParam, serviceIdParam)
+		// service_logs: tools.yaml:473 → GET /computers/{computer_id}/services/{service_id}/logs
+		{
+			Name:        "service_logs",
+			Toolset:     "services",
+			Title:       "Get service logs",
+			Description: "Return a snapshot of the last `lines` log lines (default 100) of a service. Not a live stream; call again for newer output.",
+			Operation:   "getServiceLogs",
+			Method:      "GET",
+			Path:        "/computers/{computer_id}/services/{service_id}/logs",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "service_id",
+				API:  "service_id",
+				In:   runtime.InPath,
+			}, {
+				Name:   "follow",
+				API:    "follow",
+				In:     runtime.InQuery,
+				Fixed:  json.RawMessage("false"),
+				Hidden: true,
+			}, {
+				Name: "lines",
+				API:  "lines",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Logs:         true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				serviceIdParam, err := c.Path("service_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.GetServiceLogsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.GetServiceLogs(ctx, computerIdParam, serviceIdParam, &params)
+			},
 		},
-		Description:  "Start a stopped service.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "service_start",
-		Operation:    "startService",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/services/{service_id}/start",
-		Result:       runtime.ResultJSON,
-		Title:        "Start service",
-		Toolset:      "services",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// service_delete: tools.yaml:481 → DELETE /computers/{computer_id}/services/{service_id}
+		{
+			Name:        "service_delete",
+			Toolset:     "services",
+			Title:       "Delete service",
+			Description: "Stop and permanently remove a service definition.",
+			Operation:   "deleteService",
+			Method:      "DELETE",
+			Path:        "/computers/{computer_id}/services/{service_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "service_id",
+				API:  "service_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				serviceIdParam, err := c.Path("service_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteService(ctx, computerIdParam, serviceIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "service_id",
-			In:   runtime.InPath,
-			Name: "service_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			serviceIdParam, err := c.Path("service_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.StopService(ctx, computerIdParam, serviceIdParam)
-		},
-		Description:  "Stop a running service; it can be started again.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "service_stop",
-		Operation:    "stopService",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/services/{service_id}/stop",
-		Result:       runtime.ResultJSON,
-		Title:        "Stop service",
-		Toolset:      "services",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "service_id",
-			In:   runtime.InPath,
-			Name: "service_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			serviceIdParam, err := c.Path("service_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.RestartService(ctx, computerIdParam, serviceIdParam)
-		},
-		Description:  "Restart a service, e.g. after changing its code or config.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "service_restart",
-		Operation:    "restartService",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/services/{service_id}/restart",
-		Result:       runtime.ResultJSON,
-		Title:        "Restart service",
-		Toolset:      "services",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "service_id",
-			In:   runtime.InPath,
-			Name: "service_id",
-		}, {
-			API:    "follow",
-			Fixed:  json.RawMessage("false"),
-			Hidden: true,
-			In:     runtime.InQuery,
-			Name:   "follow",
-		}, {
-			API:  "lines",
-			In:   runtime.InQuery,
-			Name: "lines",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			serviceIdParam, err := c.Path("service_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.GetServiceLogsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.GetServiceLogs(ctx, computerIdParam, serviceIdParam, &params)
-		},
-		Description:  "Return a snapshot of the last `lines` log lines (default 100) of a service. Not a live stream; call again for newer output.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
-		Logs:         true,
-		Method:       "GET",
-		Name:         "service_logs",
-		Operation:    "getServiceLogs",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/services/{service_id}/logs",
-		Result:       runtime.ResultJSON,
-		Title:        "Get service logs",
-		Toolset:      "services",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "service_id",
-			In:   runtime.InPath,
-			Name: "service_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			serviceIdParam, err := c.Path("service_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteService(ctx, computerIdParam, serviceIdParam)
-		},
-		Description: "Stop and permanently remove a service definition.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"service_id":{"description":"Service ID","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "service_delete",
-		Operation:   "deleteService",
-		Path:        "/computers/{computer_id}/services/{service_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete service",
-		Toolset:     "services",
-	}}
+	}
 }

@@ -12,114 +12,123 @@ import (
 
 // settingsTools returns the settings toolset's tools in tools.yaml order.
 func settingsTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// settings_get: tools.yaml:1256 → GET /settings
+		{
+			Name:        "settings_get",
+			Toolset:     "settings",
+			Title:       "Get settings",
+			Description: "Get the tenant's settings.",
+			Operation:   "getSettings",
+			Method:      "GET",
+			Path:        "/settings",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				return cl.GetSettings(ctx)
+			},
 		},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			return cl.GetSettings(ctx)
+		// settings_get_branding: tools.yaml:1261 → GET /settings/branding
+		{
+			Name:        "settings_get_branding",
+			Toolset:     "settings",
+			Title:       "Get branding",
+			Description: "Get white-label branding (app name, logo, favicon, colors, custom CSS).",
+			Operation:   "getBranding",
+			Method:      "GET",
+			Path:        "/settings/branding",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				return cl.GetBranding(ctx)
+			},
 		},
-		Description:  "Get the tenant's settings.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
-		Method:       "GET",
-		Name:         "settings_get",
-		Operation:    "getSettings",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/settings",
-		Result:       runtime.ResultJSON,
-		Title:        "Get settings",
-		Toolset:      "settings",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// settings_update_branding: tools.yaml:1266 → PUT /settings/branding
+		{
+			Name:        "settings_update_branding",
+			Toolset:     "settings",
+			Title:       "Update branding",
+			Description: "Replace white-label branding (app_name, logo_url, favicon_url, primary_color, custom_css). Omitted fields may be cleared; read current branding first.",
+			Operation:   "updateBranding",
+			Method:      "PUT",
+			Path:        "/settings/branding",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "app_name",
+				API:  "app_name",
+				In:   runtime.InBody,
+			}, {
+				Name: "custom_css",
+				API:  "custom_css",
+				In:   runtime.InBody,
+			}, {
+				Name: "desktop_wallpaper_url",
+				API:  "desktop_wallpaper_url",
+				In:   runtime.InBody,
+			}, {
+				Name: "favicon_url",
+				API:  "favicon_url",
+				In:   runtime.InBody,
+			}, {
+				Name: "logo_url",
+				API:  "logo_url",
+				In:   runtime.InBody,
+			}, {
+				Name: "primary_color",
+				API:  "primary_color",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"app_name":{"description":"Product name","type":"string"},"custom_css":{"description":"Custom CSS","type":"string"},"desktop_wallpaper_url":{"description":"Default desktop wallpaper URL","type":"string"},"favicon_url":{"description":"Favicon URL","type":"string"},"logo_url":{"description":"Logo URL","type":"string"},"primary_color":{"description":"Hex color, e.g. #1a2b3c","type":"string"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var body client.UpdateBrandingJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.UpdateBranding(ctx, body)
+			},
 		},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			return cl.GetBranding(ctx)
+		// settings_compute_pricing: tools.yaml:1271 → GET /settings/compute-pricing
+		{
+			Name:        "settings_compute_pricing",
+			Toolset:     "settings",
+			Title:       "Get compute pricing",
+			Description: "Get compute prices per size and GPU type for the current plan.",
+			Operation:   "getComputePricing",
+			Method:      "GET",
+			Path:        "/settings/compute-pricing",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				return cl.GetComputePricing(ctx)
+			},
 		},
-		Description:  "Get white-label branding (app name, logo, favicon, colors, custom CSS).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
-		Method:       "GET",
-		Name:         "settings_get_branding",
-		Operation:    "getBranding",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/settings/branding",
-		Result:       runtime.ResultJSON,
-		Title:        "Get branding",
-		Toolset:      "settings",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "app_name",
-			In:   runtime.InBody,
-			Name: "app_name",
-		}, {
-			API:  "custom_css",
-			In:   runtime.InBody,
-			Name: "custom_css",
-		}, {
-			API:  "desktop_wallpaper_url",
-			In:   runtime.InBody,
-			Name: "desktop_wallpaper_url",
-		}, {
-			API:  "favicon_url",
-			In:   runtime.InBody,
-			Name: "favicon_url",
-		}, {
-			API:  "logo_url",
-			In:   runtime.InBody,
-			Name: "logo_url",
-		}, {
-			API:  "primary_color",
-			In:   runtime.InBody,
-			Name: "primary_color",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var body client.UpdateBrandingJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.UpdateBranding(ctx, body)
-		},
-		Description:  "Replace white-label branding (app_name, logo_url, favicon_url, primary_color, custom_css). Omitted fields may be cleared; read current branding first.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"app_name":{"description":"Product name","type":"string"},"custom_css":{"description":"Custom CSS","type":"string"},"desktop_wallpaper_url":{"description":"Default desktop wallpaper URL","type":"string"},"favicon_url":{"description":"Favicon URL","type":"string"},"logo_url":{"description":"Logo URL","type":"string"},"primary_color":{"description":"Hex color, e.g. #1a2b3c","type":"string"}},"type":"object"}`),
-		Method:       "PUT",
-		Name:         "settings_update_branding",
-		Operation:    "updateBranding",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/settings/branding",
-		Result:       runtime.ResultJSON,
-		Title:        "Update branding",
-		Toolset:      "settings",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			return cl.GetComputePricing(ctx)
-		},
-		Description:  "Get compute prices per size and GPU type for the current plan.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
-		Method:       "GET",
-		Name:         "settings_compute_pricing",
-		Operation:    "getComputePricing",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/settings/compute-pricing",
-		Result:       runtime.ResultJSON,
-		Title:        "Get compute pricing",
-		Toolset:      "settings",
-	}}
+	}
 }

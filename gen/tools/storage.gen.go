@@ -12,319 +12,336 @@ import (
 
 // storageTools returns the storage toolset's tools in tools.yaml order.
 func storageTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// storage_bucket_list: tools.yaml:861 → GET /storage/buckets
+		{
+			Name:        "storage_bucket_list",
+			Toolset:     "storage",
+			Title:       "List buckets",
+			Description: "List object storage buckets with id, name and region.",
+			Operation:   "listBuckets",
+			Method:      "GET",
+			Path:        "/storage/buckets",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				return cl.ListBuckets(ctx)
+			},
 		},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			return cl.ListBuckets(ctx)
+		// storage_bucket_create: tools.yaml:866 → POST /storage/buckets
+		{
+			Name:        "storage_bucket_create",
+			Toolset:     "storage",
+			Title:       "Create bucket",
+			Description: "Create an object storage bucket. Private unless public=true.",
+			Operation:   "createBucket",
+			Method:      "POST",
+			Path:        "/storage/buckets",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "public",
+				API:  "public",
+				In:   runtime.InBody,
+			}, {
+				Name: "region",
+				API:  "region",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Bucket name","type":"string"},"public":{"default":false,"description":"Publicly readable","type":"boolean"},"region":{"description":"Region slug","type":"string"}},"required":["name"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateBucketParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateBucketJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateBucket(ctx, &params, body)
+			},
 		},
-		Description:  "List object storage buckets with id, name and region.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{},"type":"object"}`),
-		Method:       "GET",
-		Name:         "storage_bucket_list",
-		Operation:    "listBuckets",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/storage/buckets",
-		Result:       runtime.ResultJSON,
-		Title:        "List buckets",
-		Toolset:      "storage",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// storage_bucket_delete: tools.yaml:871 → DELETE /storage/buckets/{bucket}
+		{
+			Name:        "storage_bucket_delete",
+			Toolset:     "storage",
+			Title:       "Delete bucket",
+			Description: "Permanently delete a bucket (by id or name). Cannot be undone.",
+			Operation:   "deleteBucket",
+			Method:      "DELETE",
+			Path:        "/storage/buckets/{bucket}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "bucket",
+				API:  "bucket",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"}},"required":["bucket"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				bucketParam, err := c.Path("bucket")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteBucket(ctx, bucketParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "public",
-			In:   runtime.InBody,
-			Name: "public",
-		}, {
-			API:  "region",
-			In:   runtime.InBody,
-			Name: "region",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateBucketParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateBucketJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateBucket(ctx, &params, body)
+		// storage_object_list: tools.yaml:876 → GET /storage/buckets/{bucket}/objects
+		{
+			Name:        "storage_object_list",
+			Toolset:     "storage",
+			Title:       "List objects",
+			Description: "List object keys in a bucket, optionally under a prefix (e.g. reports/2024/). Paginate with cursor.",
+			Operation:   "listObjects",
+			Method:      "GET",
+			Path:        "/storage/buckets/{bucket}/objects",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "bucket",
+				API:  "bucket",
+				In:   runtime.InPath,
+			}, {
+				Name: "cursor",
+				API:  "cursor",
+				In:   runtime.InQuery,
+			}, {
+				Name: "limit",
+				API:  "limit",
+				In:   runtime.InQuery,
+			}, {
+				Name: "prefix",
+				API:  "prefix",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"prefix":{"description":"Key prefix filter","type":"string"}},"required":["bucket"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				bucketParam, err := c.Path("bucket")
+				if err != nil {
+					return nil, err
+				}
+				var params client.ListObjectsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListObjects(ctx, bucketParam, &params)
+			},
 		},
-		Description:         "Create an object storage bucket. Private unless public=true.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Bucket name","type":"string"},"public":{"default":false,"description":"Publicly readable","type":"boolean"},"region":{"description":"Region slug","type":"string"}},"required":["name"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "storage_bucket_create",
-		Operation:           "createBucket",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/storage/buckets",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create bucket",
-		Toolset:             "storage",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// storage_object_upload: tools.yaml:881 → PUT /storage/buckets/{bucket}/objects/{key}
+		{
+			Name:        "storage_object_upload",
+			Toolset:     "storage",
+			Title:       "Upload object",
+			Description: "Upload content as an object; the key may contain slashes (e.g. data/report.csv). Replaces an existing object with the same key.",
+			Operation:   "uploadObject",
+			Method:      "PUT",
+			Path:        "/storage/buckets/{bucket}/objects/{key}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "bucket",
+				API:  "bucket",
+				In:   runtime.InPath,
+			}, {
+				Name: "key",
+				API:  "key",
+				In:   runtime.InPath,
+			}, {
+				Name: "content",
+				API:  "content",
+				In:   runtime.InRaw,
+			}, {
+				Name: "encoding",
+				API:  "encoding",
+				In:   runtime.InRaw,
+			}, {
+				Name: "content_type",
+				API:  "content_type",
+				In:   runtime.InRaw,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","content","key"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				bucketParam, err := c.Path("bucket")
+				if err != nil {
+					return nil, err
+				}
+				keyParam, err := c.Path("key")
+				if err != nil {
+					return nil, err
+				}
+				contentType, raw, err := c.Raw()
+				if err != nil {
+					return nil, err
+				}
+				return cl.UploadObjectWithBody(ctx, bucketParam, keyParam, contentType, raw)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "bucket",
-			In:   runtime.InPath,
-			Name: "bucket",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			bucketParam, err := c.Path("bucket")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteBucket(ctx, bucketParam)
+		// storage_object_download: tools.yaml:889 → GET /storage/buckets/{bucket}/objects/{key}
+		{
+			Name:        "storage_object_download",
+			Toolset:     "storage",
+			Title:       "Download object",
+			Description: "Download an object by key (slashes allowed). Text comes back as text, binary as base64.",
+			Operation:   "downloadObject",
+			Method:      "GET",
+			Path:        "/storage/buckets/{bucket}/objects/{key}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "bucket",
+				API:  "bucket",
+				In:   runtime.InPath,
+			}, {
+				Name: "key",
+				API:  "key",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","key"],"type":"object"}`),
+			Result:      runtime.ResultFile,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				bucketParam, err := c.Path("bucket")
+				if err != nil {
+					return nil, err
+				}
+				keyParam, err := c.Path("key")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DownloadObject(ctx, bucketParam, keyParam)
+			},
 		},
-		Description: "Permanently delete a bucket (by id or name). Cannot be undone.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"}},"required":["bucket"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "storage_bucket_delete",
-		Operation:   "deleteBucket",
-		Path:        "/storage/buckets/{bucket}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete bucket",
-		Toolset:     "storage",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// storage_object_delete: tools.yaml:898 → DELETE /storage/buckets/{bucket}/objects/{key}
+		{
+			Name:        "storage_object_delete",
+			Toolset:     "storage",
+			Title:       "Delete object",
+			Description: "Permanently delete an object by key (slashes allowed).",
+			Operation:   "deleteObject",
+			Method:      "DELETE",
+			Path:        "/storage/buckets/{bucket}/objects/{key}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "bucket",
+				API:  "bucket",
+				In:   runtime.InPath,
+			}, {
+				Name: "key",
+				API:  "key",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","key"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				bucketParam, err := c.Path("bucket")
+				if err != nil {
+					return nil, err
+				}
+				keyParam, err := c.Path("key")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteObject(ctx, bucketParam, keyParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "bucket",
-			In:   runtime.InPath,
-			Name: "bucket",
-		}, {
-			API:  "cursor",
-			In:   runtime.InQuery,
-			Name: "cursor",
-		}, {
-			API:  "limit",
-			In:   runtime.InQuery,
-			Name: "limit",
-		}, {
-			API:  "prefix",
-			In:   runtime.InQuery,
-			Name: "prefix",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			bucketParam, err := c.Path("bucket")
-			if err != nil {
-				return nil, err
-			}
-			var params client.ListObjectsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListObjects(ctx, bucketParam, &params)
+		// storage_presign: tools.yaml:906 → POST /storage/buckets/{bucket}/presign
+		{
+			Name:        "storage_presign",
+			Toolset:     "storage",
+			Title:       "Presign object URL",
+			Description: "Create a time-limited signed URL to get or put an object without an API key (expires_in_sec, default 300). Anyone with the URL has access until expiry.",
+			Operation:   "presignObject",
+			Method:      "POST",
+			Path:        "/storage/buckets/{bucket}/presign",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "bucket",
+				API:  "bucket",
+				In:   runtime.InPath,
+			}, {
+				Name: "content_type",
+				API:  "content_type",
+				In:   runtime.InBody,
+			}, {
+				Name: "expires_in_sec",
+				API:  "expires_in_sec",
+				In:   runtime.InBody,
+			}, {
+				Name: "key",
+				API:  "key",
+				In:   runtime.InBody,
+			}, {
+				Name: "operation",
+				API:  "operation",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"content_type":{"description":"Content type; needed for put","type":"string"},"expires_in_sec":{"default":300,"description":"URL lifetime in seconds","maximum":604800,"minimum":1,"type":"integer"},"key":{"description":"Object key","type":"string"},"operation":{"default":"get","description":"Allowed operation","enum":["get","put"],"type":"string"}},"required":["bucket","key"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				bucketParam, err := c.Path("bucket")
+				if err != nil {
+					return nil, err
+				}
+				var body client.PresignObjectJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.PresignObject(ctx, bucketParam, body)
+			},
 		},
-		Description:  "List object keys in a bucket, optionally under a prefix (e.g. reports/2024/). Paginate with cursor.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"prefix":{"description":"Key prefix filter","type":"string"}},"required":["bucket"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "storage_object_list",
-		Operation:    "listObjects",
-		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/storage/buckets/{bucket}/objects",
-		Result:       runtime.ResultJSON,
-		Title:        "List objects",
-		Toolset:      "storage",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "bucket",
-			In:   runtime.InPath,
-			Name: "bucket",
-		}, {
-			API:  "key",
-			In:   runtime.InPath,
-			Name: "key",
-		}, {
-			API:  "content",
-			In:   runtime.InRaw,
-			Name: "content",
-		}, {
-			API:  "encoding",
-			In:   runtime.InRaw,
-			Name: "encoding",
-		}, {
-			API:  "content_type",
-			In:   runtime.InRaw,
-			Name: "content_type",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			bucketParam, err := c.Path("bucket")
-			if err != nil {
-				return nil, err
-			}
-			keyParam, err := c.Path("key")
-			if err != nil {
-				return nil, err
-			}
-			contentType, raw, err := c.Raw()
-			if err != nil {
-				return nil, err
-			}
-			return cl.UploadObjectWithBody(ctx, bucketParam, keyParam, contentType, raw)
-		},
-		Description:  "Upload content as an object; the key may contain slashes (e.g. data/report.csv). Replaces an existing object with the same key.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","content","key"],"type":"object"}`),
-		Method:       "PUT",
-		Name:         "storage_object_upload",
-		Operation:    "uploadObject",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/storage/buckets/{bucket}/objects/{key}",
-		Result:       runtime.ResultJSON,
-		Title:        "Upload object",
-		Toolset:      "storage",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "bucket",
-			In:   runtime.InPath,
-			Name: "bucket",
-		}, {
-			API:  "key",
-			In:   runtime.InPath,
-			Name: "key",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			bucketParam, err := c.Path("bucket")
-			if err != nil {
-				return nil, err
-			}
-			keyParam, err := c.Path("key")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DownloadObject(ctx, bucketParam, keyParam)
-		},
-		Description: "Download an object by key (slashes allowed). Text comes back as text, binary as base64.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","key"],"type":"object"}`),
-		Method:      "GET",
-		Name:        "storage_object_download",
-		Operation:   "downloadObject",
-		Path:        "/storage/buckets/{bucket}/objects/{key}",
-		Result:      runtime.ResultFile,
-		Title:       "Download object",
-		Toolset:     "storage",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "bucket",
-			In:   runtime.InPath,
-			Name: "bucket",
-		}, {
-			API:  "key",
-			In:   runtime.InPath,
-			Name: "key",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			bucketParam, err := c.Path("bucket")
-			if err != nil {
-				return nil, err
-			}
-			keyParam, err := c.Path("key")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteObject(ctx, bucketParam, keyParam)
-		},
-		Description: "Permanently delete an object by key (slashes allowed).",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","key"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "storage_object_delete",
-		Operation:   "deleteObject",
-		Path:        "/storage/buckets/{bucket}/objects/{key}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete object",
-		Toolset:     "storage",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "bucket",
-			In:   runtime.InPath,
-			Name: "bucket",
-		}, {
-			API:  "content_type",
-			In:   runtime.InBody,
-			Name: "content_type",
-		}, {
-			API:  "expires_in_sec",
-			In:   runtime.InBody,
-			Name: "expires_in_sec",
-		}, {
-			API:  "key",
-			In:   runtime.InBody,
-			Name: "key",
-		}, {
-			API:  "operation",
-			In:   runtime.InBody,
-			Name: "operation",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			bucketParam, err := c.Path("bucket")
-			if err != nil {
-				return nil, err
-			}
-			var body client.PresignObjectJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.PresignObject(ctx, bucketParam, body)
-		},
-		Description:  "Create a time-limited signed URL to get or put an object without an API key (expires_in_sec, default 300). Anyone with the URL has access until expiry.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","type":"string"},"content_type":{"description":"Content type; needed for put","type":"string"},"expires_in_sec":{"default":300,"description":"URL lifetime in seconds","maximum":604800,"minimum":1,"type":"integer"},"key":{"description":"Object key","type":"string"},"operation":{"default":"get","description":"Allowed operation","enum":["get","put"],"type":"string"}},"required":["bucket","key"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "storage_presign",
-		Operation:    "presignObject",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/storage/buckets/{bucket}/presign",
-		Result:       runtime.ResultJSON,
-		Title:        "Presign object URL",
-		Toolset:      "storage",
-	}}
+	}
 }

@@ -12,194 +12,205 @@ import (
 
 // volumesTools returns the volumes toolset's tools in tools.yaml order.
 func volumesTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// volume_list: tools.yaml:1063 → GET /volumes
+		{
+			Name:        "volume_list",
+			Toolset:     "volumes",
+			Title:       "List volumes",
+			Description: "List persistent volumes with id, name, size and status.",
+			Operation:   "listVolumes",
+			Method:      "GET",
+			Path:        "/volumes",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "cursor",
+				API:  "cursor",
+				In:   runtime.InQuery,
+			}, {
+				Name: "limit",
+				API:  "limit",
+				In:   runtime.InQuery,
+			}, {
+				Name: "status",
+				API:  "status",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListVolumesParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListVolumes(ctx, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "cursor",
-			In:   runtime.InQuery,
-			Name: "cursor",
-		}, {
-			API:  "limit",
-			In:   runtime.InQuery,
-			Name: "limit",
-		}, {
-			API:  "status",
-			In:   runtime.InQuery,
-			Name: "status",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListVolumesParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListVolumes(ctx, &params)
+		// volume_create: tools.yaml:1068 → POST /volumes
+		{
+			Name:        "volume_create",
+			Toolset:     "volumes",
+			Title:       "Create volume",
+			Description: "Create a persistent volume (size_gb) that outlives computers. Attach it with volume_attach.",
+			Operation:   "createVolume",
+			Method:      "POST",
+			Path:        "/volumes",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "region",
+				API:  "region",
+				In:   runtime.InBody,
+			}, {
+				Name: "size_gb",
+				API:  "size_gb",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Volume name","type":"string"},"region":{"description":"Region slug","type":"string"},"size_gb":{"description":"Size in GB","minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateVolumeParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateVolumeJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateVolume(ctx, &params, body)
+			},
 		},
-		Description:  "List persistent volumes with id, name, size and status.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "volume_list",
-		Operation:    "listVolumes",
-		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/volumes",
-		Result:       runtime.ResultJSON,
-		Title:        "List volumes",
-		Toolset:      "volumes",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// volume_delete: tools.yaml:1073 → DELETE /volumes/{volume_id}
+		{
+			Name:        "volume_delete",
+			Toolset:     "volumes",
+			Title:       "Delete volume",
+			Description: "Permanently delete a volume and its data. Detach it first.",
+			Operation:   "deleteVolume",
+			Method:      "DELETE",
+			Path:        "/volumes/{volume_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "volume_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Volume ID","type":"string"}},"required":["id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				volumeIdParam, err := c.Path("volume_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteVolume(ctx, volumeIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "region",
-			In:   runtime.InBody,
-			Name: "region",
-		}, {
-			API:  "size_gb",
-			In:   runtime.InBody,
-			Name: "size_gb",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateVolumeParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateVolumeJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateVolume(ctx, &params, body)
+		// volume_attach: tools.yaml:1080 → POST /computers/{computer_id}/volumes
+		{
+			Name:        "volume_attach",
+			Toolset:     "volumes",
+			Title:       "Attach volume",
+			Description: "Attach a volume to a computer at mount_path. Returns the attachment id needed by volume_detach.",
+			Operation:   "attachVolume",
+			Method:      "POST",
+			Path:        "/computers/{computer_id}/volumes",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "mount_path",
+				API:  "mount_path",
+				In:   runtime.InBody,
+			}, {
+				Name: "volume_id",
+				API:  "volume_id",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"mount_path":{"description":"Mount path in the computer","type":"string"},"volume_id":{"description":"Volume to attach","type":"string"}},"required":["computer_id","volume_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.AttachVolumeJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.AttachVolume(ctx, computerIdParam, body)
+			},
 		},
-		Description:         "Create a persistent volume (size_gb) that outlives computers. Attach it with volume_attach.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Volume name","type":"string"},"region":{"description":"Region slug","type":"string"},"size_gb":{"description":"Size in GB","minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "volume_create",
-		Operation:           "createVolume",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/volumes",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create volume",
-		Toolset:             "volumes",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// volume_detach: tools.yaml:1085 → DELETE /computers/{computer_id}/volumes/{attachment_id}
+		{
+			Name:        "volume_detach",
+			Toolset:     "volumes",
+			Title:       "Detach volume",
+			Description: "Detach a volume from a computer (attachment_id from volume_attach). The volume and its data are kept.",
+			Operation:   "detachVolume",
+			Method:      "DELETE",
+			Path:        "/computers/{computer_id}/volumes/{attachment_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "computer_id",
+				API:  "computer_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "attachment_id",
+				API:  "attachment_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"attachment_id":{"description":"Volume attachment ID","type":"string"},"computer_id":{"description":"Computer ID","type":"string"}},"required":["attachment_id","computer_id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				computerIdParam, err := c.Path("computer_id")
+				if err != nil {
+					return nil, err
+				}
+				attachmentIdParam, err := c.Path("attachment_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DetachVolume(ctx, computerIdParam, attachmentIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "volume_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			volumeIdParam, err := c.Path("volume_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteVolume(ctx, volumeIdParam)
-		},
-		Description: "Permanently delete a volume and its data. Detach it first.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Volume ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "volume_delete",
-		Operation:   "deleteVolume",
-		Path:        "/volumes/{volume_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete volume",
-		Toolset:     "volumes",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "mount_path",
-			In:   runtime.InBody,
-			Name: "mount_path",
-		}, {
-			API:  "volume_id",
-			In:   runtime.InBody,
-			Name: "volume_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.AttachVolumeJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.AttachVolume(ctx, computerIdParam, body)
-		},
-		Description:  "Attach a volume to a computer at mount_path. Returns the attachment id needed by volume_detach.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","type":"string"},"mount_path":{"description":"Mount path in the computer","type":"string"},"volume_id":{"description":"Volume to attach","type":"string"}},"required":["computer_id","volume_id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "volume_attach",
-		Operation:    "attachVolume",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/computers/{computer_id}/volumes",
-		Result:       runtime.ResultJSON,
-		Title:        "Attach volume",
-		Toolset:      "volumes",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "computer_id",
-			In:   runtime.InPath,
-			Name: "computer_id",
-		}, {
-			API:  "attachment_id",
-			In:   runtime.InPath,
-			Name: "attachment_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			computerIdParam, err := c.Path("computer_id")
-			if err != nil {
-				return nil, err
-			}
-			attachmentIdParam, err := c.Path("attachment_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DetachVolume(ctx, computerIdParam, attachmentIdParam)
-		},
-		Description: "Detach a volume from a computer (attachment_id from volume_attach). The volume and its data are kept.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"attachment_id":{"description":"Volume attachment ID","type":"string"},"computer_id":{"description":"Computer ID","type":"string"}},"required":["attachment_id","computer_id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "volume_detach",
-		Operation:   "detachVolume",
-		Path:        "/computers/{computer_id}/volumes/{attachment_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Detach volume",
-		Toolset:     "volumes",
-	}}
+	}
 }

@@ -12,150 +12,159 @@ import (
 
 // webhooksTools returns the webhooks toolset's tools in tools.yaml order.
 func webhooksTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// webhook_list: tools.yaml:1097 → GET /webhooks
+		{
+			Name:        "webhook_list",
+			Toolset:     "webhooks",
+			Title:       "List webhooks",
+			Description: "List webhooks with URL, events and active flag.",
+			Operation:   "listWebhooks",
+			Method:      "GET",
+			Path:        "/webhooks",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "active",
+				API:  "active",
+				In:   runtime.InQuery,
+			}, {
+				Name: "cursor",
+				API:  "cursor",
+				In:   runtime.InQuery,
+			}, {
+				Name: "limit",
+				API:  "limit",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"active":{"description":"Filter by active flag","type":"boolean"},"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListWebhooksParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListWebhooks(ctx, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "active",
-			In:   runtime.InQuery,
-			Name: "active",
-		}, {
-			API:  "cursor",
-			In:   runtime.InQuery,
-			Name: "cursor",
-		}, {
-			API:  "limit",
-			In:   runtime.InQuery,
-			Name: "limit",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListWebhooksParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListWebhooks(ctx, &params)
+		// webhook_create: tools.yaml:1102 → POST /webhooks
+		{
+			Name:        "webhook_create",
+			Toolset:     "webhooks",
+			Title:       "Create webhook",
+			Description: "Register an https URL to receive events (e.g. computer.started). An optional secret signs deliveries.",
+			Operation:   "createWebhook",
+			Method:      "POST",
+			Path:        "/webhooks",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "active",
+				API:  "active",
+				In:   runtime.InBody,
+			}, {
+				Name: "events",
+				API:  "events",
+				In:   runtime.InBody,
+			}, {
+				Name: "secret",
+				API:  "secret",
+				In:   runtime.InBody,
+			}, {
+				Name: "url",
+				API:  "url",
+				In:   runtime.InBody,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"active":{"default":true,"description":"Deliver events","type":"boolean"},"events":{"description":"Event types, e.g. computer.started","items":{"type":"string"},"minItems":1,"type":"array"},"secret":{"description":"Signing secret","type":"string"},"url":{"description":"HTTPS endpoint to call","type":"string"}},"required":["events","url"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateWebhookParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateWebhookJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateWebhook(ctx, &params, body)
+			},
 		},
-		Description:  "List webhooks with URL, events and active flag.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"active":{"description":"Filter by active flag","type":"boolean"},"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "webhook_list",
-		Operation:    "listWebhooks",
-		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/webhooks",
-		Result:       runtime.ResultJSON,
-		Title:        "List webhooks",
-		Toolset:      "webhooks",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// webhook_delete: tools.yaml:1107 → DELETE /webhooks/{webhook_id}
+		{
+			Name:        "webhook_delete",
+			Toolset:     "webhooks",
+			Title:       "Delete webhook",
+			Description: "Permanently delete a webhook; its URL stops receiving events.",
+			Operation:   "deleteWebhook",
+			Method:      "DELETE",
+			Path:        "/webhooks/{webhook_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "webhook_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID","type":"string"}},"required":["id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				webhookIdParam, err := c.Path("webhook_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteWebhook(ctx, webhookIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "active",
-			In:   runtime.InBody,
-			Name: "active",
-		}, {
-			API:  "events",
-			In:   runtime.InBody,
-			Name: "events",
-		}, {
-			API:  "secret",
-			In:   runtime.InBody,
-			Name: "secret",
-		}, {
-			API:  "url",
-			In:   runtime.InBody,
-			Name: "url",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateWebhookParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateWebhookJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateWebhook(ctx, &params, body)
+		// webhook_test: tools.yaml:1114 → POST /webhooks/{webhook_id}/test
+		{
+			Name:        "webhook_test",
+			Toolset:     "webhooks",
+			Title:       "Test webhook",
+			Description: "Send a test event to a webhook and return the delivery result (status code, success).",
+			Operation:   "testWebhook",
+			Method:      "POST",
+			Path:        "/webhooks/{webhook_id}/test",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "webhook_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				webhookIdParam, err := c.Path("webhook_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.TestWebhook(ctx, webhookIdParam)
+			},
 		},
-		Description:         "Register an https URL to receive events (e.g. computer.started). An optional secret signs deliveries.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"active":{"default":true,"description":"Deliver events","type":"boolean"},"events":{"description":"Event types, e.g. computer.started","items":{"type":"string"},"minItems":1,"type":"array"},"secret":{"description":"Signing secret","type":"string"},"url":{"description":"HTTPS endpoint to call","type":"string"}},"required":["events","url"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "webhook_create",
-		Operation:           "createWebhook",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/webhooks",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create webhook",
-		Toolset:             "webhooks",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "webhook_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			webhookIdParam, err := c.Path("webhook_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteWebhook(ctx, webhookIdParam)
-		},
-		Description: "Permanently delete a webhook; its URL stops receiving events.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "webhook_delete",
-		Operation:   "deleteWebhook",
-		Path:        "/webhooks/{webhook_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete webhook",
-		Toolset:     "webhooks",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "webhook_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			webhookIdParam, err := c.Path("webhook_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.TestWebhook(ctx, webhookIdParam)
-		},
-		Description:  "Send a test event to a webhook and return the delivery result (status code, success).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "webhook_test",
-		Operation:    "testWebhook",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/webhooks/{webhook_id}/test",
-		Result:       runtime.ResultJSON,
-		Title:        "Test webhook",
-		Toolset:      "webhooks",
-	}}
+	}
 }

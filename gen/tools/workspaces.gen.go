@@ -12,211 +12,224 @@ import (
 
 // workspacesTools returns the workspaces toolset's tools in tools.yaml order.
 func workspacesTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// workspace_list: tools.yaml:966 → GET /workspaces
+		{
+			Name:        "workspace_list",
+			Toolset:     "workspaces",
+			Title:       "List workspaces",
+			Description: "List workspaces with id and name; paginate with page/per_page.",
+			Operation:   "listWorkspaces",
+			Method:      "GET",
+			Path:        "/workspaces",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "page",
+				API:  "page",
+				In:   runtime.InQuery,
+			}, {
+				Name: "per_page",
+				API:  "per_page",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"page":{"default":1,"description":"Page number","minimum":1,"type":"integer"},"per_page":{"description":"Items per page","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"},"meta":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListWorkspacesParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListWorkspaces(ctx, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "page",
-			In:   runtime.InQuery,
-			Name: "page",
-		}, {
-			API:  "per_page",
-			In:   runtime.InQuery,
-			Name: "per_page",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListWorkspacesParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListWorkspaces(ctx, &params)
+		// workspace_create: tools.yaml:971 → POST /workspaces
+		{
+			Name:        "workspace_create",
+			Toolset:     "workspaces",
+			Title:       "Create workspace",
+			Description: "Create a workspace to isolate a tenant's or project's resources.",
+			Operation:   "createWorkspace",
+			Method:      "POST",
+			Path:        "/workspaces",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "description",
+				API:  "description",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "slug",
+				API:  "slug",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"description":{"description":"Description","type":"string"},"name":{"description":"Workspace name","type":"string"},"slug":{"description":"URL-safe identifier","type":"string"}},"required":["name"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var body client.CreateWorkspaceJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateWorkspace(ctx, body)
+			},
 		},
-		Description:  "List workspaces with id and name; paginate with page/per_page.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"page":{"default":1,"description":"Page number","minimum":1,"type":"integer"},"per_page":{"description":"Items per page","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "workspace_list",
-		Operation:    "listWorkspaces",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"},"meta":{"type":"object"}},"type":"object"}`),
-		Path:         "/workspaces",
-		Result:       runtime.ResultJSON,
-		Title:        "List workspaces",
-		Toolset:      "workspaces",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// workspace_get: tools.yaml:978 → GET /workspaces/{workspace_id}
+		{
+			Name:        "workspace_get",
+			Toolset:     "workspaces",
+			Title:       "Get workspace",
+			Description: "Get a workspace's name, description and metadata.",
+			Operation:   "getWorkspace",
+			Method:      "GET",
+			Path:        "/workspaces/{workspace_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "workspace_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				workspaceIdParam, err := c.Path("workspace_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetWorkspace(ctx, workspaceIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "description",
-			In:   runtime.InBody,
-			Name: "description",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "slug",
-			In:   runtime.InBody,
-			Name: "slug",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var body client.CreateWorkspaceJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateWorkspace(ctx, body)
+		// workspace_update: tools.yaml:985 → PATCH /workspaces/{workspace_id}
+		{
+			Name:        "workspace_update",
+			Toolset:     "workspaces",
+			Title:       "Update workspace",
+			Description: "Rename a workspace or change its description.",
+			Operation:   "updateWorkspace",
+			Method:      "PATCH",
+			Path:        "/workspaces/{workspace_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "workspace_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "description",
+				API:  "description",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"description":{"description":"New description","type":"string"},"id":{"description":"Workspace ID","type":"string"},"name":{"description":"New name","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				workspaceIdParam, err := c.Path("workspace_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.UpdateWorkspaceJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.UpdateWorkspace(ctx, workspaceIdParam, body)
+			},
 		},
-		Description:  "Create a workspace to isolate a tenant's or project's resources.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"description":{"description":"Description","type":"string"},"name":{"description":"Workspace name","type":"string"},"slug":{"description":"URL-safe identifier","type":"string"}},"required":["name"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "workspace_create",
-		Operation:    "createWorkspace",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/workspaces",
-		Result:       runtime.ResultJSON,
-		Title:        "Create workspace",
-		Toolset:      "workspaces",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// workspace_stats: tools.yaml:995 → GET /workspaces/{workspace_id}/stats
+		{
+			Name:        "workspace_stats",
+			Toolset:     "workspaces",
+			Title:       "Get workspace stats",
+			Description: "Get resource counts (computers, sandboxes, …) for a workspace.",
+			Operation:   "getWorkspaceStats",
+			Method:      "GET",
+			Path:        "/workspaces/{workspace_id}/stats",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "workspace_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				workspaceIdParam, err := c.Path("workspace_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetWorkspaceStats(ctx, workspaceIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "workspace_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			workspaceIdParam, err := c.Path("workspace_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetWorkspace(ctx, workspaceIdParam)
+		// workspace_usage: tools.yaml:1002 → GET /workspaces/{workspace_id}/usage
+		{
+			Name:        "workspace_usage",
+			Toolset:     "workspaces",
+			Title:       "Get workspace usage",
+			Description: "Get compute, storage and bandwidth usage of a workspace, optionally for a month (period YYYY-MM).",
+			Operation:   "getWorkspaceUsage",
+			Method:      "GET",
+			Path:        "/workspaces/{workspace_id}/usage",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "workspace_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "period",
+				API:  "period",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","type":"string"},"period":{"description":"Billing month, YYYY-MM","pattern":"^[0-9]{4}-[0-9]{2}$","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				workspaceIdParam, err := c.Path("workspace_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.GetWorkspaceUsageParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.GetWorkspaceUsage(ctx, workspaceIdParam, &params)
+			},
 		},
-		Description:  "Get a workspace's name, description and metadata.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "workspace_get",
-		Operation:    "getWorkspace",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/workspaces/{workspace_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Get workspace",
-		Toolset:      "workspaces",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "workspace_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "description",
-			In:   runtime.InBody,
-			Name: "description",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			workspaceIdParam, err := c.Path("workspace_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.UpdateWorkspaceJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.UpdateWorkspace(ctx, workspaceIdParam, body)
-		},
-		Description:  "Rename a workspace or change its description.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"description":{"description":"New description","type":"string"},"id":{"description":"Workspace ID","type":"string"},"name":{"description":"New name","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "PATCH",
-		Name:         "workspace_update",
-		Operation:    "updateWorkspace",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/workspaces/{workspace_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Update workspace",
-		Toolset:      "workspaces",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "workspace_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			workspaceIdParam, err := c.Path("workspace_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetWorkspaceStats(ctx, workspaceIdParam)
-		},
-		Description:  "Get resource counts (computers, sandboxes, …) for a workspace.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "workspace_stats",
-		Operation:    "getWorkspaceStats",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/workspaces/{workspace_id}/stats",
-		Result:       runtime.ResultJSON,
-		Title:        "Get workspace stats",
-		Toolset:      "workspaces",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "workspace_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}, {
-			API:  "period",
-			In:   runtime.InQuery,
-			Name: "period",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			workspaceIdParam, err := c.Path("workspace_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.GetWorkspaceUsageParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.GetWorkspaceUsage(ctx, workspaceIdParam, &params)
-		},
-		Description:  "Get compute, storage and bandwidth usage of a workspace, optionally for a month (period YYYY-MM).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","type":"string"},"period":{"description":"Billing month, YYYY-MM","pattern":"^[0-9]{4}-[0-9]{2}$","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "workspace_usage",
-		Operation:    "getWorkspaceUsage",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/workspaces/{workspace_id}/usage",
-		Result:       runtime.ResultJSON,
-		Title:        "Get workspace usage",
-		Toolset:      "workspaces",
-	}}
+	}
 }

@@ -37,11 +37,7 @@ func (e *toolsEmitter) toolsetFile(name string, tools []*Tool) ([]byte, error) {
 	}
 	f.Commentf("%s returns the %s toolset's tools in tools.yaml order.", toolsetFunc(name), name)
 	f.Func().Id(toolsetFunc(name)).Params(jen.Id("cl").Qual(e.clientPath, "ClientInterface")).Index().Qual(e.runtimePath, "Tool").Block(
-		jen.Return(jen.Index().Qual(e.runtimePath, "Tool").ValuesFunc(func(g *jen.Group) {
-			for _, l := range lits {
-				g.Add(l)
-			}
-		})),
+		jen.Return(jen.Index().Qual(e.runtimePath, "Tool").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, lits...)),
 	)
 	return render(f)
 }
@@ -79,7 +75,7 @@ func goIdent(s string, exported bool) string {
 	return out
 }
 
-func rawJSON(runtimePath string, v any) (jen.Code, error) {
+func rawJSON(v any) (jen.Code, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -101,119 +97,168 @@ var locNames = map[string]string{
 
 var resultNames = map[string]string{"json": "ResultJSON", "image": "ResultImage", "file": "ResultFile"}
 
+// field is one key of a generated struct literal. A nil value is left out.
+type field struct {
+	key string
+	val jen.Code
+}
+
+// structLit renders {key: val, …} one field a line, in the order given: the
+// generated catalog reads in a fixed order rather than jennifer's sorted one.
+func structLit(fields ...field) *jen.Statement {
+	var items []jen.Code
+	for _, f := range fields {
+		if f.val != nil {
+			items = append(items, jen.Id(f.key).Op(":").Add(f.val))
+		}
+	}
+	return jen.Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, items...)
+}
+
+// ifTrue and ifSet leave a zero field out of a literal.
+func ifTrue(b bool) jen.Code {
+	if b {
+		return jen.True()
+	}
+	return nil
+}
+
+func ifSet[T comparable](v T) jen.Code {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return jen.Lit(v)
+}
+
+func rawMessage(b json.RawMessage) jen.Code {
+	if b == nil {
+		return nil
+	}
+	return jen.Qual("encoding/json", "RawMessage").Call(jen.Lit(string(b)))
+}
+
+func stringSlice(ss []string) jen.Code {
+	items := make([]jen.Code, len(ss))
+	for i, s := range ss {
+		items[i] = jen.Lit(s)
+	}
+	return jen.Index().String().Values(items...)
+}
+
+// toolLiteral emits one catalog entry, headed by the tools.yaml line and the
+// operation it comes from, its fields in the order a reader asks about a
+// tool: what it is, what it calls, its hints, its arguments and schemas, how
+// its result is shaped, and finally the call itself.
 func (e *toolsEmitter) toolLiteral(t *Tool) (jen.Code, error) {
 	rt := e.runtimePath
-	in, err := rawJSON(rt, t.Input)
+	in, err := rawJSON(t.Input)
 	if err != nil {
 		return nil, err
 	}
-	d := jen.Dict{
-		jen.Id("Name"):        jen.Lit(t.Name),
-		jen.Id("Toolset"):     jen.Lit(t.Toolset),
-		jen.Id("Title"):       jen.Lit(t.Title),
-		jen.Id("Description"): jen.Lit(t.Description),
-		jen.Id("Method"):      jen.Lit(t.Operation.Method),
-		jen.Id("Path"):        jen.Lit(t.Operation.Path),
-		jen.Id("Operation"):   jen.Lit(t.Operation.ID),
-		jen.Id("InputSchema"): in,
-		jen.Id("Annotations"): jen.Qual(rt, "Annotations").Values(jen.Dict{
-			jen.Id("ReadOnly"):    jen.Lit(t.Annotations.ReadOnly),
-			jen.Id("Destructive"): jen.Lit(t.Annotations.Destructive),
-			jen.Id("Idempotent"):  jen.Lit(t.Annotations.Idempotent),
-			jen.Id("OpenWorld"):   jen.Lit(t.Annotations.OpenWorld),
-		}),
-		jen.Id("Result"): jen.Qual(rt, resultNames[t.Result]),
-	}
+	var out jen.Code
 	if t.Output != nil {
-		out, err := rawJSON(rt, t.Output)
-		if err != nil {
+		if out, err = rawJSON(t.Output); err != nil {
 			return nil, err
 		}
-		d[jen.Id("OutputSchema")] = out
 	}
-	if t.WrapOutput {
-		d[jen.Id("WrapOutput")] = jen.True()
-	}
-	if t.Logs {
-		d[jen.Id("Logs")] = jen.True()
-	}
-	if t.SendsIdempotencyKey {
-		d[jen.Id("SendsIdempotencyKey")] = jen.True()
-	}
-	var args []jen.Code
-	for _, a := range t.Args {
-		if a.Hidden && a.Fixed == nil && a.Default == nil && a.EnvDefault == "" && a.In != InHeader {
-			continue // never sent: nothing for the runtime to know
-		}
-		ad := jen.Dict{jen.Id("Name"): jen.Lit(a.Name), jen.Id("API"): jen.Lit(a.API), jen.Id("In"): jen.Qual(rt, locNames[a.In])}
-		if a.Fixed != nil {
-			ad[jen.Id("Fixed")] = jen.Qual("encoding/json", "RawMessage").Call(jen.Lit(string(a.Fixed)))
-		}
-		if a.Default != nil {
-			ad[jen.Id("Default")] = jen.Qual("encoding/json", "RawMessage").Call(jen.Lit(string(a.Default)))
-		}
-		if a.EnvDefault != "" {
-			ad[jen.Id("EnvDefault")] = jen.Lit(a.EnvDefault)
-		}
-		if a.Transform != "" {
-			ad[jen.Id("Transform")] = jen.Lit(a.Transform)
-		}
-		if a.Hidden {
-			ad[jen.Id("Hidden")] = jen.True()
-		}
-		args = append(args, jen.Values(ad))
-	}
-	if len(args) > 0 {
-		d[jen.Id("Args")] = jen.Index().Qual(rt, "Arg").Values(args...)
-	}
-	if t.Wait != nil {
-		wop, ok := e.goOps[t.WaitOp.ID]
-		if !ok {
-			return nil, fmt.Errorf("no Go definition for wait operation %s", t.WaitOp.ID)
-		}
-		ready := make([]jen.Code, len(t.Wait.Ready))
-		for i, s := range t.Wait.Ready {
-			ready[i] = jen.Lit(s)
-		}
-		failed := make([]jen.Code, len(t.Wait.Failed))
-		for i, s := range t.Wait.Failed {
-			failed[i] = jen.Lit(s)
-		}
-		poll := jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("c").Op("*").Qual(rt, "Call"), jen.Id("id").String()).
-			Params(jen.Op("*").Qual("net/http", "Response"), jen.Error()).
-			Block(jen.Return(jen.Id("cl").Dot(wop.OperationId).Call(jen.Id("ctx"), jen.Id("id"))))
-		d[jen.Id("Wait")] = jen.Op("&").Qual(rt, "Wait").Values(jen.Dict{
-			jen.Id("Poll"):      poll,
-			jen.Id("Operation"): jen.Lit(t.WaitOp.ID),
-			jen.Id("ID"):        jen.Lit(t.Wait.ID),
-			jen.Id("Field"):     jen.Lit(t.Wait.Field),
-			jen.Id("Ready"):     jen.Index().String().Values(ready...),
-			jen.Id("Failed"):    jen.Index().String().Values(failed...),
-		})
-	}
-	if len(t.Errors) > 0 {
-		var hints []jen.Code
-		for _, h := range t.Errors {
-			hd := jen.Dict{jen.Id("Message"): jen.Lit(strings.Join(strings.Fields(h.Message), " "))}
-			if h.Status != 0 {
-				hd[jen.Id("Status")] = jen.Lit(h.Status)
-			}
-			if h.Code != "" {
-				hd[jen.Id("Code")] = jen.Lit(h.Code)
-			}
-			if h.Contains != "" {
-				hd[jen.Id("Contains")] = jen.Lit(h.Contains)
-			}
-			hints = append(hints, jen.Values(hd))
-		}
-		d[jen.Id("ErrorHints")] = jen.Index().Qual(rt, "ErrorHint").Values(hints...)
+	wait, err := e.waitLiteral(t)
+	if err != nil {
+		return nil, err
 	}
 	call, err := e.callFunc(t)
 	if err != nil {
 		return nil, err
 	}
-	d[jen.Id("Call")] = call
-	return jen.Values(d), nil
+	return jen.Commentf("%s: tools.yaml:%d → %s %s", t.Name, t.Line, t.Operation.Method, t.Operation.Path).Line().Add(structLit(
+		field{"Name", jen.Lit(t.Name)},
+		field{"Toolset", jen.Lit(t.Toolset)},
+		field{"Title", jen.Lit(t.Title)},
+		field{"Description", jen.Lit(t.Description)},
+		field{"Operation", jen.Lit(t.Operation.ID)},
+		field{"Method", jen.Lit(t.Operation.Method)},
+		field{"Path", jen.Lit(t.Operation.Path)},
+		field{"Annotations", jen.Qual(rt, "Annotations").Add(structLit(
+			field{"ReadOnly", jen.Lit(t.Annotations.ReadOnly)},
+			field{"Destructive", jen.Lit(t.Annotations.Destructive)},
+			field{"Idempotent", jen.Lit(t.Annotations.Idempotent)},
+			field{"OpenWorld", jen.Lit(t.Annotations.OpenWorld)},
+		))},
+		field{"Args", e.argsLiteral(t)},
+		field{"InputSchema", in},
+		field{"OutputSchema", out},
+		field{"WrapOutput", ifTrue(t.WrapOutput)},
+		field{"Result", jen.Qual(rt, resultNames[t.Result])},
+		field{"Logs", ifTrue(t.Logs)},
+		field{"SendsIdempotencyKey", ifTrue(t.SendsIdempotencyKey)},
+		field{"Wait", wait},
+		field{"ErrorHints", e.errorHintsLiteral(t)},
+		field{"Call", call},
+	)), nil
+}
+
+// argsLiteral lists the argument bindings the runtime needs, in binding order.
+func (e *toolsEmitter) argsLiteral(t *Tool) jen.Code {
+	var args []jen.Code
+	for _, a := range t.Args {
+		if a.Hidden && a.Fixed == nil && a.Default == nil && a.EnvDefault == "" && a.In != InHeader {
+			continue // never sent: nothing for the runtime to know
+		}
+		args = append(args, structLit(
+			field{"Name", jen.Lit(a.Name)},
+			field{"API", jen.Lit(a.API)},
+			field{"In", jen.Qual(e.runtimePath, locNames[a.In])},
+			field{"Fixed", rawMessage(a.Fixed)},
+			field{"Default", rawMessage(a.Default)},
+			field{"EnvDefault", ifSet(a.EnvDefault)},
+			field{"Transform", ifSet(a.Transform)},
+			field{"Hidden", ifTrue(a.Hidden)},
+		))
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	return jen.Index().Qual(e.runtimePath, "Arg").Values(args...)
+}
+
+// waitLiteral emits the wait declaration with its poll closure.
+func (e *toolsEmitter) waitLiteral(t *Tool) (jen.Code, error) {
+	if t.Wait == nil {
+		return nil, nil
+	}
+	rt := e.runtimePath
+	wop, ok := e.goOps[t.WaitOp.ID]
+	if !ok {
+		return nil, fmt.Errorf("no Go definition for wait operation %s", t.WaitOp.ID)
+	}
+	poll := jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("c").Op("*").Qual(rt, "Call"), jen.Id("id").String()).
+		Params(jen.Op("*").Qual("net/http", "Response"), jen.Error()).
+		Block(jen.Return(jen.Id("cl").Dot(wop.OperationId).Call(jen.Id("ctx"), jen.Id("id"))))
+	return jen.Op("&").Qual(rt, "Wait").Add(structLit(
+		field{"Operation", jen.Lit(t.WaitOp.ID)},
+		field{"ID", jen.Lit(t.Wait.ID)},
+		field{"Field", jen.Lit(t.Wait.Field)},
+		field{"Ready", stringSlice(t.Wait.Ready)},
+		field{"Failed", stringSlice(t.Wait.Failed)},
+		field{"Poll", poll},
+	)), nil
+}
+
+// errorHintsLiteral emits the tools.yaml `errors:` rules.
+func (e *toolsEmitter) errorHintsLiteral(t *Tool) jen.Code {
+	if len(t.Errors) == 0 {
+		return nil
+	}
+	var hints []jen.Code
+	for _, h := range t.Errors {
+		hints = append(hints, structLit(
+			field{"Status", ifSet(h.Status)},
+			field{"Code", ifSet(h.Code)},
+			field{"Contains", ifSet(h.Contains)},
+			field{"Message", jen.Lit(strings.Join(strings.Fields(h.Message), " "))},
+		))
+	}
+	return jen.Index().Qual(e.runtimePath, "ErrorHint").Values(hints...)
 }
 
 // callFunc emits the closure that binds arguments into the typed client's

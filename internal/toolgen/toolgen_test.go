@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -224,7 +226,9 @@ func TestSync(t *testing.T) {
 		},
 		{
 			name: "hide a required argument",
-			tool: func(s string) string { return strings.Replace(s, "widget_id: {name: id}", "widget_id: {hide: true}", 1) },
+			tool: func(s string) string {
+				return strings.Replace(s, "widget_id: {name: id}", "widget_id: {hide: true}", 1)
+			},
 			want: []string{"tool widget_get: args.widget_id: cannot hide a required argument"},
 		},
 		{
@@ -295,4 +299,63 @@ func TestSync(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEntriesNameTheirSource: every generated tool entry is headed by
+// `// NAME: tools.yaml:LINE → METHOD PATH`, LINE being where the tool is
+// named, and its fields follow in the fixed reading order.
+func TestEntriesNameTheirSource(t *testing.T) {
+	in := fixtureInputs(t)
+	out, err := Generate(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yamlLines := strings.Split(string(in.Tools), "\n")
+	head := regexp.MustCompile(`(?m)^\t\t// ([a-z0-9_]+): tools\.yaml:(\d+) → ([A-Z]+) (/\S*)$`)
+	order := []string{"Name", "Toolset", "Title", "Description", "Operation", "Method", "Path", "Annotations",
+		"Args", "InputSchema", "OutputSchema", "WrapOutput", "Result", "Logs", "SendsIdempotencyKey", "Wait", "ErrorHints", "Call"}
+	seen := 0
+	for _, p := range sortedKeys(out.Files) {
+		if !strings.HasPrefix(p, "internal/toolgen/testdata/golden/gen/tools/") || strings.HasSuffix(p, "registry.gen.go") {
+			continue
+		}
+		src := string(out.Files[p])
+		for _, m := range head.FindAllStringSubmatchIndex(src, -1) {
+			seen++
+			name, line := src[m[2]:m[3]], src[m[4]:m[5]]
+			n, _ := strconv.Atoi(line)
+			if n < 1 || n > len(yamlLines) || strings.TrimSpace(yamlLines[n-1]) != "- name: "+name {
+				t.Errorf("%s: header says tools.yaml:%s, which is not where %s is named", p, line, name)
+			}
+			// The entry's top-level keys, in order, up to the next header.
+			rest := src[m[1]:]
+			if next := head.FindStringIndex(rest); next != nil {
+				rest = rest[:next[0]]
+			}
+			var keys []string
+			for _, km := range regexp.MustCompile(`(?m)^\t\t\t([A-Za-z]+):`).FindAllStringSubmatch(rest, -1) {
+				keys = append(keys, km[1])
+			}
+			if len(keys) < 9 || !isSubsequence(keys, order) {
+				t.Errorf("%s: %s fields %v are not in the order %v", p, name, keys, order)
+			}
+		}
+	}
+	if seen != 10 {
+		t.Errorf("found %d headed entries, want the fixture's 10 tools", seen)
+	}
+}
+
+func isSubsequence(got, order []string) bool {
+	i := 0
+	for _, k := range got {
+		for i < len(order) && order[i] != k {
+			i++
+		}
+		if i == len(order) {
+			return false
+		}
+		i++
+	}
+	return true
 }

@@ -12,144 +12,153 @@ import (
 
 // mediaTools returns the media toolset's tools in tools.yaml order.
 func mediaTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+	return []runtime.Tool{
+		// widget_screenshot: tools.yaml:54 → GET /widgets/{widget_id}/screenshot
+		{
+			Name:        "widget_screenshot",
+			Toolset:     "media",
+			Title:       "Screenshot",
+			Description: "Take a PNG screenshot.",
+			Operation:   "widgetScreenshot",
+			Method:      "GET",
+			Path:        "/widgets/{widget_id}/screenshot",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "widget_id",
+				API:  "widget_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"type":"string"}},"required":["widget_id"],"type":"object"}`),
+			Result:      runtime.ResultImage,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				widgetIdParam, err := c.Path("widget_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.WidgetScreenshot(ctx, widgetIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "widget_id",
-			In:   runtime.InPath,
-			Name: "widget_id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			widgetIdParam, err := c.Path("widget_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.WidgetScreenshot(ctx, widgetIdParam)
+		// widget_logs: tools.yaml:59 → GET /widgets/{widget_id}/logs
+		{
+			Name:        "widget_logs",
+			Toolset:     "media",
+			Title:       "Widget logs",
+			Description: "Last lines of the widget log.",
+			Operation:   "widgetLogs",
+			Method:      "GET",
+			Path:        "/widgets/{widget_id}/logs",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "widget_id",
+				API:  "widget_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "lines",
+				API:  "lines",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"widget_id":{"type":"string"}},"required":["widget_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Logs:         true,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				widgetIdParam, err := c.Path("widget_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.WidgetLogsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.WidgetLogs(ctx, widgetIdParam, &params)
+			},
 		},
-		Description: "Take a PNG screenshot.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"type":"string"}},"required":["widget_id"],"type":"object"}`),
-		Method:      "GET",
-		Name:        "widget_screenshot",
-		Operation:   "widgetScreenshot",
-		Path:        "/widgets/{widget_id}/screenshot",
-		Result:      runtime.ResultImage,
-		Title:       "Screenshot",
-		Toolset:     "media",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// blob_put: tools.yaml:64 → PUT /blobs/{key}
+		{
+			Name:        "blob_put",
+			Toolset:     "media",
+			Title:       "Put blob",
+			Description: "Upload bytes under a key (slashes allowed).",
+			Operation:   "putBlob",
+			Method:      "PUT",
+			Path:        "/blobs/{key}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "key",
+				API:  "key",
+				In:   runtime.InPath,
+			}, {
+				Name: "content",
+				API:  "content",
+				In:   runtime.InRaw,
+			}, {
+				Name: "encoding",
+				API:  "encoding",
+				In:   runtime.InRaw,
+			}, {
+				Name: "content_type",
+				API:  "content_type",
+				In:   runtime.InRaw,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key","type":"string"}},"required":["content","key"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				keyParam, err := c.Path("key")
+				if err != nil {
+					return nil, err
+				}
+				contentType, raw, err := c.Raw()
+				if err != nil {
+					return nil, err
+				}
+				return cl.PutBlobWithBody(ctx, keyParam, contentType, raw)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "widget_id",
-			In:   runtime.InPath,
-			Name: "widget_id",
-		}, {
-			API:  "lines",
-			In:   runtime.InQuery,
-			Name: "lines",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			widgetIdParam, err := c.Path("widget_id")
-			if err != nil {
-				return nil, err
-			}
-			var params client.WidgetLogsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.WidgetLogs(ctx, widgetIdParam, &params)
+		// blob_get: tools.yaml:68 → GET /blobs/{key}
+		{
+			Name:        "blob_get",
+			Toolset:     "media",
+			Title:       "Get blob",
+			Description: "Download a blob.",
+			Operation:   "getBlob",
+			Method:      "GET",
+			Path:        "/blobs/{key}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "key",
+				API:  "key",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"key":{"type":"string"}},"required":["key"],"type":"object"}`),
+			Result:      runtime.ResultFile,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				keyParam, err := c.Path("key")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetBlob(ctx, keyParam)
+			},
 		},
-		Description:  "Last lines of the widget log.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"widget_id":{"type":"string"}},"required":["widget_id"],"type":"object"}`),
-		Logs:         true,
-		Method:       "GET",
-		Name:         "widget_logs",
-		Operation:    "widgetLogs",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/widgets/{widget_id}/logs",
-		Result:       runtime.ResultJSON,
-		Title:        "Widget logs",
-		Toolset:      "media",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "key",
-			In:   runtime.InPath,
-			Name: "key",
-		}, {
-			API:  "content",
-			In:   runtime.InRaw,
-			Name: "content",
-		}, {
-			API:  "encoding",
-			In:   runtime.InRaw,
-			Name: "encoding",
-		}, {
-			API:  "content_type",
-			In:   runtime.InRaw,
-			Name: "content_type",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			keyParam, err := c.Path("key")
-			if err != nil {
-				return nil, err
-			}
-			contentType, raw, err := c.Raw()
-			if err != nil {
-				return nil, err
-			}
-			return cl.PutBlobWithBody(ctx, keyParam, contentType, raw)
-		},
-		Description:  "Upload bytes under a key (slashes allowed).",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key","type":"string"}},"required":["content","key"],"type":"object"}`),
-		Method:       "PUT",
-		Name:         "blob_put",
-		Operation:    "putBlob",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/blobs/{key}",
-		Result:       runtime.ResultJSON,
-		Title:        "Put blob",
-		Toolset:      "media",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "key",
-			In:   runtime.InPath,
-			Name: "key",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			keyParam, err := c.Path("key")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetBlob(ctx, keyParam)
-		},
-		Description: "Download a blob.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"key":{"type":"string"}},"required":["key"],"type":"object"}`),
-		Method:      "GET",
-		Name:        "blob_get",
-		Operation:   "getBlob",
-		Path:        "/blobs/{key}",
-		Result:      runtime.ResultFile,
-		Title:       "Get blob",
-		Toolset:     "media",
-	}}
+	}
 }

@@ -12,254 +12,267 @@ import (
 
 // widgetsTools returns the widgets toolset's tools in tools.yaml order.
 func widgetsTools(cl client.ClientInterface) []runtime.Tool {
-	return []runtime.Tool{{
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:    "Idempotency-Key",
-			Hidden: true,
-			In:     runtime.InHeader,
-			Name:   "Idempotency-Key",
-		}, {
-			API:  "labels",
-			In:   runtime.InBody,
-			Name: "labels",
-		}, {
-			API:  "name",
-			In:   runtime.InBody,
-			Name: "name",
-		}, {
-			API:  "size",
-			In:   runtime.InBody,
-			Name: "size",
-		}, {
-			API:        "template_type",
-			EnvDefault: "MIOSA_DEFAULT_TEMPLATE",
-			In:         runtime.InBody,
-			Name:       "template",
-		}, {
-			API:  "wait",
-			In:   runtime.InControl,
-			Name: "wait",
-		}, {
-			API:  "wait_timeout_sec",
-			In:   runtime.InControl,
-			Name: "wait_timeout_sec",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.CreateWidgetParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			var body client.CreateWidgetJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.CreateWidget(ctx, &params, body)
-		},
-		Description:         "Create a widget. Returns before it is running; pass wait=true or poll widget_get.",
-		InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"labels":{"additionalProperties":{"type":"string"},"properties":{},"type":"object"},"name":{"description":"Widget name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","large"],"type":"string"},"template":{"description":"Template (default: server's MIOSA_DEFAULT_TEMPLATE)","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
-		Method:              "POST",
-		Name:                "widget_create",
-		Operation:           "createWidget",
-		OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:                "/widgets",
-		Result:              runtime.ResultJSON,
-		SendsIdempotencyKey: true,
-		Title:               "Create widget",
-		Toolset:             "widgets",
-		Wait: &runtime.Wait{
-			Failed:    []string{"error"},
-			Field:     "data.status",
-			ID:        "data.id",
-			Operation: "getWidget",
-			Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
-				return cl.GetWidget(ctx, id)
+	return []runtime.Tool{
+		// widget_create: tools.yaml:14 → POST /widgets
+		{
+			Name:        "widget_create",
+			Toolset:     "widgets",
+			Title:       "Create widget",
+			Description: "Create a widget. Returns before it is running; pass wait=true or poll widget_get.",
+			Operation:   "createWidget",
+			Method:      "POST",
+			Path:        "/widgets",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
 			},
-			Ready: []string{"running"},
+			Args: []runtime.Arg{{
+				Name:   "Idempotency-Key",
+				API:    "Idempotency-Key",
+				In:     runtime.InHeader,
+				Hidden: true,
+			}, {
+				Name: "labels",
+				API:  "labels",
+				In:   runtime.InBody,
+			}, {
+				Name: "name",
+				API:  "name",
+				In:   runtime.InBody,
+			}, {
+				Name: "size",
+				API:  "size",
+				In:   runtime.InBody,
+			}, {
+				Name:       "template",
+				API:        "template_type",
+				In:         runtime.InBody,
+				EnvDefault: "MIOSA_DEFAULT_TEMPLATE",
+			}, {
+				Name: "wait",
+				API:  "wait",
+				In:   runtime.InControl,
+			}, {
+				Name: "wait_timeout_sec",
+				API:  "wait_timeout_sec",
+				In:   runtime.InControl,
+			}},
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"labels":{"additionalProperties":{"type":"string"},"properties":{},"type":"object"},"name":{"description":"Widget name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","large"],"type":"string"},"template":{"description":"Template (default: server's MIOSA_DEFAULT_TEMPLATE)","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
+			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:              runtime.ResultJSON,
+			SendsIdempotencyKey: true,
+			Wait: &runtime.Wait{
+				Operation: "getWidget",
+				ID:        "data.id",
+				Field:     "data.status",
+				Ready:     []string{"running"},
+				Failed:    []string{"error"},
+				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
+					return cl.GetWidget(ctx, id)
+				},
+			},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.CreateWidgetParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				var body client.CreateWidgetJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.CreateWidget(ctx, &params, body)
+			},
 		},
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// widget_list: tools.yaml:22 → GET /widgets
+		{
+			Name:        "widget_list",
+			Toolset:     "widgets",
+			Title:       "List widgets",
+			Description: "List widgets, optionally by tags.",
+			Operation:   "listWidgets",
+			Method:      "GET",
+			Path:        "/widgets",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "limit",
+				API:  "limit",
+				In:   runtime.InQuery,
+			}, {
+				Name: "tags",
+				API:  "tags",
+				In:   runtime.InQuery,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"limit":{"maximum":100,"minimum":1,"type":"integer"},"tags":{"description":"Filter by tags","items":{"type":"string"},"type":"array"}},"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				var params client.ListWidgetsParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ListWidgets(ctx, &params)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "limit",
-			In:   runtime.InQuery,
-			Name: "limit",
-		}, {
-			API:  "tags",
-			In:   runtime.InQuery,
-			Name: "tags",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			var params client.ListWidgetsParams
-			if err := c.Params(&params); err != nil {
-				return nil, err
-			}
-			return cl.ListWidgets(ctx, &params)
+		// widget_get: tools.yaml:26 → GET /widgets/{widget_id}
+		{
+			Name:        "widget_get",
+			Toolset:     "widgets",
+			Title:       "Get widget",
+			Description: "Get a widget and its status.",
+			Operation:   "getWidget",
+			Method:      "GET",
+			Path:        "/widgets/{widget_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "widget_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Widget ID","type":"string"}},"required":["id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				widgetIdParam, err := c.Path("widget_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetWidget(ctx, widgetIdParam)
+			},
 		},
-		Description:  "List widgets, optionally by tags.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"limit":{"maximum":100,"minimum":1,"type":"integer"},"tags":{"description":"Filter by tags","items":{"type":"string"},"type":"array"}},"type":"object"}`),
-		Method:       "GET",
-		Name:         "widget_list",
-		Operation:    "listWidgets",
-		OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
-		Path:         "/widgets",
-		Result:       runtime.ResultJSON,
-		Title:        "List widgets",
-		Toolset:      "widgets",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
+		// widget_delete: tools.yaml:32 → DELETE /widgets/{widget_id}
+		{
+			Name:        "widget_delete",
+			Toolset:     "widgets",
+			Title:       "Delete widget",
+			Description: "Permanently delete a widget.",
+			Operation:   "deleteWidget",
+			Method:      "DELETE",
+			Path:        "/widgets/{widget_id}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: true,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "widget_id",
+				In:   runtime.InPath,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"type":"string"}},"required":["id"],"type":"object"}`),
+			Result:      runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				widgetIdParam, err := c.Path("widget_id")
+				if err != nil {
+					return nil, err
+				}
+				return cl.DeleteWidget(ctx, widgetIdParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "widget_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			widgetIdParam, err := c.Path("widget_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetWidget(ctx, widgetIdParam)
+		// widget_right_click: tools.yaml:38 → POST /widgets/{widget_id}/click
+		{
+			Name:        "widget_right_click",
+			Toolset:     "widgets",
+			Title:       "Right-click widget",
+			Description: "Right-click at x,y.",
+			Operation:   "clickWidget",
+			Method:      "POST",
+			Path:        "/widgets/{widget_id}/click",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "widget_id",
+				API:  "widget_id",
+				In:   runtime.InPath,
+			}, {
+				Name:   "button",
+				API:    "button",
+				In:     runtime.InBody,
+				Fixed:  json.RawMessage("\"right\""),
+				Hidden: true,
+			}, {
+				Name: "x",
+				API:  "x",
+				In:   runtime.InBody,
+			}, {
+				Name: "y",
+				API:  "y",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"type":"string"},"x":{"type":"integer"},"y":{"type":"integer"}},"required":["widget_id","x","y"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"success":{"type":"boolean"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			ErrorHints: []runtime.ErrorHint{{
+				Status:  409,
+				Message: "The widget is busy; retry in a moment.",
+			}},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				widgetIdParam, err := c.Path("widget_id")
+				if err != nil {
+					return nil, err
+				}
+				var body client.ClickWidgetJSONRequestBody
+				if err := c.Body(&body); err != nil {
+					return nil, err
+				}
+				return cl.ClickWidget(ctx, widgetIdParam, body)
+			},
 		},
-		Description:  "Get a widget and its status.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Widget ID","type":"string"}},"required":["id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "widget_get",
-		Operation:    "getWidget",
-		OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-		Path:         "/widgets/{widget_id}",
-		Result:       runtime.ResultJSON,
-		Title:        "Get widget",
-		Toolset:      "widgets",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: true,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    false,
+		// widget_port: tools.yaml:46 → GET /widgets/{widget_id}/ports/{port}
+		{
+			Name:        "widget_port",
+			Toolset:     "widgets",
+			Title:       "Widget port",
+			Description: "Get the URLs of an exposed port.",
+			Operation:   "getWidgetPort",
+			Method:      "GET",
+			Path:        "/widgets/{widget_id}/ports/{port}",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "widget_id",
+				API:  "widget_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "port",
+				API:  "port",
+				In:   runtime.InPath,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"port":{"maximum":65535,"minimum":1,"type":"integer"},"widget_id":{"type":"string"}},"required":["port","widget_id"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"result":{"items":{"type":"string"},"type":"array"}},"type":"object"}`),
+			WrapOutput:   true,
+			Result:       runtime.ResultJSON,
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				widgetIdParam, err := c.Path("widget_id")
+				if err != nil {
+					return nil, err
+				}
+				portParam, err := c.PathInt("port")
+				if err != nil {
+					return nil, err
+				}
+				return cl.GetWidgetPort(ctx, widgetIdParam, portParam)
+			},
 		},
-		Args: []runtime.Arg{{
-			API:  "widget_id",
-			In:   runtime.InPath,
-			Name: "id",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			widgetIdParam, err := c.Path("widget_id")
-			if err != nil {
-				return nil, err
-			}
-			return cl.DeleteWidget(ctx, widgetIdParam)
-		},
-		Description: "Permanently delete a widget.",
-		InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"type":"string"}},"required":["id"],"type":"object"}`),
-		Method:      "DELETE",
-		Name:        "widget_delete",
-		Operation:   "deleteWidget",
-		Path:        "/widgets/{widget_id}",
-		Result:      runtime.ResultJSON,
-		Title:       "Delete widget",
-		Toolset:     "widgets",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  false,
-			OpenWorld:   true,
-			ReadOnly:    false,
-		},
-		Args: []runtime.Arg{{
-			API:  "widget_id",
-			In:   runtime.InPath,
-			Name: "widget_id",
-		}, {
-			API:    "button",
-			Fixed:  json.RawMessage("\"right\""),
-			Hidden: true,
-			In:     runtime.InBody,
-			Name:   "button",
-		}, {
-			API:  "x",
-			In:   runtime.InBody,
-			Name: "x",
-		}, {
-			API:  "y",
-			In:   runtime.InBody,
-			Name: "y",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			widgetIdParam, err := c.Path("widget_id")
-			if err != nil {
-				return nil, err
-			}
-			var body client.ClickWidgetJSONRequestBody
-			if err := c.Body(&body); err != nil {
-				return nil, err
-			}
-			return cl.ClickWidget(ctx, widgetIdParam, body)
-		},
-		Description: "Right-click at x,y.",
-		ErrorHints: []runtime.ErrorHint{{
-			Message: "The widget is busy; retry in a moment.",
-			Status:  409,
-		}},
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"type":"string"},"x":{"type":"integer"},"y":{"type":"integer"}},"required":["widget_id","x","y"],"type":"object"}`),
-		Method:       "POST",
-		Name:         "widget_right_click",
-		Operation:    "clickWidget",
-		OutputSchema: json.RawMessage(`{"properties":{"success":{"type":"boolean"}},"type":"object"}`),
-		Path:         "/widgets/{widget_id}/click",
-		Result:       runtime.ResultJSON,
-		Title:        "Right-click widget",
-		Toolset:      "widgets",
-	}, {
-		Annotations: runtime.Annotations{
-			Destructive: false,
-			Idempotent:  true,
-			OpenWorld:   true,
-			ReadOnly:    true,
-		},
-		Args: []runtime.Arg{{
-			API:  "widget_id",
-			In:   runtime.InPath,
-			Name: "widget_id",
-		}, {
-			API:  "port",
-			In:   runtime.InPath,
-			Name: "port",
-		}},
-		Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-			widgetIdParam, err := c.Path("widget_id")
-			if err != nil {
-				return nil, err
-			}
-			portParam, err := c.PathInt("port")
-			if err != nil {
-				return nil, err
-			}
-			return cl.GetWidgetPort(ctx, widgetIdParam, portParam)
-		},
-		Description:  "Get the URLs of an exposed port.",
-		InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"port":{"maximum":65535,"minimum":1,"type":"integer"},"widget_id":{"type":"string"}},"required":["port","widget_id"],"type":"object"}`),
-		Method:       "GET",
-		Name:         "widget_port",
-		Operation:    "getWidgetPort",
-		OutputSchema: json.RawMessage(`{"properties":{"result":{"items":{"type":"string"},"type":"array"}},"type":"object"}`),
-		Path:         "/widgets/{widget_id}/ports/{port}",
-		Result:       runtime.ResultJSON,
-		Title:        "Widget port",
-		Toolset:      "widgets",
-		WrapOutput:   true,
-	}}
+	}
 }
