@@ -36,7 +36,7 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
 	}
-	in, err := build(ctx, cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate}, env.Stderr)
+	in, err := build(cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
@@ -86,7 +86,7 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	// HTTP callers bring their own key; a server-wide key would be shared
 	// by every caller, so it is ignored here.
 	cfg.APIKey = runtime.APIKey{}
-	in, err := build(ctx, cfg, serverOpts{mode: runtime.ModeHTTP, mock: c.mock, rateLimit: *rate, conformanceTools: *conf}, env.Stderr)
+	in, err := build(cfg, serverOpts{mode: runtime.ModeHTTP, mock: c.mock, rateLimit: *rate, conformanceTools: *conf}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2

@@ -321,7 +321,7 @@ func (e *toolsEmitter) callFunc(t *Tool) (jen.Code, error) {
 }
 
 // registryFile lists every toolset, the profiles, the instructions and budget.
-func (e *toolsEmitter) registryFile(tf *ToolsFile, tools []*Tool) ([]byte, error) {
+func (e *toolsEmitter) registryFile(tf *ToolsFile) ([]byte, error) {
 	rt := e.runtimePath
 	f := jen.NewFilePathName(e.pkgPath, "tools")
 	f.HeaderComment(generatedHeader)

@@ -114,7 +114,7 @@ func Generate(in Inputs) (*Output, error) {
 		}
 		out.Files[path.Join(in.OutDir, "gen/tools", ts.Name+".gen.go")] = src
 	}
-	reg, err := e.registryFile(tf, tools)
+	reg, err := e.registryFile(tf)
 	if err != nil {
 		return nil, &Error{Problems: []string{err.Error()}}
 	}

@@ -13,8 +13,8 @@ import (
 
 // coldKind is one thing spawned per cold-start round.
 type coldKind struct {
-	name, note string
-	run        func() (time.Duration, error)
+	name string
+	run  func() (time.Duration, error)
 }
 
 func measureCold(c config, env []string, rep *Report) error {

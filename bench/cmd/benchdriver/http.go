@@ -111,7 +111,7 @@ func measureHTTP(c config, up *bench.Upstream, rep *Report) error {
 		return err
 	}
 	cl := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	if _, err := post(cl, mcpURL, bench.Key(0), bench.ToolsListBody(1), 1); err != nil {
+	if err := post(cl, mcpURL, bench.Key(0), bench.ToolsListBody(1), 1); err != nil {
 		return fmt.Errorf("tools/list: %w", err)
 	}
 	cl.CloseIdleConnections()
@@ -146,8 +146,7 @@ func measureHTTP(c config, up *bench.Upstream, rep *Report) error {
 		}
 		cpu0, _ := bench.CPUTime(pid)
 		lm := load(n, c.warmup, c.duration, func(cl *http.Client, i int) error {
-			_, err := post(cl, mcpURL, bench.Key(i), body, 1)
-			return err
+			return post(cl, mcpURL, bench.Key(i), body, 1)
 		})
 		if cpu1, err := bench.CPUTime(pid); err == nil && lm.AllCalls > 0 {
 			lm.ServerCPUPerCall = (cpu1 - cpu0) / time.Duration(lm.AllCalls)
@@ -166,8 +165,7 @@ func measureHTTP(c config, up *bench.Upstream, rep *Report) error {
 			ppid := proxy.cmd.Process.Pid
 			cpu0, _ := bench.CPUTime(ppid)
 			lp = load(n, c.warmup, c.duration, func(cl *http.Client, i int) error {
-				_, err := post(cl, proxyURL, bench.Key(i), body, 1)
-				return err
+				return post(cl, proxyURL, bench.Key(i), body, 1)
 			})
 			if cpu1, err := bench.CPUTime(ppid); err == nil && lp.AllCalls > 0 {
 				lp.ServerCPUPerCall = (cpu1 - cpu0) / time.Duration(lp.AllCalls)
@@ -181,30 +179,30 @@ func measureHTTP(c config, up *bench.Upstream, rep *Report) error {
 }
 
 // post sends one JSON-RPC request to the MCP endpoint and checks the answer.
-func post(cl *http.Client, url, key string, body []byte, id int) ([]byte, error) {
+func post(cl *http.Client, url, key string, body []byte, id int) error {
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := cl.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, b)
+		return fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, b)
 	}
 	if err := bench.CheckResponse(bytes.TrimSpace(b), id); err != nil {
-		return nil, err
+		return err
 	}
-	return b, nil
+	return nil
 }
 
 // load runs n clients, each with its own keep-alive connection, for
