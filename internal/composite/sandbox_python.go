@@ -36,11 +36,11 @@ func SandboxPython(ctx context.Context, c *runtime.Call, cl client.ClientInterfa
 		return nil, err
 	}
 	var code string
-	if _, err := c.Extra("code", &code); err != nil {
+	if _, err := c.Arg("code", &code); err != nil {
 		return nil, err
 	}
 	timeout := 0
-	if _, err := c.Extra("timeout", &timeout); err != nil {
+	if _, err := c.Arg("timeout", &timeout); err != nil {
 		return nil, err
 	}
 	write, err := cl.WriteSandboxFile(ctx, id, client.WriteSandboxFileJSONRequestBody{

@@ -10,9 +10,6 @@ import (
 	"github.com/miosa-osa/miosa-mcp/internal/tokens"
 )
 
-// CountTokens counts cl100k_base tokens (see internal/tokens).
-func CountTokens(s string) (int, error) { return tokens.Count(s) }
-
 // ToolCost is the size of one tool's tools/list entry.
 type ToolCost struct {
 	Name, Toolset string
@@ -54,7 +51,7 @@ func measure(tools []runtime.Tool) (Stats, error) {
 		if err != nil {
 			return st, fmt.Errorf("tool %s: %w", tools[i].Name, err)
 		}
-		n, err := CountTokens(string(b))
+		n, err := tokens.Count(string(b))
 		if err != nil {
 			return st, err
 		}
@@ -66,7 +63,7 @@ func measure(tools []runtime.Tool) (Stats, error) {
 		return st, err
 	}
 	st.TotalBytes = len(b)
-	st.TotalTokens, err = CountTokens(string(b))
+	st.TotalTokens, err = tokens.Count(string(b))
 	return st, err
 }
 

@@ -201,20 +201,3 @@ func toolLines(n *yaml.Node) map[string]int {
 	walk(n, false)
 	return out
 }
-
-// Tools returns every tool with its toolset, in file order.
-func (f *ToolsFile) Tools() []ToolRef {
-	var out []ToolRef
-	for i := range f.Toolsets {
-		for j := range f.Toolsets[i].Tools {
-			out = append(out, ToolRef{Toolset: f.Toolsets[i].Name, Spec: &f.Toolsets[i].Tools[j]})
-		}
-	}
-	return out
-}
-
-// ToolRef pairs a tool with the toolset it is declared in.
-type ToolRef struct {
-	Toolset string
-	Spec    *ToolSpec
-}
