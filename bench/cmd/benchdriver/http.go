@@ -186,23 +186,26 @@ func post(cl *http.Client, url, key string, body []byte, id int) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
+	status, b, err := send(cl, req, key)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %.300s", status, b)
+	}
+	return bench.CheckResponse(bytes.TrimSpace(b), id)
+}
+
+// send performs req with the key as a bearer token and reads the whole body.
+func send(cl *http.Client, req *http.Request, key string) (int, []byte, error) {
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := cl.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
+	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, b)
-	}
-	if err := bench.CheckResponse(bytes.TrimSpace(b), id); err != nil {
-		return err
-	}
-	return nil
+	return resp.StatusCode, b, err
 }
 
 // load runs n clients, each with its own keep-alive connection, for

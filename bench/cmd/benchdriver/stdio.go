@@ -192,19 +192,13 @@ func get(cl *http.Client, url, key string) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Accept", "application/json")
-	resp, err := cl.Do(req)
+	status, b, err := send(cl, req, key)
 	if err != nil {
 		return err
 	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK || !bytes.Equal(b, bench.ComputerBody) {
-		return fmt.Errorf("upstream answered %d: %.200s", resp.StatusCode, b)
+	if status != http.StatusOK || !bytes.Equal(b, bench.ComputerBody) {
+		return fmt.Errorf("upstream answered %d: %.200s", status, b)
 	}
 	return nil
 }
