@@ -169,7 +169,7 @@ func TestServerJSON(t *testing.T) {
 		defaults := map[string]string{
 			"MIOSA_API_URL":          app.DefaultAPIURL,
 			"MIOSA_DEFAULT_TEMPLATE": app.DefaultTemplate,
-			"MIOSA_TIMEOUT_MS":       strconv.FormatInt(app.DefaultTimeout.Milliseconds(), 10),
+			"MIOSA_TIMEOUT_MS":       strconv.FormatInt(runtime.DefaultTimeout.Milliseconds(), 10),
 			"MIOSA_LOG_LEVEL":        app.DefaultLogLevel,
 			"MIOSA_READ_ONLY":        "false",
 		}

@@ -36,7 +36,7 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
 	}
-	in, err := build(ctx, cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate}, env.Stderr)
+	in, err := build(cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
@@ -71,7 +71,7 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	c.register(fs)
 	listen := fs.String("listen", DefaultListen, "address to listen on; binding beyond loopback exposes the server to the network")
 	origins := fs.String("allowed-origins", "", "comma-separated browser origins allowed besides loopback ones (\"*\" allows any)")
-	maxBody := fs.Int64("max-body-bytes", 5<<20, "maximum request body size")
+	maxBody := fs.Int64("max-body-bytes", runtime.DefaultMaxBodyBytes, "maximum request body size")
 	grace := fs.Duration("shutdown-grace", 25*time.Second, "how long in-flight calls may finish after SIGTERM")
 	rate := fs.Float64("rate-limit", 0, "max tool calls per second per API key (0: unlimited)")
 	conf := fs.Bool("conformance-tools", false, "also register the MCP conformance suite's test tools (testing only)")
@@ -86,7 +86,7 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	// HTTP callers bring their own key; a server-wide key would be shared
 	// by every caller, so it is ignored here.
 	cfg.APIKey = runtime.APIKey{}
-	in, err := build(ctx, cfg, serverOpts{mode: runtime.ModeHTTP, mock: c.mock, rateLimit: *rate, conformanceTools: *conf}, env.Stderr)
+	in, err := build(cfg, serverOpts{mode: runtime.ModeHTTP, mock: c.mock, rateLimit: *rate, conformanceTools: *conf}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2

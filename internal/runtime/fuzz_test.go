@@ -16,9 +16,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	realclient "github.com/miosa-osa/miosa-mcp/gen/client"
-	"github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/client"
-	"github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/tools"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/client"
+	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/tools"
 )
 
 // Fuzz targets (seed corpora in testdata/fuzz/<Name>/; scripts/fuzz.sh runs

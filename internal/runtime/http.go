@@ -23,7 +23,8 @@ type HTTPOptions struct {
 	// A request with any other Origin header gets 403 (MCP 2025-11-25).
 	// Requests without Origin (editors, CLIs) are not affected.
 	AllowedOrigins []string
-	// MaxBodyBytes caps a request body (default 5 MiB); larger bodies get 413.
+	// MaxBodyBytes caps a request body (default DefaultMaxBodyBytes);
+	// larger bodies get 413.
 	MaxBodyBytes int64
 	// Catalog, Toolsets and Profiles let X-MCP-* headers name any catalog
 	// tool; names outside the server's enabled set simply stay disabled.
@@ -44,7 +45,7 @@ var MCPPaths = []string{"/mcp", "/api/v1/mcp"}
 // check (DNS-rebinding protection for loopback binds) stays on.
 func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = 5 << 20
+		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	streamable := server.NewStreamableHTTPServer(s.mcp,
 		server.WithStateLess(true),

@@ -17,8 +17,6 @@ const (
 	// streamWindow is how long a log tool reads an event stream before it
 	// returns what arrived.
 	streamWindow    = 2 * time.Second
-	defaultLogLines = 100
-	maxLogLines     = 1000
 	maxLogLineBytes = 2000
 )
 
@@ -26,9 +24,9 @@ const (
 // shape the API used: {data:{lines:[…]}}, {lines|logs:[…]}, {data:[…]}, a
 // plain string, text, or server-sent events.
 func (s *Server) logsResult(t *Tool, call *Call, body []byte, h http.Header) *mcp.CallToolResult {
-	n := defaultLogLines
+	n := DefaultLogLines
 	call.Arg("lines", &n)
-	n = max(1, min(n, maxLogLines))
+	n = max(1, min(n, MaxLogLines))
 	all := extractLogLines(body, mediaType(h))
 	total := len(all)
 	if total > n {

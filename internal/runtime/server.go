@@ -34,7 +34,7 @@ type Options struct {
 	Toolsets      []ToolsetInfo // for the instructions
 	Instructions  string        // introduction of the instructions
 	BaseURL       *url.URL      // the API base, e.g. https://api.miosa.ai/api/v1
-	Timeout       time.Duration // per upstream request (default 30 s)
+	Timeout       time.Duration // per upstream request (default DefaultTimeout)
 	Defaults      map[string]string
 	Limits        Limits
 	Mode          Mode
@@ -84,7 +84,7 @@ func NewServer(o Options) *Server {
 		limiter: newKeyLimiter(o.RateLimit),
 	}
 	if s.timeout <= 0 {
-		s.timeout = 30 * time.Second
+		s.timeout = DefaultTimeout
 	}
 	if s.poll <= 0 {
 		s.poll = 2 * time.Second
@@ -172,7 +172,7 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 		return mcp.NewToolResultError(fmt.Sprintf("Rate limited by this MCP server: too many tool calls for this API key. Retry after %d seconds.", int(wait.Seconds()+0.999)))
 	}
 	call := NewCall(t, args, s.defaults)
-	if t.Idempotent {
+	if t.SendsIdempotencyKey {
 		call.idemKey = newIdempotencyKey()
 	}
 	status, header, body, truncated, res := s.do(ctx, t, call, t.Call)

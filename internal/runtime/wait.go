@@ -89,7 +89,7 @@ func lookupString(body []byte, path string) string {
 // the tool to poll; it is not an error, the operation is still going.
 func (s *Server) wait(ctx context.Context, t *Tool, call *Call, req mcp.CallToolRequest, first []byte) *mcp.CallToolResult {
 	w := t.Wait
-	timeoutSec := 120
+	timeoutSec := DefaultWaitTimeoutSec
 	call.Arg("wait_timeout_sec", &timeoutSec)
 	var id string
 	if arg, ok := strings.CutPrefix(w.ID, "arg:"); ok {

@@ -26,9 +26,9 @@ import (
 
 	realclient "github.com/miosa-osa/miosa-mcp/gen/client"
 	realtools "github.com/miosa-osa/miosa-mcp/gen/tools"
-	goldenclient "github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/client"
-	goldentools "github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/tools"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	goldenclient "github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/client"
+	goldentools "github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/tools"
 )
 
 // The suite drives miosa-mcp the way clients do: the spawned binary over
