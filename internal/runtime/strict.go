@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -69,22 +67,36 @@ const maxExactInt = 1<<53 - 1
 // It returns nil when the message may proceed; text that is not JSON at all
 // is left to mcp-go, which answers with its own parse error.
 func CheckMessage(msg []byte) *MessageError {
+	_, me := checkMessage(msg)
+	return me
+}
+
+// checkMessage is CheckMessage that also returns the message's top-level
+// members when it is a JSON object, so a transport reads the method, id and
+// params without decoding the message again.
+func checkMessage(msg []byte) (map[string]json.RawMessage, *MessageError) {
 	msg = bytes.TrimSpace(msg)
 	if !utf8.Valid(msg) {
-		return &MessageError{Code: codeParseError, Message: "Parse error: the message is not valid UTF-8 (JSON text must be UTF-8)"}
+		return nil, &MessageError{Code: codeParseError, Message: "Parse error: the message is not valid UTF-8 (JSON text must be UTF-8)"}
 	}
 	if !json.Valid(msg) {
-		return nil
+		return nil, nil
 	}
 	switch msg[0] {
 	case '{':
 	case '[':
-		return &MessageError{Code: codeInvalidRequest, Message: "Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send one message per request"}
+		return nil, &MessageError{Code: codeInvalidRequest, Message: "Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send one message per request"}
 	default:
-		return &MessageError{Code: codeInvalidRequest, Message: "Invalid Request: a JSON-RPC message must be a JSON object"}
+		return nil, &MessageError{Code: codeInvalidRequest, Message: "Invalid Request: a JSON-RPC message must be a JSON object"}
 	}
 	var top map[string]json.RawMessage
 	json.Unmarshal(msg, &top)
+	me := vetObject(msg, top)
+	return top, me
+}
+
+// vetObject checks a JSON object message whose top level is decoded.
+func vetObject(msg []byte, top map[string]json.RawMessage) *MessageError {
 	id, hasID := top["id"]
 	if !hasID || !validID(id) {
 		id = nil
@@ -334,52 +346,4 @@ func strictBody(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
-}
-
-// StrictStdio wraps a stdio server's input and output: lines that
-// CheckMessage refuses never reach the server and are answered on out
-// instead. Pass the returned writer to the server too, so the answers and
-// the server's own messages are never interleaved (each is one Write).
-func StrictStdio(in io.Reader, out io.Writer) (io.Reader, io.Writer) {
-	lw := &lockedWriter{w: out}
-	return &strictReader{src: bufio.NewReader(in), out: lw}, lw
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-type strictReader struct {
-	src *bufio.Reader
-	out io.Writer
-	buf []byte
-	err error
-}
-
-func (r *strictReader) Read(p []byte) (int, error) {
-	for len(r.buf) == 0 {
-		if r.err != nil {
-			return 0, r.err
-		}
-		line, err := r.src.ReadBytes('\n')
-		r.err = err
-		if len(line) == 0 {
-			continue
-		}
-		if me := CheckMessage(line); me != nil {
-			r.out.Write(append(me.Response(), '\n'))
-			continue
-		}
-		r.buf = line
-	}
-	n := copy(p, r.buf)
-	r.buf = r.buf[n:]
-	return n, nil
 }
