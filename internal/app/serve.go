@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
-
 	"github.com/miosa-osa/miosa-mcp/gen/tools"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
@@ -28,8 +26,14 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 	var c commonFlags
 	c.register(fs)
 	rate := fs.Float64("rate-limit", 0, "max tool calls per second (0: unlimited)")
+	workers := fs.Int("max-concurrent-calls", runtime.DefaultStdioWorkers, "tool calls that run at once; more wait in a queue")
+	queue := fs.Int("max-queued-calls", runtime.DefaultStdioQueue, "tool calls that may wait for a free slot; more are refused at once")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if *workers < 1 || *queue < 1 {
+		fmt.Fprintln(env.Stderr, "miosa-mcp: --max-concurrent-calls and --max-queued-calls must be at least 1")
+		return 2
 	}
 	cfg, err := loadConfig(env, &c, fs)
 	if err != nil {
@@ -47,15 +51,11 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	key := in.cfg.APIKey
-	stdio := server.NewStdioServer(in.srv.MCP())
-	server.WithStdioContextFunc(func(ctx context.Context) context.Context { return runtime.WithAPIKey(ctx, key) })(stdio)
-	server.WithErrorLogger(log.New(env.Stderr, "miosa-mcp: ", 0))(stdio)
 	in.log.Info("serving MCP over stdio", "tools", len(in.enabled), "api", in.cfg.APIURL.Host)
-	// Messages encoding/json would read differently from a strict parser
-	// (duplicate or case-variant keys, invalid UTF-8) are refused first.
-	stdin, stdout := runtime.StrictStdio(env.Stdin, env.Stdout)
-	if err := stdio.Listen(ctx, stdin, stdout); err != nil && !errors.Is(err, context.Canceled) {
+	// Our own loop (runtime/stdio.go): strict message checks, pings and
+	// cancels answered at once, tool calls on a bounded pool.
+	err = in.srv.ServeStdio(ctx, env.Stdin, env.Stdout, runtime.StdioOptions{Key: in.cfg.APIKey, Workers: *workers, Queue: *queue})
+	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 1
 	}

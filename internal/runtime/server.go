@@ -216,7 +216,11 @@ func (s *Server) do(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int,
 		if ctx.Err() == nil && cctx.Err() != nil {
 			err = context.DeadlineExceeded
 		}
-		s.log.Warn("upstream request failed", "tool", t.Name, "error", scrubURLError(err))
+		level := slog.LevelWarn
+		if ctx.Err() != nil {
+			level = slog.LevelDebug // the caller cancelled: nothing failed
+		}
+		s.log.Log(ctx, level, "upstream request failed", "tool", t.Name, "error", scrubURLError(err))
 		return 0, nil, nil, false, mcp.NewToolResultError(s.transportErrorText(t, err))
 	}
 	defer resp.Body.Close()
