@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -317,33 +316,4 @@ func checkNumber(s string) error {
 		return fmt.Errorf("the integer %s is too large to be represented exactly (the limit is ±%d)", clip(s, 40), int64(maxExactInt))
 	}
 	return nil
-}
-
-// strictBody applies CheckMessage to POST bodies. It reads the body here,
-// under the body limit, so an oversized chunked body is a 413 too.
-func strictBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.Body == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
-				return
-			}
-			writeJSONRPCError(w, http.StatusBadRequest, nil, "could not read the request body")
-			return
-		}
-		if me := CheckMessage(body); me != nil {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write(me.Response())
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		next.ServeHTTP(w, r)
-	})
 }
