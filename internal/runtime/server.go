@@ -168,8 +168,8 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 	if err != nil {
 		return mcp.NewToolResultError(err.Error())
 	}
-	if wait := s.limiter.reserve(key); wait > 0 {
-		return mcp.NewToolResultError(fmt.Sprintf("Rate limited by this MCP server: too many tool calls for this API key. Retry after %d seconds.", int(wait.Seconds()+0.999)))
+	if rl := s.limiter.reserve(key); rl != nil {
+		return mcp.NewToolResultError(rl.Error())
 	}
 	call := NewCall(t, args, s.defaults)
 	if t.Idempotent {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,5 +243,61 @@ func TestConcurrentCallsCapped(t *testing.T) {
 	}
 	if p := api.peak.Load(); p != 2 {
 		t.Errorf("peak upstream concurrency %d, want 2", p)
+	}
+}
+
+// TestRateLimitTableCannotBeFlushed: the per-key buckets are a bounded
+// table that junk keys cannot flush: a limited caller stays limited however
+// many new keys call, and a new key is refused with a clear text when every
+// tracked bucket is still limited (a bucket is only dropped once it has
+// refilled, when it is the same as a fresh one).
+func TestRateLimitTableCannotBeFlushed(t *testing.T) {
+	leakCheck(t)
+	up := newUpstream(t, okData)
+	b := goldenRuntime(t, up.base(), func(o *runtime.Options) {
+		o.RateLimit = runtime.RateLimit{PerSecond: 0.01, Burst: 2, MaxKeys: 50}
+	})
+	ep := b.serve(t, runtime.HTTPOptions{}).URL + "/mcp"
+	get := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"widget_get","arguments":{"id":"w1"}}}`)
+	result := func(key string) (bool, string) {
+		_, msgs, raw := rawPost(t, ep, bearer(key), get)
+		if len(msgs) != 1 {
+			t.Fatalf("reply: %s", raw)
+		}
+		isErr, text, _ := msgs[0].toolResult()
+		return isErr, text
+	}
+	const victim = "msk_u_rate_victim_000000"
+	for range 2 {
+		if isErr, text := result(victim); isErr {
+			t.Fatalf("within the burst: %s", text)
+		}
+	}
+	if isErr, text := result(victim); !isErr || !strings.Contains(text, "for this API key") {
+		t.Fatalf("over the burst: %s", text)
+	}
+	// 10,001 junk keys (the old table was cleared past 10,000), four at a time.
+	var refused atomic.Int32
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; i < 10_001; i += 4 {
+				isErr, text := result(fmt.Sprintf("msk_u_junk_%05d_000000", i))
+				if isErr {
+					if !strings.Contains(text, "too many distinct API keys") || !strings.Contains(text, "Retry after") {
+						t.Errorf("junk key %d: %s", i, text)
+						return
+					}
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if isErr, text := result(victim); !isErr || !strings.Contains(text, "for this API key") {
+		t.Fatalf("10,001 junk keys flushed the victim's bucket: %v %s", isErr, text)
+	}
+	if n := refused.Load(); n != 10_001-49 {
+		t.Errorf("%d junk keys refused, want all but the 49 that fit", n)
 	}
 }
