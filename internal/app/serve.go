@@ -75,8 +75,16 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	grace := fs.Duration("shutdown-grace", 25*time.Second, "how long in-flight calls may finish after SIGTERM")
 	rate := fs.Float64("rate-limit", 0, "max tool calls per second per API key (0: unlimited)")
 	conf := fs.Bool("conformance-tools", false, "also register the MCP conformance suite's test tools (testing only)")
+	maxConns := fs.Int("max-connections", runtime.DefaultMaxConnections, "open connections; beyond it the longest-idle one is closed, or the new one gets 503")
+	maxCalls := fs.Int("max-concurrent-calls", runtime.DefaultMaxConcurrentCalls, "tool calls that run at once; more wait in a queue")
+	maxQueued := fs.Int("max-queued-calls", runtime.DefaultMaxQueuedCalls, "tool calls that may wait for a free slot; more are answered \"busy\" at once")
+	maxInflight := fs.Int64("max-inflight-body-bytes", runtime.DefaultMaxInflightBodyBytes, "request-body bytes processed at once, server-wide; larger bodies wait for room")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if *maxConns < 1 || *maxCalls < 1 || *maxQueued < 1 || *maxInflight < 1 {
+		fmt.Fprintln(env.Stderr, "miosa-mcp: --max-connections, --max-concurrent-calls, --max-queued-calls and --max-inflight-body-bytes must be at least 1")
+		return 2
 	}
 	cfg, err := loadConfig(env, &c, fs)
 	if err != nil {
@@ -100,8 +108,9 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	defer tuneGC()()
 	return serveHTTP(ctx, in, ln, runtime.HTTPOptions{
 		AllowedOrigins: runtime.SplitList(*origins), MaxBodyBytes: *maxBody,
+		MaxInflightBodyBytes: *maxInflight, MaxConcurrentCalls: *maxCalls, MaxQueuedCalls: *maxQueued,
 		Catalog: in.catalog, Toolsets: tools.Toolsets, Profiles: tools.Profiles,
-	}, *grace, env)
+	}, *maxConns, *grace, env)
 }
 
 // HTTP-mode garbage collector settings, used unless GOGC or GOMEMLIMIT is
@@ -131,13 +140,16 @@ func tuneGC() (restore func()) {
 	}
 }
 
-func serveHTTP(ctx context.Context, in *instance, ln net.Listener, o runtime.HTTPOptions, grace time.Duration, env Env) int {
+func serveHTTP(ctx context.Context, in *instance, ln net.Listener, o runtime.HTTPOptions, maxConns int, grace time.Duration, env Env) int {
 	host, _, _ := net.SplitHostPort(ln.Addr().String())
 	if !runtime.IsLoopbackHost(host) {
 		in.log.Warn("listening beyond loopback: anyone who can reach this address can use the server with their own MIOSA key; put it behind TLS and a firewall", "addr", ln.Addr().String())
 	}
+	conns := runtime.NewConnLimiter(maxConns)
+	ln = conns.Listener(ln)
 	hs := &http.Server{
 		Handler:           in.srv.HTTPHandler(o),
+		ConnState:         conns.ConnState,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

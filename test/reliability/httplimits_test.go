@@ -1,10 +1,12 @@
 package reliability_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -300,4 +302,112 @@ func TestRateLimitTableCannotBeFlushed(t *testing.T) {
 	if n := refused.Load(); n != 10_001-49 {
 		t.Errorf("%d junk keys refused, want all but the 49 that fit", n)
 	}
+}
+
+// rawConn is one HTTP/1.1 connection driven by hand.
+type rawConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func dialRaw(t *testing.T, base string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{Conn: c, r: bufio.NewReader(c)}
+}
+
+// ping sends one keep-alive request and reads its response.
+func (c *rawConn) ping(t *testing.T) (int, error) {
+	t.Helper()
+	body := `{"jsonrpc":"2.0","id":1,"method":"ping"}`
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(c, "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// TestConnectionCap: with --max-connections 4, a fifth connection is
+// served by closing the longest-idle keep-alive connection; when none of
+// the four is idle (each is mid-request), the fifth is answered 503 and
+// closed, and the four are unaffected.
+func TestConnectionCap(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, okData)
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL}, "--max-connections", "4")
+	t.Run("evicts-idle", func(t *testing.T) {
+		var idle []*rawConn
+		for i := range 4 {
+			c := dialRaw(t, h.URL)
+			if st, err := c.ping(t); err != nil || st != 200 {
+				t.Fatalf("connection %d: %d %v", i, st, err)
+			}
+			idle = append(idle, c)
+		}
+		// The server marks a connection idle just after its response, so
+		// the fifth may briefly find none idle; it is then refused and tried
+		// again.
+		var st int
+		for try := 0; try < 50 && st != 200; try++ {
+			st, _ = dialRaw(t, h.URL).ping(t)
+			if st != 200 {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		if st != 200 {
+			t.Fatalf("a fifth connection with four idle ones: %d", st)
+		}
+		closed := 0
+		for _, c := range idle {
+			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond)) // the evicted one is closed already
+			if _, err := c.r.ReadByte(); err == io.EOF {
+				closed++
+			} else {
+				c.SetReadDeadline(time.Time{})
+			}
+		}
+		if closed < 1 {
+			t.Errorf("no idle connection was closed to make room")
+		}
+	})
+	t.Run("refuses-when-none-idle", func(t *testing.T) {
+		var busy []*rawConn
+		for range 4 {
+			c := dialRaw(t, h.URL)
+			io.WriteString(c, "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n") // headers never end
+			busy = append(busy, c)
+		}
+		// Each of the four busy connections evicts one idle connection
+		// from before; once none is left the next is refused.
+		var st int
+		var err error
+		for try := 0; try < 50; try++ {
+			st, err = dialRaw(t, h.URL).ping(t)
+			if st == http.StatusServiceUnavailable {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if st != http.StatusServiceUnavailable {
+			t.Fatalf("a fifth connection with four busy ones: %d %v, want 503", st, err)
+		}
+		// A busy connection finishing its request is served normally.
+		c := busy[0]
+		body := `{"jsonrpc":"2.0","id":1,"method":"ping"}`
+		fmt.Fprintf(c, "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		resp, err := http.ReadResponse(c.r, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("a busy connection finishing its request: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	})
 }
