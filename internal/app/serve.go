@@ -121,9 +121,16 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 // a quarter and raises throughput by about a third, for some 17 MB more RSS
 // under that load; the soft limit makes the collector work harder again
 // before the heap passes it. Idle memory is unchanged.
+//
+// The soft limit sits at half the 256 MiB container limit of
+// docs/hosting.md: at GOGC=400 a burst of large answers or uploads leaves
+// garbage until the heap reaches it, so it, plus some 20 MB outside the
+// heap, is the peak RSS under such a burst (about 150 MB measured,
+// RELIABILITY.md), while what can be live at once is bounded by the
+// request-body and answer budgets.
 const (
 	httpGCPercent   = 400
-	httpMemoryLimit = 256 << 20
+	httpMemoryLimit = 128 << 20
 )
 
 // tuneGC applies the HTTP-mode GC settings and returns a func restoring

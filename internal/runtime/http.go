@@ -29,7 +29,7 @@ type HTTPOptions struct {
 	// being processed (DefaultMaxInflightBodyBytes, at least MaxBodyBytes).
 	MaxInflightBodyBytes int64
 	// BodyWait is how long a large body waits for room in that budget
-	// before it is refused with 503 (default 10 s).
+	// before it is refused with 503 (default 30 s).
 	BodyWait time.Duration
 	// MaxConcurrentCalls and MaxQueuedCalls bound the tool calls running
 	// and waiting (DefaultMaxConcurrentCalls, DefaultMaxQueuedCalls).

@@ -44,15 +44,17 @@ const (
 	// freeBodyBytes: bodies up to this size do not take from the budget.
 	freeBodyBytes = 64 << 10
 	// defaultBodyWait is how long a large body waits for room in the
-	// budget before it is refused with 503 (HTTPOptions.BodyWait).
-	defaultBodyWait = 10 * time.Second
+	// budget before it is refused with 503 (HTTPOptions.BodyWait); its
+	// bytes wait in the connection meanwhile, not in memory.
+	defaultBodyWait = 30 * time.Second
 
 	// DefaultMaxInflightBodyBytes is the default budget of request-body
-	// bytes in flight server-wide: three bodies at the 5 MiB size limit.
-	// Each byte of a body costs several more while it is parsed, validated
-	// and re-encoded for the API, so this budget, not the connection count,
-	// bounds the memory large uploads take (see RELIABILITY.md).
-	DefaultMaxInflightBodyBytes = 16 << 20
+	// bytes in flight server-wide: one body at the 5 MiB size limit, or a
+	// few smaller ones, at a time. Each byte of a body costs about seven
+	// more while it is parsed, validated and re-encoded for the API (a
+	// 5 MiB sandbox_write_file holds some 35 MB), so this budget, not the
+	// connection count, bounds what large uploads take (RELIABILITY.md).
+	DefaultMaxInflightBodyBytes = 8 << 20
 	// DefaultMaxConcurrentCalls is how many tool calls run at once over
 	// HTTP; DefaultMaxQueuedCalls more may wait for a slot.
 	DefaultMaxConcurrentCalls = 64
