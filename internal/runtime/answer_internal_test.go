@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -200,4 +201,44 @@ func FuzzJSONAnswer(f *testing.F) {
 			t.Fatalf("streamed result differs:\nwhole    %s\nstreamed %s", w, g)
 		}
 	})
+}
+
+// TestAnswerBudgetBoundsLargeAnswers: what an answer keeps beyond its first
+// MiB comes from the server-wide budget, up front when the size is
+// announced and once the body passes 1 MiB when it is not; while the budget
+// is held elsewhere the read waits (here until its context ends), and the
+// bytes come back when the result is built.
+func TestAnswerBudgetBoundsLargeAnswers(t *testing.T) {
+	s := &Server{limits: Limits{}.withDefaults()}
+	s.answers = newAnswerBudget(4 << 20)
+	body := bytes.Repeat([]byte("a"), 3<<20)
+	for _, hint := range []int64{int64(len(body)), -1} {
+		// Budget free: the read takes 2 MiB (+1) and gives it back.
+		buf, release, err := s.readUpTo(context.Background(), bytes.NewReader(body), 4<<20, hint)
+		if err != nil || len(buf) != len(body) {
+			t.Fatalf("hint %d: read %d bytes, %v", hint, len(buf), err)
+		}
+		if s.answers.TryAcquire(3 << 20) {
+			t.Fatalf("hint %d: the read took nothing from the budget", hint)
+		}
+		release()
+		if !s.answers.TryAcquire(4 << 20) {
+			t.Fatalf("hint %d: the budget was not given back", hint)
+		}
+		// Budget held: the read waits and gives up with its context.
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_, release, err = s.readUpTo(ctx, bytes.NewReader(body), 4<<20, hint)
+		cancel()
+		release()
+		if err == nil {
+			t.Fatalf("hint %d: a large answer was read with the budget held", hint)
+		}
+		// A small answer never waits, even with the budget held.
+		if buf, release, err := s.readUpTo(context.Background(), bytes.NewReader(body[:1000]), 4<<20, -1); err != nil || len(buf) != 1000 {
+			t.Fatalf("a small answer: %v", err)
+		} else {
+			release()
+		}
+		s.answers.Release(4 << 20)
+	}
 }
