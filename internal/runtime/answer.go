@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/sync/semaphore"
@@ -27,7 +28,10 @@ import (
 //
 // Whatever stays above freeAnswerBytes in one call takes from a server-wide
 // budget of answer bytes (Limits.AnswerBytes) first, so concurrent large
-// images, files and logs are bounded together.
+// images, files and logs are bounded together. The bytes are held until the
+// transport has written the call's response (a callScope), since an image
+// costs about four times its size until then: the bytes, their base64, the
+// encoded response and its write (measured: RELIABILITY.md).
 
 const (
 	// waitJSONBytes is the JSON body kept whole for a tool that reads it
@@ -67,6 +71,49 @@ type upstreamBody struct {
 	release func()
 }
 
+// callScope collects what a call holds until its response is written; a
+// transport opens one around each tool call (httpgate.go, stdio.go).
+type callScope struct {
+	mu       sync.Mutex
+	releases []func()
+	closed   bool
+}
+
+type callScopeKey struct{}
+
+func withCallScope(ctx context.Context) (context.Context, *callScope) {
+	sc := &callScope{}
+	return context.WithValue(ctx, callScopeKey{}, sc), sc
+}
+
+// hold returns the function that gives back what was taken: with a scope
+// in ctx the scope calls it when the response is written, and the one
+// returned does nothing.
+func hold(ctx context.Context, release func()) func() {
+	sc, _ := ctx.Value(callScopeKey{}).(*callScope)
+	if sc == nil {
+		return release
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.closed {
+		return release
+	}
+	sc.releases = append(sc.releases, release)
+	return func() {}
+}
+
+// done gives back everything the call held.
+func (sc *callScope) done() {
+	sc.mu.Lock()
+	rs := sc.releases
+	sc.releases, sc.closed = nil, true
+	sc.mu.Unlock()
+	for _, r := range rs {
+		r()
+	}
+}
+
 func (b *upstreamBody) done() {
 	if b != nil && b.release != nil {
 		b.release()
@@ -87,7 +134,7 @@ func (s *Server) readUpTo(ctx context.Context, r io.Reader, n int, sizeHint int6
 		if err := s.answers.Acquire(ctx, weight); err != nil {
 			return err
 		}
-		release = func() { s.answers.Release(weight) }
+		release = hold(ctx, func() { s.answers.Release(weight) })
 		return nil
 	}
 	if sizeHint >= 0 {
@@ -113,7 +160,7 @@ func (s *Server) extend(ctx context.Context, r io.Reader, buf []byte, n int) ([]
 	if err := s.answers.Acquire(ctx, weight); err != nil {
 		return nil, func() {}, err
 	}
-	release := func() { s.answers.Release(weight) }
+	release := hold(ctx, func() { s.answers.Release(weight) })
 	buf, err := readFull(r, buf, n)
 	return buf, release, err
 }

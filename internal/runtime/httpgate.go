@@ -161,6 +161,11 @@ func (g *gate) handler(next http.Handler) http.Handler {
 				}
 				defer done()
 			}
+			// What the call holds of the answer budget is given back once
+			// its response is written.
+			ctx, scope := withCallScope(r.Context())
+			defer scope.done()
+			r = r.WithContext(ctx)
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)

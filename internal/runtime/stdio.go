@@ -428,7 +428,8 @@ func (c *stdioConn) work() {
 		if call == nil {
 			return
 		}
-		resp := c.handle(call.ctx, call.id, call.msg)
+		ctx, scope := withCallScope(call.ctx)
+		resp := c.handle(ctx, call.id, call.msg)
 		c.mu.Lock()
 		cancelled := call.cancelled
 		if c.calls[call.key] == call {
@@ -439,6 +440,7 @@ func (c *stdioConn) work() {
 		if resp != nil && !cancelled {
 			c.send(resp)
 		}
+		scope.done() // the response is encoded and handed to the writer
 	}
 }
 

@@ -20,7 +20,9 @@ import (
 
 // Memory: the issue-10 scenario against the shipped (non-race) binary in
 // HTTP mode with its default limits: 16 concurrent 15 MiB API answers and
-// 12 concurrent 5 MiB sandbox_write_file calls with made-up keys, twice.
+// 12 concurrent 5 MiB sandbox_write_file calls with made-up keys, twice,
+// with 16 concurrent 4 MiB screenshots besides (binary results cost the
+// most per byte kept).
 // The peak RSS (VmHWM) must stay under the ceiling RELIABILITY.md states.
 // It used to reach 590-620 MB (430 MB for the answers alone, 416 MB for
 // the writes alone).
@@ -35,15 +37,24 @@ const (
 	largeAnswers     = 16
 	largeWriteBytes  = 5 << 20
 	largeWrites      = 12
+	screenshotBytes  = 4<<20 - 64
+	screenshots      = 16
 	memoryRounds     = 2
 )
 
-// largeAPI answers GET /computers/{id} with a valid 15 MiB JSON document and
-// refuses every write with 401 after reading its body, as the API does for
-// a made-up key. It keeps nothing.
+// largeAPI answers GET /computers/{id} with a valid 15 MiB JSON document, a
+// screenshot with a PNG just under the 4 MiB image cap, and refuses every
+// write with 401 after reading its body, as the API does for a made-up key.
 func largeAPI(t *testing.T) *httptest.Server {
 	pad := bytes.Repeat([]byte("x"), 64<<10)
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0x5a}, screenshotBytes-8)...)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/desktop/screenshot") {
+			w.Header().Set("Content-Type", "image/png")
+			w.Header().Set("Content-Length", strconv.Itoa(len(png)))
+			w.Write(png)
+			return
+		}
 		if r.Method != http.MethodGet {
 			io.Copy(io.Discard, r.Body)
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{"code": "UNAUTHORIZED", "message": "invalid API key"}})
@@ -121,7 +132,7 @@ func TestMemoryCeilingUnderConcurrentLargeAnswers(t *testing.T) {
 	start := time.Now()
 	for round := range memoryRounds {
 		var wg sync.WaitGroup
-		for i := range largeAnswers + largeWrites {
+		for i := range largeAnswers + largeWrites + screenshots {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -129,8 +140,11 @@ func TestMemoryCeilingUnderConcurrentLargeAnswers(t *testing.T) {
 				defer cancel()
 				key := fmt.Sprintf("msk_u_made_up_key_%d_%02d_000000", round, i)
 				kind, body := "write", writeBody
-				if i < largeAnswers {
+				switch {
+				case i < largeAnswers:
 					kind, body = "read", []byte(getCall("1", fmt.Sprintf("cmp_big_%d", i)))
+				case i >= largeAnswers+largeWrites:
+					kind, body = "image", []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"desktop_screenshot","arguments":{"computer_id":"cmp_1"}}}`)
 				}
 				status, out, err := postRPC(ctx, endpoint, key, body)
 				switch {
@@ -140,6 +154,8 @@ func TestMemoryCeilingUnderConcurrentLargeAnswers(t *testing.T) {
 					note(kind, fmt.Sprintf("HTTP %d %s", status, clip(out)))
 				case kind == "read" && strings.Contains(out, `[truncated: showing the first`) && !strings.Contains(out, `"isError":true`):
 					note(kind, "cut result")
+				case kind == "image" && strings.Contains(out, `"type":"image"`) && len(out) > screenshotBytes:
+					note(kind, "the image")
 				case kind == "write" && strings.Contains(out, `HTTP 401`) && strings.Contains(out, `"isError":true`):
 					note(kind, "the API's 401")
 				case kind == "write" && status == http.StatusServiceUnavailable && strings.Contains(out, "budget for request bodies"):
@@ -158,18 +174,18 @@ func TestMemoryCeilingUnderConcurrentLargeAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d rounds of %d × %d MiB answers + %d × %d MiB writes in %v: VmHWM %.1f MB, peak sampled VmRSS %.1f MB; outcomes %v",
-		memoryRounds, largeAnswers, largeAnswerBytes>>20, largeWrites, largeWriteBytes>>20, elapsed.Round(time.Millisecond),
+	t.Logf("%d rounds of %d × %d MiB answers + %d × %d MiB writes + %d × 4 MiB screenshots in %v: VmHWM %.1f MB, peak sampled VmRSS %.1f MB; outcomes %v",
+		memoryRounds, largeAnswers, largeAnswerBytes>>20, largeWrites, largeWriteBytes>>20, screenshots, elapsed.Round(time.Millisecond),
 		bench.MB(m.HWM), bench.MB(peakRSS.Load()), outcomes)
 	if hwm := m.HWM << 10; hwm > memoryCeiling {
 		t.Errorf("peak RSS %.1f MB is over the %.1f MB ceiling", bench.MB(m.HWM), float64(memoryCeiling)/1e6)
 	}
 	for what, n := range outcomes {
-		if what != "read: cut result" && what != "write: the API's 401" && what != "write: busy" {
+		if what != "read: cut result" && what != "write: the API's 401" && what != "write: busy" && what != "image: the image" {
 			t.Errorf("%d × %s", n, what)
 		}
 	}
-	if outcomes["read: cut result"] != memoryRounds*largeAnswers || outcomes["write: the API's 401"] == 0 {
-		t.Errorf("outcomes %v: every read must be answered, and writes reach the API", outcomes)
+	if outcomes["read: cut result"] != memoryRounds*largeAnswers || outcomes["image: the image"] != memoryRounds*screenshots || outcomes["write: the API's 401"] == 0 {
+		t.Errorf("outcomes %v: every read and screenshot must be answered, and writes reach the API", outcomes)
 	}
 }
