@@ -369,7 +369,7 @@ func TestPanicStdio(t *testing.T) {
 	leakCheck(t)
 	up := newUpstream(t, okData)
 	b := goldenRuntime(t, up.base(), withPanickingCatalogTool, func(o *runtime.Options) { o.Mode = runtime.ModeStdio })
-	c := stdioInProcessWith(t, b.srv, runtime.StdioOptions{Key: runtime.NewAPIKey(transportKey), Workers: 4})
+	c := stdioInProcess(t, b.srv, runtime.StdioOptions{Key: runtime.NewAPIKey(transportKey), Workers: 4})
 	// More panics than workers (4): a dead worker would show as a hang.
 	for i := range 8 {
 		name := []string{"explode", "widget_explode"}[i%2]
@@ -397,12 +397,7 @@ func TestPanicStdio(t *testing.T) {
 // stdioInProcess serves srv over stdio exactly as `miosa-mcp stdio` does
 // (runtime.ServeStdio) on in-memory pipes and returns an initialized
 // mcp-go client.
-func stdioInProcess(t *testing.T, srv *runtime.Server, key string, opts ...mcpclient.ClientOption) *mcpclient.Client {
-	t.Helper()
-	return stdioInProcessWith(t, srv, runtime.StdioOptions{Key: runtime.NewAPIKey(key)}, opts...)
-}
-
-func stdioInProcessWith(t *testing.T, srv *runtime.Server, o runtime.StdioOptions, opts ...mcpclient.ClientOption) *mcpclient.Client {
+func stdioInProcess(t *testing.T, srv *runtime.Server, o runtime.StdioOptions, opts ...mcpclient.ClientOption) *mcpclient.Client {
 	t.Helper()
 	srvIn, cliOut := io.Pipe()
 	cliIn, srvOut := io.Pipe()
