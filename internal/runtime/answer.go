@@ -231,6 +231,9 @@ func readJSONAnswer(r io.Reader, full, textMax int, readMax int64, sizeHint int6
 			return nil, err
 		}
 	}
+	if t := tc.end(); len(head) < cap(head) {
+		head = append(head, t[:min(len(t), cap(head)-len(head))]...)
+	}
 	valid, size := sc.finish(), tc.trimmed()
 	if !truncated && size <= int64(len(head)) {
 		return &upstreamBody{data: head}, nil // mostly white space: all of it fits

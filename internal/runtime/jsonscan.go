@@ -563,6 +563,16 @@ func (c *trimCounter) feed(p []byte) []byte {
 	return nil
 }
 
+// end is called at the end of the stream: bytes held as the start of a
+// rune that never completed are text, not space, and are returned.
+func (c *trimCounter) end() []byte {
+	if c.started || len(c.pending) == 0 {
+		return nil
+	}
+	c.started = true
+	return c.pending
+}
+
 // trimmed is the length of the stream without its surrounding space.
 func (c *trimCounter) trimmed() int64 {
 	if !c.started {

@@ -31,6 +31,7 @@ func checkScan(t *testing.T, doc []byte, chunk int) {
 	for d := doc; len(d) > 0; d = d[min(chunk, len(d)):] {
 		start = append(start, tc.feed(d[:min(chunk, len(d))])...)
 	}
+	start = append(start, tc.end()...)
 	if !bytes.HasPrefix(start, trimmed) || tc.trimmed() != int64(len(trimmed)) {
 		if len(doc)-len(bytes.TrimRight(doc, " \t\n\r\v\f")) <= trimWindow { // beyond: an estimate
 			t.Fatalf("trim of %q (chunks of %d): start %q, length %d; want %q, %d", doc, chunk, start, tc.trimmed(), trimmed, len(trimmed))
