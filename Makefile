@@ -3,16 +3,23 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/miosa-mcp
 
-.PHONY: help generate check-generate build test unit race lint vet fmt-check tidy-check conformance fuzz-short fuzz bench demo docker clean
+# Go developer tools are pinned in tools/go.mod; the versions of the others
+# (Node, the conformance suite, the vulnerability database) in scripts/versions.env.
+TOOL := $(GO) tool -modfile=tools/go.mod
+
+.PHONY: help generate check-generate update-golden build test race lint vet fmt-check tidy-check staticcheck unparam vuln conformance k8s-validate fuzz-short fuzz bench demo docker clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*##' $(firstword $(MAKEFILE_LIST)) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 generate: ## regenerate gen/ and docs/tools.md from api/openapi.yaml and tools.yaml
 	$(GO) generate ./...
 
 check-generate: ## fail when generated code is stale or the catalog and spec disagree
-	$(GO) run ./cmd/gen -check
+	$(GO) run ./cmd/toolgen -check
+
+update-golden: ## rewrite the golden files of every test with an -update flag (review the diff)
+	$(GO) test -count=1 $$(git grep -l 'flag.Bool("update"' -- '*_test.go' | xargs -n1 dirname | sort -u | sed 's|^|./|') -update
 
 build: ## build bin/miosa-mcp
 	$(GO) build -trimpath -o $(BIN) ./cmd/miosa-mcp
@@ -25,8 +32,18 @@ vet:
 
 tidy-check:
 	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
 
-lint: fmt-check vet tidy-check ## gofmt, go vet, go mod tidy -diff
+staticcheck:
+	$(TOOL) staticcheck ./...
+
+unparam: ## unused parameters and results that are always the same
+	$(TOOL) unparam ./...
+
+lint: fmt-check vet tidy-check staticcheck unparam ## gofmt, go vet, go mod tidy -diff, staticcheck, unparam
+
+vuln: ## govulncheck against the pinned vulnerability database, offline (VULNDB=https://vuln.go.dev for the live one)
+	./scripts/vuln.sh
 
 race: ## all Go tests with the race detector
 	$(GO) test -race -count=1 -timeout 20m ./...
@@ -40,7 +57,10 @@ fuzz: ## run every fuzz target for longer (FUZZTIME=5m)
 conformance: build ## official MCP conformance suite against the HTTP server (installs Node 22 + the suite from npm)
 	./scripts/conformance.sh
 
-test: lint check-generate race fuzz-short conformance ## everything CI runs
+k8s-validate: build ## render deploy/kubernetes with kustomize, validate it with kubeconform (offline schemas) and against the binary
+	./scripts/k8s-validate.sh
+
+test: lint check-generate race fuzz-short conformance k8s-validate ## everything CI runs
 
 bench: build ## benchmarks: tools/list size, cold start, per-call overhead, HTTP throughput, memory
 	./scripts/bench.sh

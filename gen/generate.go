@@ -4,4 +4,4 @@
 // `go generate ./...` (or `make generate`).
 package gen
 
-//go:generate go run ../cmd/gen -root ..
+//go:generate go run ../cmd/toolgen -root ..

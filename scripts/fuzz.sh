@@ -13,7 +13,6 @@ set -euo pipefail
 
 fuzztime="${1:-10s}"
 cd "$(dirname "$0")/.."
-export GOFLAGS="${GOFLAGS:--mod=mod}"
 
 pkgs=""
 while read -r importpath dir; do

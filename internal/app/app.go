@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -62,7 +61,7 @@ const keyMissingStdio = "MIOSA_API_KEY is not set: the environment variable is m
 const keyMissingHTTP = "No API key: send `Authorization: Bearer msk_u_…` with each request (the word Bearer, a space, then your MIOSA key)."
 
 // build assembles the runtime server from the configuration.
-func build(ctx context.Context, cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
+func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 	log := newLogger(stderr, cfg.LogLevel, cfg.APIKey)
 	in := &instance{cfg: cfg, log: log, close: func() {}}
 	if o.mock {

@@ -46,7 +46,7 @@ func runCall(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "miosa-mcp: the arguments must be a JSON object: %v\n", err)
 		return 2
 	}
-	in, code := buildForCLI(ctx, env, &c, fs)
+	in, code := buildForCLI(env, &c, fs)
 	if in == nil {
 		return code
 	}

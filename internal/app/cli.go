@@ -76,7 +76,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	case "http":
 		return runHTTP(ctx, args, env)
 	case "tools":
-		return runTools(ctx, args, env)
+		return runTools(args, env)
 	case "call":
 		return runCall(ctx, args, env)
 	case "config":

@@ -15,11 +15,11 @@ import (
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
 
-// Defaults documented on the MIOSA MCP docs page.
+// Defaults documented on the MIOSA MCP docs page. The MIOSA_TIMEOUT_MS
+// default is runtime.DefaultTimeout, which the runtime also applies.
 const (
 	DefaultAPIURL   = "https://api.miosa.ai"
 	DefaultTemplate = "miosa-sandbox"
-	DefaultTimeout  = 30 * time.Second
 	DefaultLogLevel = "warn"
 	DefaultListen   = "127.0.0.1:8787"
 	apiPrefix       = "/api/v1"
@@ -53,11 +53,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.DefaultTemplate == "" {
 		c.DefaultTemplate = DefaultTemplate
 	}
-	c.Timeout = DefaultTimeout
+	c.Timeout = runtime.DefaultTimeout
 	if v := strings.TrimSpace(getenv("MIOSA_TIMEOUT_MS")); v != "" {
 		ms, err := strconv.Atoi(v)
 		if err != nil || ms < 100 || ms > 3_600_000 {
-			return c, fmt.Errorf("MIOSA_TIMEOUT_MS=%q: must be a whole number of milliseconds between 100 and 3600000 (default 30000)", v)
+			return c, fmt.Errorf("MIOSA_TIMEOUT_MS=%q: must be a whole number of milliseconds between 100 and 3600000 (default %d)", v, runtime.DefaultTimeout.Milliseconds())
 		}
 		c.Timeout = time.Duration(ms) * time.Millisecond
 	}

@@ -16,8 +16,6 @@ import (
 	"sync"
 	"testing"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/miosa-osa/miosa-mcp/internal/app"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
@@ -171,7 +169,7 @@ func TestServerJSON(t *testing.T) {
 		defaults := map[string]string{
 			"MIOSA_API_URL":          app.DefaultAPIURL,
 			"MIOSA_DEFAULT_TEMPLATE": app.DefaultTemplate,
-			"MIOSA_TIMEOUT_MS":       strconv.FormatInt(app.DefaultTimeout.Milliseconds(), 10),
+			"MIOSA_TIMEOUT_MS":       strconv.FormatInt(runtime.DefaultTimeout.Milliseconds(), 10),
 			"MIOSA_LOG_LEVEL":        app.DefaultLogLevel,
 			"MIOSA_READ_ONLY":        "false",
 		}
@@ -337,7 +335,7 @@ func TestREADME(t *testing.T) {
 		t.Error("the quick start must be exactly `make demo` and `make test`")
 	}
 	makefile := readRepoFile(t, "Makefile")
-	for _, m := range regexp.MustCompile("`make ([a-z-]+)`").FindAllStringSubmatch(readme, -1) {
+	for _, m := range regexp.MustCompile("`make ([a-z0-9-]+)`").FindAllStringSubmatch(readme, -1) {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(m[1]) + `:`).MatchString(makefile) {
 			t.Errorf("README names `make %s`, which the Makefile does not define", m[1])
 		}
@@ -380,66 +378,44 @@ func headingAnchors(md string) []string {
 	return out
 }
 
-// TestHostingDoc checks the Kubernetes example in docs/hosting.md against
-// the binary and the image: a valid `http` command line, probes on the
-// server's health endpoints, the port it listens on, the published image,
-// and a grace period longer than the server's shutdown grace.
+// TestHostingDoc keeps docs/hosting.md pointing at deploy/kubernetes rather
+// than carrying a copy: no inline Deployment, every relative link resolves,
+// the `kubectl apply -k` paths are kustomizations, and the schema sources it
+// names are the ones deploy/kubernetes/validate pins. The manifests
+// themselves are checked against the binary by that module's tests
+// (`make k8s-validate`).
 func TestHostingDoc(t *testing.T) {
 	doc := readRepoFile(t, "docs/hosting.md")
-	start := strings.Index(doc, "```yaml\n")
-	end := strings.Index(doc[start+1:], "\n```")
-	if start < 0 || end < 0 {
-		t.Fatal("no yaml block in docs/hosting.md")
-	}
-	type probe struct {
-		HTTPGet struct{ Path string } `yaml:"httpGet"`
-	}
-	var deploy struct {
-		Kind string
-		Spec struct {
-			Template struct {
-				Spec struct {
-					TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
-					Containers                    []struct {
-						Image string
-						Args  []string
-						Ports []struct {
-							ContainerPort int `yaml:"containerPort"`
-						}
-						LivenessProbe  probe `yaml:"livenessProbe"`
-						ReadinessProbe probe `yaml:"readinessProbe"`
-					}
-				}
-			}
+	for _, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(doc, -1) {
+		if strings.Contains(m[1], "kind: Deployment") {
+			t.Error("docs/hosting.md carries an inline Deployment; point at deploy/kubernetes instead")
 		}
 	}
-	dec := yaml.NewDecoder(strings.NewReader(doc[start+len("```yaml\n") : start+1+end]))
-	if err := dec.Decode(&deploy); err != nil || deploy.Kind != "Deployment" || len(deploy.Spec.Template.Spec.Containers) != 1 {
-		t.Fatalf("first document is not a one-container Deployment (%v)", err)
-	}
-	c := deploy.Spec.Template.Spec.Containers[0]
-	if c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
-		t.Errorf("probes = %+v, %+v; want /healthz and /readyz", c.LivenessProbe, c.ReadinessProbe)
-	}
-	s := loadServerJSON(t)
-	if want := "ghcr.io/" + s.Packages[0].Identifier + ":" + s.Packages[0].Version; c.Image != want {
-		t.Errorf("image = %s, want %s (server.json)", c.Image, want)
-	}
-	if len(c.Args) < 3 || c.Args[0] != "http" || c.Args[1] != "--listen" || len(c.Ports) != 1 || !strings.HasSuffix(c.Args[2], ":"+strconv.Itoa(c.Ports[0].ContainerPort)) {
-		t.Errorf("args %v do not listen on the container port %+v", c.Args, c.Ports)
-	}
-	grace := 25
-	for i, a := range c.Args {
-		if a == "--shutdown-grace" && i+1 < len(c.Args) {
-			grace, _ = strconv.Atoi(strings.TrimSuffix(c.Args[i+1], "s"))
+	for _, m := range regexp.MustCompile(`\]\(\.\./([^)#:]+)(#[^)]*)?\)`).FindAllStringSubmatch(doc, -1) {
+		if _, err := os.Stat(filepath.Join(repoRoot, m[1])); err != nil {
+			t.Errorf("docs/hosting.md links to %s, which does not exist", m[1])
 		}
 	}
-	if deploy.Spec.Template.Spec.TerminationGracePeriodSeconds <= grace {
-		t.Errorf("terminationGracePeriodSeconds %d must exceed the shutdown grace %ds", deploy.Spec.Template.Spec.TerminationGracePeriodSeconds, grace)
+	applies := regexp.MustCompile(`kubectl apply -k (deploy/kubernetes/[a-z/-]+)`).FindAllStringSubmatch(doc, -1)
+	if len(applies) == 0 {
+		t.Error("docs/hosting.md does not say how to deploy (kubectl apply -k deploy/kubernetes/…)")
 	}
-	// The flags parse: `http <args> --help` exits 0 (help wins after parsing).
-	r := run(t, nil, append(append([]string{}, c.Args...), "--help")...)
-	if r.code != 0 {
-		t.Errorf("%v is not a valid command line: %s", c.Args, r)
+	for _, m := range applies {
+		if _, err := os.Stat(filepath.Join(repoRoot, m[1], "kustomization.yaml")); err != nil {
+			t.Errorf("docs/hosting.md applies %s, which is no kustomization", m[1])
+		}
+	}
+	if !strings.Contains(doc, "make k8s-validate") || !regexp.MustCompile(`(?m)^k8s-validate:`).MatchString(readRepoFile(t, "Makefile")) {
+		t.Error("docs/hosting.md must name `make k8s-validate`, a Makefile target")
+	}
+	pins := regexp.MustCompile(`Module:\s+"([^"]+)",\s+Version: "([^"]+)"`).FindAllStringSubmatch(readRepoFile(t, "deploy/kubernetes/validate/source.go"), -1)
+	if len(pins) != 2 {
+		t.Fatalf("deploy/kubernetes/validate/source.go pins %d sources, want 2", len(pins))
+	}
+	flat := strings.Join(strings.Fields(doc), " ")
+	for _, p := range pins {
+		if !strings.Contains(flat, "`"+p[1]+"` "+p[2]) {
+			t.Errorf("docs/hosting.md does not name the schema source %s %s", p[1], p[2])
+		}
 	}
 }

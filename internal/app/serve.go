@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
-
 	"github.com/miosa-osa/miosa-mcp/gen/tools"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
@@ -28,15 +26,21 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 	var c commonFlags
 	c.register(fs)
 	rate := fs.Float64("rate-limit", 0, "max tool calls per second (0: unlimited)")
+	workers := fs.Int("max-concurrent-calls", runtime.DefaultStdioWorkers, "tool calls that run at once; more wait in a queue")
+	queue := fs.Int("max-queued-calls", runtime.DefaultStdioQueue, "tool calls that may wait for a free slot; more are refused at once")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if *workers < 1 || *queue < 1 {
+		fmt.Fprintln(env.Stderr, "miosa-mcp: --max-concurrent-calls and --max-queued-calls must be at least 1")
+		return 2
 	}
 	cfg, err := loadConfig(env, &c, fs)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
 	}
-	in, err := build(ctx, cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate}, env.Stderr)
+	in, err := build(cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
@@ -47,15 +51,11 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	key := in.cfg.APIKey
-	stdio := server.NewStdioServer(in.srv.MCP())
-	server.WithStdioContextFunc(func(ctx context.Context) context.Context { return runtime.WithAPIKey(ctx, key) })(stdio)
-	server.WithErrorLogger(log.New(env.Stderr, "miosa-mcp: ", 0))(stdio)
 	in.log.Info("serving MCP over stdio", "tools", len(in.enabled), "api", in.cfg.APIURL.Host)
-	// Messages encoding/json would read differently from a strict parser
-	// (duplicate or case-variant keys, invalid UTF-8) are refused first.
-	stdin, stdout := runtime.StrictStdio(env.Stdin, env.Stdout)
-	if err := stdio.Listen(ctx, stdin, stdout); err != nil && !errors.Is(err, context.Canceled) {
+	// Our own loop (runtime/stdio.go): strict message checks, pings and
+	// cancels answered at once, tool calls on a bounded pool.
+	err = in.srv.ServeStdio(ctx, env.Stdin, env.Stdout, runtime.StdioOptions{Key: in.cfg.APIKey, Workers: *workers, Queue: *queue})
+	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 1
 	}
@@ -71,12 +71,20 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	c.register(fs)
 	listen := fs.String("listen", DefaultListen, "address to listen on; binding beyond loopback exposes the server to the network")
 	origins := fs.String("allowed-origins", "", "comma-separated browser origins allowed besides loopback ones (\"*\" allows any)")
-	maxBody := fs.Int64("max-body-bytes", 5<<20, "maximum request body size")
+	maxBody := fs.Int64("max-body-bytes", runtime.DefaultMaxBodyBytes, "maximum request body size")
 	grace := fs.Duration("shutdown-grace", 25*time.Second, "how long in-flight calls may finish after SIGTERM")
 	rate := fs.Float64("rate-limit", 0, "max tool calls per second per API key (0: unlimited)")
 	conf := fs.Bool("conformance-tools", false, "also register the MCP conformance suite's test tools (testing only)")
+	maxConns := fs.Int("max-connections", runtime.DefaultMaxConnections, "open connections; beyond it the longest-idle one is closed, or the new one gets 503")
+	maxCalls := fs.Int("max-concurrent-calls", runtime.DefaultMaxConcurrentCalls, "tool calls that run at once; more wait in a queue")
+	maxQueued := fs.Int("max-queued-calls", runtime.DefaultMaxQueuedCalls, "tool calls that may wait for a free slot; more are answered \"busy\" at once")
+	maxInflight := fs.Int64("max-inflight-body-bytes", runtime.DefaultMaxInflightBodyBytes, "request-body bytes processed at once, server-wide; larger bodies wait for room")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if *maxConns < 1 || *maxCalls < 1 || *maxQueued < 1 || *maxInflight < 1 {
+		fmt.Fprintln(env.Stderr, "miosa-mcp: --max-connections, --max-concurrent-calls, --max-queued-calls and --max-inflight-body-bytes must be at least 1")
+		return 2
 	}
 	cfg, err := loadConfig(env, &c, fs)
 	if err != nil {
@@ -86,7 +94,7 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	// HTTP callers bring their own key; a server-wide key would be shared
 	// by every caller, so it is ignored here.
 	cfg.APIKey = runtime.APIKey{}
-	in, err := build(ctx, cfg, serverOpts{mode: runtime.ModeHTTP, mock: c.mock, rateLimit: *rate, conformanceTools: *conf}, env.Stderr)
+	in, err := build(cfg, serverOpts{mode: runtime.ModeHTTP, mock: c.mock, rateLimit: *rate, conformanceTools: *conf}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
@@ -100,8 +108,9 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	defer tuneGC()()
 	return serveHTTP(ctx, in, ln, runtime.HTTPOptions{
 		AllowedOrigins: runtime.SplitList(*origins), MaxBodyBytes: *maxBody,
+		MaxInflightBodyBytes: *maxInflight, MaxConcurrentCalls: *maxCalls, MaxQueuedCalls: *maxQueued,
 		Catalog: in.catalog, Toolsets: tools.Toolsets, Profiles: tools.Profiles,
-	}, *grace, env)
+	}, *maxConns, *grace, env)
 }
 
 // HTTP-mode garbage collector settings, used unless GOGC or GOMEMLIMIT is
@@ -112,9 +121,16 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 // a quarter and raises throughput by about a third, for some 17 MB more RSS
 // under that load; the soft limit makes the collector work harder again
 // before the heap passes it. Idle memory is unchanged.
+//
+// The soft limit sits at half the 256 MiB container limit of
+// docs/hosting.md: at GOGC=400 a burst of large answers or uploads leaves
+// garbage until the heap reaches it, so it, plus some 20 MB outside the
+// heap, is the peak RSS under such a burst (about 150 MB measured,
+// RELIABILITY.md), while what can be live at once is bounded by the
+// request-body and answer budgets.
 const (
 	httpGCPercent   = 400
-	httpMemoryLimit = 256 << 20
+	httpMemoryLimit = 128 << 20
 )
 
 // tuneGC applies the HTTP-mode GC settings and returns a func restoring
@@ -131,13 +147,16 @@ func tuneGC() (restore func()) {
 	}
 }
 
-func serveHTTP(ctx context.Context, in *instance, ln net.Listener, o runtime.HTTPOptions, grace time.Duration, env Env) int {
+func serveHTTP(ctx context.Context, in *instance, ln net.Listener, o runtime.HTTPOptions, maxConns int, grace time.Duration, env Env) int {
 	host, _, _ := net.SplitHostPort(ln.Addr().String())
 	if !runtime.IsLoopbackHost(host) {
 		in.log.Warn("listening beyond loopback: anyone who can reach this address can use the server with their own MIOSA key; put it behind TLS and a firewall", "addr", ln.Addr().String())
 	}
+	conns := runtime.NewConnLimiter(maxConns)
+	ln = conns.Listener(ln)
 	hs := &http.Server{
 		Handler:           in.srv.HTTPHandler(o),
+		ConnState:         conns.ConnState,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -15,9 +14,9 @@ import (
 
 // runTools prints the catalog for humans: a table, JSON (--json, the exact
 // tools/list entries), per-toolset costs (--stats), or one tool (describe).
-func runTools(ctx context.Context, args []string, env Env) int {
+func runTools(args []string, env Env) int {
 	if len(args) > 0 && args[0] == "describe" {
-		return runDescribe(ctx, args[1:], env)
+		return runDescribe(args[1:], env)
 	}
 	fs := newFlagSet("tools", "miosa-mcp tools [--toolsets …] [--json] [--stats]", env)
 	var c commonFlags
@@ -27,7 +26,7 @@ func runTools(ctx context.Context, args []string, env Env) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	in, code := buildForCLI(ctx, env, &c, fs)
+	in, code := buildForCLI(env, &c, fs)
 	if in == nil {
 		return code
 	}
@@ -109,7 +108,7 @@ func printStats(ts []runtime.Tool, env Env) int {
 	return 0
 }
 
-func runDescribe(ctx context.Context, args []string, env Env) int {
+func runDescribe(args []string, env Env) int {
 	fs := newFlagSet("tools describe", "miosa-mcp tools describe NAME", env)
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -119,7 +118,7 @@ func runDescribe(ctx context.Context, args []string, env Env) int {
 		return 2
 	}
 	var c commonFlags
-	in, code := buildForCLI(ctx, env, &c, fs)
+	in, code := buildForCLI(env, &c, fs)
 	if in == nil {
 		return code
 	}
@@ -156,13 +155,13 @@ func printIndented(env Env, raw json.RawMessage) {
 
 // buildForCLI builds a server for the CLI commands (inspection and one-shot
 // calls); it never serves a transport.
-func buildForCLI(ctx context.Context, env Env, c *commonFlags, fs *flag.FlagSet) (*instance, int) {
+func buildForCLI(env Env, c *commonFlags, fs *flag.FlagSet) (*instance, int) {
 	cfg, err := loadConfig(env, c, fs)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return nil, 2
 	}
-	in, err := build(ctx, cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock}, env.Stderr)
+	in, err := build(cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return nil, 2

@@ -50,8 +50,6 @@ func (c *call) path(name string) string { return c.params[name] }
 
 func (c *call) query(name string) string { return c.r.URL.Query().Get(name) }
 
-func (c *call) hasQuery(name string) bool { return c.r.URL.Query().Has(name) }
-
 // queryInt reads an integer query parameter; the spec validation has
 // already rejected non-integers and out-of-range values.
 func (c *call) queryInt(name string, def int) int {

@@ -78,17 +78,16 @@ func (d *desktop) window(id string) (*window, bool) {
 	return nil, false
 }
 
-func (d *desktop) close(id string) bool {
+func (d *desktop) close(id string) {
 	for i, w := range d.windows {
 		if w.ID == id {
 			d.windows = append(d.windows[:i], d.windows[i+1:]...)
 			if w.IsFocused && len(d.windows) > 0 {
 				d.focus(d.windows[len(d.windows)-1])
 			}
-			return true
+			return
 		}
 	}
-	return false
 }
 
 func (d *desktop) moveTo(x, y int) {

@@ -147,19 +147,23 @@ func (sh *shell) simple(toks []token, stdin string) execOutcome {
 			res.stdout += res.stderr
 			res.stderr = ""
 		case ">", ">>":
-			res.stdout = sh.redirect(r.target, res.stdout, r.op == ">>", &res)
+			out := res.stdout
+			res.stdout = ""
+			sh.redirect(r.target, out, r.op == ">>", &res)
 		case "2>", "2>>":
-			res.stderr = sh.redirect(r.target, res.stderr, r.op == "2>>", &res)
+			errOut := res.stderr
+			res.stderr = ""
+			sh.redirect(r.target, errOut, r.op == "2>>", &res)
 		}
 	}
 	return res
 }
 
-// redirect writes data to target (or discards it for /dev/null) and
-// returns what is left for the terminal: nothing.
-func (sh *shell) redirect(target, data string, appendTo bool, res *execOutcome) string {
+// redirect writes data to target (or discards it for /dev/null); a write
+// that fails is reported on res's stderr, as sh does.
+func (sh *shell) redirect(target, data string, appendTo bool, res *execOutcome) {
 	if target == "/dev/null" {
-		return ""
+		return
 	}
 	p := abs(target, sh.cwd)
 	var err error
@@ -172,7 +176,6 @@ func (sh *shell) redirect(target, data string, appendTo bool, res *execOutcome) 
 		res.stderr += "sh: " + target + ": " + err.Error() + "\n"
 		res.code = 1
 	}
-	return ""
 }
 
 func isAssignment(w string) bool {

@@ -39,7 +39,7 @@ func cursorOf[T seqd](items []T, c *call) ([]T, string, *reply) {
 		n, okCur := decodeCursor(cur, "o:")
 		v, err := strconv.Atoi(n)
 		if !okCur || err != nil {
-			r := failDetails(http.StatusBadRequest, "VALIDATION_ERROR", "invalid cursor: pass the cursor of the previous page unchanged", []fieldError{{Field: "cursor", Message: "invalid cursor"}})
+			r := failValidation(http.StatusBadRequest, "invalid cursor: pass the cursor of the previous page unchanged", []fieldError{{Field: "cursor", Message: "invalid cursor"}})
 			return nil, "", &r
 		}
 		after = v

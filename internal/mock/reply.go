@@ -88,8 +88,9 @@ func fail(status int, code, msg string) reply {
 	return reply{status: status, ctype: "application/json", err: &apiError{Code: code, Message: msg}}
 }
 
-func failDetails(status int, code, msg string, details any) reply {
-	r := fail(status, code, msg)
+// failValidation is a VALIDATION_ERROR with the offending fields in details.
+func failValidation(status int, msg string, details any) reply {
+	r := fail(status, "VALIDATION_ERROR", msg)
 	r.err.Details = details
 	return r
 }
@@ -105,7 +106,7 @@ func conflict(msg string) reply { return fail(http.StatusConflict, "CONFLICT", m
 func invalidState(msg string) reply { return fail(http.StatusConflict, "INVALID_STATE", msg) }
 
 func invalid(field, msg string) reply {
-	return failDetails(http.StatusUnprocessableEntity, "VALIDATION_ERROR", field+": "+msg, []fieldError{{Field: field, Message: msg}})
+	return failValidation(http.StatusUnprocessableEntity, field+": "+msg, []fieldError{{Field: field, Message: msg}})
 }
 
 func (r reply) render(reqID string) []byte {

@@ -161,7 +161,7 @@ func requestFailure(op *openapi3.Operation, err error) reply {
 	}
 	if p := re.Parameter; p != nil {
 		reason := errReason(re)
-		return failDetails(http.StatusBadRequest, "VALIDATION_ERROR",
+		return failValidation(http.StatusBadRequest,
 			fmt.Sprintf("invalid %s parameter %q: %s", p.In, p.Name, reason),
 			[]fieldError{{Field: p.Name, Message: reason}})
 	}
@@ -190,7 +190,7 @@ func requestFailure(op *openapi3.Operation, err error) reply {
 		if field == "" {
 			field = "body"
 		}
-		return failDetails(http.StatusUnprocessableEntity, "VALIDATION_ERROR",
+		return failValidation(http.StatusUnprocessableEntity,
 			fmt.Sprintf("invalid request body: %s: %s", field, msg),
 			[]fieldError{{Field: field, Message: msg}})
 	}

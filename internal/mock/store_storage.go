@@ -105,7 +105,7 @@ func listObjects(s *state, c *call) reply {
 	if cur := c.query("cursor"); cur != "" {
 		k, valid := decodeCursor(cur, "k:")
 		if !valid {
-			return failDetails(http.StatusBadRequest, "VALIDATION_ERROR", "invalid cursor: pass the cursor of the previous page unchanged", []fieldError{{Field: "cursor", Message: "invalid cursor"}})
+			return failValidation(http.StatusBadRequest, "invalid cursor: pass the cursor of the previous page unchanged", []fieldError{{Field: "cursor", Message: "invalid cursor"}})
 		}
 		after = k
 	}

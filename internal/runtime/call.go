@@ -35,9 +35,6 @@ func NewCall(t *Tool, args map[string]json.RawMessage, defaults map[string]strin
 	return &Call{Tool: t, args: args, defaults: defaults}
 }
 
-// Has reports whether the caller passed the named tool argument.
-func (c *Call) Has(name string) bool { _, ok := c.args[name]; return ok }
-
 // Arg decodes the named tool argument (by tool-facing name) into v. It
 // returns false when the argument is absent.
 func (c *Call) Arg(name string, v any) (bool, error) {
@@ -313,10 +310,6 @@ func (c *Call) Raw() (string, io.Reader, error) {
 	}
 	return contentType, bytes.NewReader(data), nil
 }
-
-// Extra decodes a composite handler's argument (InExtra) or a bound
-// argument's value by tool-facing name.
-func (c *Call) Extra(name string, v any) (bool, error) { return c.Arg(name, v) }
 
 // ctxKey types keep context values private to this package.
 type ctxKey int

@@ -316,7 +316,7 @@ func (s *Server) transportErrorText(t *Tool, err error) string {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		strings.Contains(err.Error(), "server closed idle connection"): // net/http's unexported errServerClosedIdle
 		again := "Retry shortly"
-		if t.Method == http.MethodPost && !t.Idempotent || t.Method == http.MethodPatch {
+		if t.Method == http.MethodPost && !t.SendsIdempotencyKey || t.Method == http.MethodPatch {
 			again = "It was not retried, since repeating it could apply it twice: check its effect with the matching get or list tool before calling again"
 		}
 		return fmt.Sprintf("%s: the MIOSA API at %s closed the connection (%s). %s; if it persists, check MIOSA_API_URL and any proxy in between.", t.Name, host, scrubURLError(err), again)

@@ -16,43 +16,43 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	realclient "github.com/miosa-osa/miosa-mcp/gen/client"
-	"github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/client"
-	"github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/tools"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/client"
+	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/tools"
 )
 
 // Fuzz targets (seed corpora in testdata/fuzz/<Name>/; scripts/fuzz.sh runs
 // each briefly in `make test`, RELIABILITY.md records longer runs).
 
-// FuzzCheckMessage: the strict JSON-RPC gate never panics, answers every
-// refusal with one JSON-RPC error line, and a message it accepts means the
-// same thing to encoding/json (mcp-go) as to a case-sensitive reader: the
-// same method, tool name and arguments.
+// FuzzCheckMessage: the strict JSON-RPC gate never panics, the stdio
+// transport answers every refusal with exactly that one JSON-RPC error line
+// and writes nothing but JSON-RPC for any line, and a message the gate
+// accepts means the same thing to encoding/json (mcp-go) as to a
+// case-sensitive reader: the same method, tool name and arguments.
 func FuzzCheckMessage(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"widget_get","arguments":{"id":"w1"}}}`))
 	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"widget_get","Name":"widget_delete"}}`))
+	srv, _ := fuzzServer(f, &recordingTransport{})
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		me := runtime.CheckMessage(msg)
-		// Through the stdio wrapper: a refused line is answered with one
-		// JSON-RPC error line; an accepted line passes through unchanged.
-		var out bytes.Buffer
+		// Through the stdio transport, one line then EOF.
 		line := append(bytes.ReplaceAll(msg, []byte("\n"), nil), '\n')
-		in, _ := runtime.StrictStdio(bytes.NewReader(line), &out)
-		passed, _ := io.ReadAll(in)
+		var out bytes.Buffer
+		if err := srv.ServeStdio(context.Background(), bytes.NewReader(line), &out, runtime.StdioOptions{Workers: 1, Queue: 1}); err != nil {
+			t.Fatalf("ServeStdio: %v", err)
+		}
 		if me := runtime.CheckMessage(line); me != nil {
-			var resp struct {
-				JSONRPC string          `json:"jsonrpc"`
-				ID      json.RawMessage `json:"id"`
-				Error   struct {
-					Code    int    `json:"code"`
-					Message string `json:"message"`
-				} `json:"error"`
+			if want := append(me.Response(), '\n'); !bytes.Equal(out.Bytes(), want) {
+				t.Fatalf("refused line answered %q, want exactly %q", out.Bytes(), want)
 			}
-			if len(passed) != 0 || json.Unmarshal(out.Bytes(), &resp) != nil || resp.JSONRPC != "2.0" || resp.Error.Code == 0 || resp.Error.Message == "" || bytes.Count(out.Bytes(), []byte("\n")) != 1 {
-				t.Fatalf("refused line: passed %q, answered %q", passed, out.Bytes())
+		}
+		for _, l := range bytes.Split(bytes.TrimSuffix(out.Bytes(), []byte("\n")), []byte("\n")) {
+			var m struct {
+				JSONRPC string `json:"jsonrpc"`
 			}
-		} else if !bytes.Equal(passed, line) || out.Len() != 0 {
-			t.Fatalf("accepted line altered: passed %q, answered %q", passed, out.Bytes())
+			if len(l) > 0 && (json.Unmarshal(l, &m) != nil || m.JSONRPC != "2.0") {
+				t.Fatalf("stdout line is not JSON-RPC: %q", l)
+			}
 		}
 		if me != nil {
 			return
@@ -81,6 +81,23 @@ func FuzzCheckMessage(f *testing.F) {
 			t.Fatalf("encoding/json reads method %q tool %q args %s; a case-sensitive reader sees %q %q %s", folded.Method, folded.Params.Name, folded.Params.Arguments, method, name, params["arguments"])
 		}
 	})
+}
+
+// fuzzBase is the API base of the fuzzed servers (never contacted: rt answers).
+var fuzzBase, _ = url.Parse("http://api.example.test/api/v1")
+
+// fuzzServer is the golden catalog served in front of rt.
+func fuzzServer(f *testing.F, rt *recordingTransport) (*runtime.Server, []runtime.Tool) {
+	base := fuzzBase
+	cl, err := client.NewClient(base.String(), client.WithHTTPClient(&http.Client{Transport: rt}), client.WithRequestEditorFn(runtime.Editor(base)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	catalog := tools.All(cl)
+	return runtime.NewServer(runtime.Options{
+		Name: "fuzz", Version: "0", Tools: catalog, BaseURL: base, Mode: runtime.ModeHTTP,
+		Defaults: map[string]string{"MIOSA_DEFAULT_TEMPLATE": "tmpl"}, PollInterval: 1,
+	}), catalog
 }
 
 // recordingTransport stands in for the network: it records each request
@@ -125,17 +142,9 @@ func (rt *recordingTransport) take() []*http.Request {
 // with an isError result and no request, or sends well-formed requests to
 // the tool's own operation.
 func FuzzArguments(f *testing.F) {
-	base, _ := url.Parse("http://api.example.test/api/v1")
 	rt := &recordingTransport{}
-	cl, err := client.NewClient(base.String(), client.WithHTTPClient(&http.Client{Transport: rt}), client.WithRequestEditorFn(runtime.Editor(base)))
-	if err != nil {
-		f.Fatal(err)
-	}
-	catalog := tools.All(cl)
-	srv := runtime.NewServer(runtime.Options{
-		Name: "fuzz", Version: "0", Tools: catalog, BaseURL: base, Mode: runtime.ModeHTTP,
-		Defaults: map[string]string{"MIOSA_DEFAULT_TEMPLATE": "tmpl"}, PollInterval: 1,
-	})
+	srv, catalog := fuzzServer(f, rt)
+	base := fuzzBase
 	ctx := runtime.WithAPIKey(context.Background(), runtime.NewAPIKey("msk_u_fuzz_key_0123456789"))
 	f.Add(uint8(0), []byte(`{"name":"n","size":"xs","labels":{"a":"b"}}`))
 	f.Add(uint8(2), []byte(`{"id":"../x"}`))

@@ -16,13 +16,13 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"go.uber.org/goleak"
 
-	"github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/client"
-	"github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/tools"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/client"
+	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/tools"
 )
 
 // The runtime is tested against the generator's golden fixture catalog
-// (internal/gen/testdata/golden): a small, real generated tool set.
+// (internal/toolgen/testdata/golden): a small, real generated tool set.
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/server"
 )
@@ -23,8 +23,18 @@ type HTTPOptions struct {
 	// A request with any other Origin header gets 403 (MCP 2025-11-25).
 	// Requests without Origin (editors, CLIs) are not affected.
 	AllowedOrigins []string
-	// MaxBodyBytes caps a request body (default 5 MiB); larger bodies get 413.
+	// MaxBodyBytes caps a request body (default DefaultMaxBodyBytes);
+	// larger bodies get 413.
 	MaxBodyBytes int64
+	// MaxInflightBodyBytes is the server-wide budget of request-body bytes
+	// being processed (DefaultMaxInflightBodyBytes, at least MaxBodyBytes).
+	MaxInflightBodyBytes int64
+	// BodyWait is how long a large body waits for room in that budget
+	// before it is refused with 503 (default 30 s).
+	BodyWait time.Duration
+	// MaxConcurrentCalls and MaxQueuedCalls bound the tool calls running
+	// and waiting (DefaultMaxConcurrentCalls, DefaultMaxQueuedCalls).
+	MaxConcurrentCalls, MaxQueuedCalls int
 	// Catalog, Toolsets and Profiles let X-MCP-* headers name any catalog
 	// tool; names outside the server's enabled set simply stay disabled.
 	Catalog  []Tool
@@ -39,13 +49,37 @@ type HTTPOptions struct {
 var MCPPaths = []string{"/mcp", "/api/v1/mcp"}
 
 // HTTPHandler returns the HTTP transport: a stateless streamable-HTTP MCP
-// endpoint wrapped, outermost first, in panic recovery, the Host check
-// (DNS-rebinding protection for loopback binds; mcp-go's own stays on too),
-// the body limit, the Origin check, the method check (POST only), the
-// strict JSON-RPC gate and the authentication/narrowing layer.
+// endpoint. The layers, outermost first, and why each sits where it does:
+//   - recoverer: a panic in any layer below becomes a 500, not a dead server;
+//   - checkHost: a DNS-rebinding request (loopback listener, foreign Host) is
+//     refused before anything else reads it, whatever it asks for; mcp-go's
+//     own Host check stays on too;
+//   - checkOrigin: a foreign or repeated Origin is refused for every method,
+//     from headers alone;
+//   - onlyPost: every method but POST gets 405 with Allow: POST, before any
+//     key is parsed or body read (stateless: no GET stream, no session);
+//   - authenticate: the key and narrowing headers, from headers only, refusing
+//     a repeated Authorization; it reads no body, so the gate knows the caller
+//     is keyless before buffering;
+//   - gate (httpgate.go): reads the body once under the keyless and in-flight
+//     limits, runs the strict JSON-RPC check, answers separate cancels 202,
+//     refuses keyless tools/call with 401 and bounds concurrent calls.
 func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = 5 << 20
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxInflightBodyBytes <= 0 {
+		o.MaxInflightBodyBytes = DefaultMaxInflightBodyBytes
+	}
+	o.MaxInflightBodyBytes = max(o.MaxInflightBodyBytes, o.MaxBodyBytes)
+	if o.BodyWait <= 0 {
+		o.BodyWait = defaultBodyWait
+	}
+	if o.MaxConcurrentCalls <= 0 {
+		o.MaxConcurrentCalls = DefaultMaxConcurrentCalls
+	}
+	if o.MaxQueuedCalls <= 0 {
+		o.MaxQueuedCalls = DefaultMaxQueuedCalls
 	}
 	streamable := server.NewStreamableHTTPServer(s.mcp,
 		server.WithStateLess(true),
@@ -61,7 +95,7 @@ func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 		}),
 		server.WithStreamableHTTPLogger(s.log),
 	)
-	endpoint := s.recoverer(checkHost(limitBody(o.MaxBodyBytes, checkOrigin(o.AllowedOrigins, onlyPost(strictBody(s.authenticate(o, streamable)))))))
+	endpoint := s.recoverer(checkHost(checkOrigin(o.AllowedOrigins, onlyPost(s.authenticate(o, s.newGate(o).handler(streamable))))))
 	mux := http.NewServeMux()
 	for _, p := range MCPPaths {
 		mux.Handle(p, endpoint)
@@ -111,8 +145,8 @@ func requestContext(ctx context.Context, r *http.Request) context.Context {
 
 // authenticate parses the caller's key and narrowing headers for this
 // request only. initialize, ping and tools/list need no key (inspectors and
-// the conformance suite connect without one); a tools/call without a usable
-// key is answered 401 here, before anything reaches the API.
+// the conformance suite connect without one); the gate answers a tools/call
+// without a usable key 401, before anything reaches the API.
 func (s *Server) authenticate(o HTTPOptions, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Two Authorization headers are refused rather than one of them
@@ -135,41 +169,8 @@ func (s *Server) authenticate(o HTTPOptions, next http.Handler) http.Handler {
 			writeJSONRPCError(w, http.StatusBadRequest, nil, capError(err.Error()))
 			return
 		}
-		if r.Method == http.MethodPost && st.keyErr != nil {
-			body, rerr := io.ReadAll(r.Body)
-			if rerr != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(rerr, &mbe) {
-					writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
-					return
-				}
-				writeJSONRPCError(w, http.StatusBadRequest, nil, "could not read the request body")
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			if id, name, isCall := toolCallID(body); isCall && !s.keyless[name] {
-				writeJSONRPCError(w, http.StatusUnauthorized, id, st.keyErr.Error())
-				return
-			}
-		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxHTTP{}, st)))
 	})
-}
-
-// toolCallID reports whether body is a tools/call request, its id and the
-// tool's name.
-func toolCallID(body []byte) (json.RawMessage, string, bool) {
-	var m struct {
-		Method string          `json:"method"`
-		ID     json.RawMessage `json:"id"`
-		Params struct {
-			Name string `json:"name"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(body, &m) != nil {
-		return nil, "", false
-	}
-	return m.ID, m.Params.Name, m.Method == "tools/call"
 }
 
 func writeJSONRPCError(w http.ResponseWriter, status int, id json.RawMessage, msg string) {
@@ -181,19 +182,6 @@ func writeJSONRPCError(w http.ResponseWriter, status int, id json.RawMessage, ms
 	json.NewEncoder(w).Encode(map[string]any{
 		"jsonrpc": "2.0", "id": id,
 		"error": map[string]any{"code": -32001, "message": msg},
-	})
-}
-
-// limitBody refuses bodies over max: by Content-Length before reading, and
-// while reading for chunked bodies (http.MaxBytesReader).
-func limitBody(max int64, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > max {
-			writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("request body exceeds %d bytes", max))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, max)
-		next.ServeHTTP(w, r)
 	})
 }
 

@@ -23,6 +23,11 @@ type Limits struct {
 	TextBytes int
 	// BinaryBytes caps images and blobs before base64 (default 4 MiB).
 	BinaryBytes int
+	// AnswerBytes is the server-wide budget of upstream-answer bytes held
+	// beyond the first MiB of each (default 16 MiB, at least one answer
+	// at the largest size kept): large images, files and log answers wait
+	// for room instead of all being held at once.
+	AnswerBytes int64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -35,6 +40,11 @@ func (l Limits) withDefaults() Limits {
 	if l.BinaryBytes <= 0 {
 		l.BinaryBytes = 4 << 20
 	}
+	if l.AnswerBytes <= 0 {
+		l.AnswerBytes = 16 << 20
+	}
+	// One answer at the largest size it may keep always fits.
+	l.AnswerBytes = max(l.AnswerBytes, int64(fileJSONBytes(l)), logJSONBytes+1)
 	return l
 }
 
@@ -49,16 +59,24 @@ func readBody(r io.Reader, limit int64) ([]byte, bool, error) {
 
 // cutText shortens s to at most max bytes on a rune boundary and says what
 // was cut and how to ask for less.
-func cutText(s string, max int, hint string) (string, bool) {
-	if len(s) <= max {
+func cutText(s string, max int, hint string) (string, bool) { return cutTextOf(s, len(s), max, hint) }
+
+// cutTextOf is cutText for a text of which s is the start (at least max+1
+// bytes of it when the text is longer than max) and total the length.
+func cutTextOf(s string, total, max int, hint string) (string, bool) {
+	if total <= max {
 		return s, false
 	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
+	cut := min(max, len(s))
+	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + fmt.Sprintf("\n\n[truncated: showing the first %d of %d bytes. %s]", cut, len(s), hint), true
+	return s[:cut] + fmt.Sprintf("\n\n[truncated: showing the first %d of %d bytes. %s]", cut, total, hint), true
 }
+
+// fileJSONBytes is how much of a JSON-wrapped download is read: the base64
+// of the binary cap, plus room for the envelope.
+func fileJSONBytes(l Limits) int { return (l.BinaryBytes+2)/3*4 + 1<<20 }
 
 func mediaType(h http.Header) string {
 	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
@@ -72,12 +90,25 @@ func isJSONMedia(mt string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
+// snippetBytes is how much of a body that is not JSON an error quotes.
+const snippetBytes = 200
+
 // unusableBody reports a 2xx answer a JSON tool cannot pass on: a body cut
 // at the read cap (the JSON is incomplete), a GET answered with an empty
 // 200, or a body that is not JSON (an HTML page from a proxy or portal).
 // Plain-text bodies stay results: some endpoints answer text.
-func (s *Server) unusableBody(t *Tool, status int, h http.Header, body []byte, truncated bool) *mcp.CallToolResult {
+func (s *Server) unusableBody(t *Tool, status int, h http.Header, ub *upstreamBody) *mcp.CallToolResult {
+	body, truncated := ub.data, ub.truncated
 	trimmed := bytes.TrimSpace(body)
+	if ub.head {
+		trimmed = body // its end is not the body's end
+	}
+	valid := func() bool {
+		if ub.head {
+			return ub.valid
+		}
+		return json.Valid(trimmed)
+	}
 	reqID := ""
 	if id := h.Get("X-Request-ID"); id != "" {
 		reqID = " Request ID: " + id + "."
@@ -90,17 +121,54 @@ func (s *Server) unusableBody(t *Tool, status int, h http.Header, body []byte, t
 			return mcp.NewToolResultError(fmt.Sprintf("%s: the API answered HTTP 200 with an empty body where JSON was expected. Retry shortly; if it persists, quote the request id to support.%s", t.Name, reqID))
 		}
 		return nil
-	case json.Valid(trimmed) || mediaType(h) == "text/plain":
+	case valid() || mediaType(h) == "text/plain":
 		return nil
 	}
 	what := "not valid JSON"
 	if mt := mediaType(h); mt == "text/html" || bytes.HasPrefix(trimmed, []byte("<")) {
 		what += ": it is an HTML page (a proxy, captive portal or wrong MIOSA_API_URL may be in the way)"
 	} else {
-		snippet, _ := cutText(string(trimmed), 200, "")
+		total := len(trimmed)
+		if ub.head {
+			total = int(ub.size)
+		}
+		snippet, _ := cutTextOf(string(trimmed), total, snippetBytes, "")
 		what += fmt.Sprintf(" (%s): %s", mediaType(h), snippet)
 	}
 	return mcp.NewToolResultError(fmt.Sprintf("%s: the API answered HTTP %d but the body is %s. Retry shortly; if it persists, report it.%s", t.Name, status, what, reqID))
+}
+
+// answerResult is jsonResult for an answer of which only the start was
+// kept (readJSONAnswer): its text is cut, and validity, size and the paging
+// note come from the scan of the whole.
+func (s *Server) answerResult(t *Tool, ub *upstreamBody, status int) *mcp.CallToolResult {
+	if !ub.head {
+		return s.jsonResult(t, ub.data, ub.truncated, status)
+	}
+	lim := s.limits
+	head := string(ub.data)
+	if ub.truncated || !ub.valid {
+		text, _ := cutTextOf(head, int(ub.size), lim.TextBytes, "The response was not complete JSON; narrow the request (limit, path, filters).")
+		if ub.truncated {
+			text += fmt.Sprintf("\n\n[truncated: the response exceeded %d bytes and was cut]", lim.ReadBytes)
+		}
+		res := mcp.NewToolResultText(text)
+		if t.OutputSchema != nil {
+			res.StructuredContent = map[string]any{"truncated": true}
+		}
+		return res
+	}
+	text, _ := cutTextOf(head, int(ub.size), lim.TextBytes, "Ask for less: use the tool's limit/cursor/page, a narrower path or filter.")
+	if ub.topOK {
+		if note := pagingNote(ub.top); note != "" {
+			text += "\n\n" + note
+		}
+	}
+	res := mcp.NewToolResultText(text)
+	if t.OutputSchema != nil {
+		res.StructuredContent = map[string]any{"truncated": true, "bytes": ub.size}
+	}
+	return res
 }
 
 // jsonResult turns a 2xx JSON (or empty) body into structured content plus
@@ -197,7 +265,8 @@ func pagingNote(top map[string]json.RawMessage) string {
 }
 
 // imageResult returns an image as MCP image content.
-func (s *Server) imageResult(body []byte, truncated bool, h http.Header) *mcp.CallToolResult {
+func (s *Server) imageResult(ub *upstreamBody, h http.Header) *mcp.CallToolResult {
+	body, truncated := ub.data, ub.truncated
 	mt := mediaType(h)
 	if !strings.HasPrefix(mt, "image/") {
 		mt = http.DetectContentType(body)
@@ -213,8 +282,23 @@ func (s *Server) imageResult(body []byte, truncated bool, h http.Header) *mcp.Ca
 
 // fileResult returns a download: valid UTF-8 text as text, anything else as
 // a base64 blob with its MIME type, both capped with an explicit note.
-func (s *Server) fileResult(sc *Scrubber, t *Tool, body []byte, truncated bool, h http.Header) *mcp.CallToolResult {
+func (s *Server) fileResult(sc *Scrubber, t *Tool, ub *upstreamBody, h http.Header) *mcp.CallToolResult {
+	body, truncated := ub.data, ub.truncated
 	mt := mediaType(h)
+	if ub.head {
+		// Longer than the binary cap: text is cut, anything else refused.
+		if ub.text {
+			text, _ := cutTextOf(string(body), int(ub.size), s.limits.TextBytes, "Read a smaller file or a range (e.g. file_bash with head/tail/sed -n).")
+			return mcp.NewToolResultText(text)
+		}
+		if mt == "" || mt == "application/octet-stream" {
+			mt, _, _ = strings.Cut(http.DetectContentType(body), ";")
+		}
+		return mcp.NewToolResultText(fmt.Sprintf("[not returned: binary content (%s) larger than the %d-byte cap. Use a presigned URL (storage_presign) or split the file.]", mt, s.limits.BinaryBytes))
+	}
+	if isJSONMedia(mt) && truncated {
+		return mcp.NewToolResultText(fmt.Sprintf("[not returned: the API's answer for this file is larger than %d bytes. Read a smaller file or a range (e.g. file_bash with head/tail/sed -n), or use a presigned URL (storage_presign).]", fileJSONBytes(s.limits)))
+	}
 	if isJSONMedia(mt) {
 		// Some endpoints wrap file content as {data:{content, encoding}}.
 		var env struct {

@@ -16,7 +16,7 @@ import (
 	mcpclient "github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/tools"
+	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/tools"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
@@ -542,13 +542,13 @@ func rawPostBody(t *testing.T, url, auth, body string) (*http.Response, string) 
 func TestHeadersOnlyNarrow(t *testing.T) {
 	up := newUpstream(t, widgetOK)
 	base := up.base()
-	srv, cat := newRuntime(t, base)
+	_, cat := newRuntime(t, base)
 	// The server itself serves only read-only tools.
 	ro, err := runtime.Select(cat, nil, nil, runtime.Selection{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, _ = newRuntime(t, base, func(o *runtime.Options) { o.Tools = ro })
+	srv, _ := newRuntime(t, base, func(o *runtime.Options) { o.Tools = ro })
 	hs := httptest.NewServer(srv.HTTPHandler(runtime.HTTPOptions{Catalog: cat, Toolsets: tools.Toolsets, Profiles: tools.Profiles}))
 	defer hs.Close()
 	names := func(c *mcpclient.Client) map[string]bool {

@@ -499,3 +499,21 @@ func (s *Scrubber) attr(a slog.Attr) slog.Attr {
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }
+
+// scrubAnswer scrubs what fetch kept of an upstream answer before any
+// result builder cuts it: scrub first, then cut. The head kept of a long
+// answer is itself a cut (answer.go keeps its first TextBytes+1 bytes), so
+// a key straddling it leaves only its start behind; scrubbed here, before
+// cutTextOf cuts the head again, any MinSecretFragment of the secret that
+// the head kept is redacted, and fewer characters of it are no key. The
+// paging members read from the rest of the answer are scrubbed too. Log
+// lines kept in a tail are scrubbed as they are listed (logTail.list).
+func scrubAnswer(sc *Scrubber, b *upstreamBody) {
+	if sc == nil || b == nil {
+		return
+	}
+	b.data = sc.JSON(b.data)
+	for k, v := range b.top {
+		b.top[k] = sc.JSON(v)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	"golang.org/x/sync/semaphore"
 )
 
 // Mode is the transport the server is serving; it changes advice texts
@@ -33,7 +34,7 @@ type Options struct {
 	Toolsets      []ToolsetInfo // for the instructions
 	Instructions  string        // introduction of the instructions
 	BaseURL       *url.URL      // the API base, e.g. https://api.miosa.ai/api/v1
-	Timeout       time.Duration // per upstream request (default 30 s)
+	Timeout       time.Duration // per upstream request (default DefaultTimeout)
 	Defaults      map[string]string
 	Limits        Limits
 	Mode          Mode
@@ -72,6 +73,7 @@ type Server struct {
 	keyless  map[string]bool // ExtraTools: no key needed over HTTP
 	valid    validator
 	limiter  *keyLimiter
+	answers  *semaphore.Weighted // Limits.AnswerBytes
 }
 
 // NewServer builds the MCP server for the given tools.
@@ -82,8 +84,9 @@ func NewServer(o Options) *Server {
 		mode: o.Mode, log: o.Logger, poll: o.PollInterval, keyHint: o.KeyMissingHint,
 		limiter: newKeyLimiter(o.RateLimit),
 	}
+	s.answers = newAnswerBudget(s.limits.AnswerBytes)
 	if s.timeout <= 0 {
-		s.timeout = 30 * time.Second
+		s.timeout = DefaultTimeout
 	}
 	if s.poll <= 0 {
 		s.poll = 2 * time.Second
@@ -170,45 +173,62 @@ func (s *Server) execute(ctx context.Context, sc *Scrubber, t *Tool, req mcp.Cal
 	if err != nil {
 		return errorResult(sc, err.Error())
 	}
-	if wait := s.limiter.reserve(key); wait > 0 {
-		return mcp.NewToolResultError(fmt.Sprintf("Rate limited by this MCP server: too many tool calls for this API key. Retry after %d seconds.", int(wait.Seconds()+0.999)))
+	if rl := s.limiter.reserve(key); rl != nil {
+		return mcp.NewToolResultError(rl.Error())
 	}
 	call := NewCall(t, args, s.defaults)
-	if t.Idempotent {
+	if t.SendsIdempotencyKey {
 		call.idemKey = newIdempotencyKey()
 	}
-	status, header, body, truncated, res := s.do(ctx, t, call, t.Call)
+	status, header, body, res := s.fetch(ctx, t, call, t.Call)
 	if res != nil {
 		return res
 	}
+	defer body.done()
 	// Scrub first, then cut: every result below is cut from scrubbed bytes.
-	body = sc.JSON(body)
+	scrubAnswer(sc, body)
 	switch t.Result {
 	case ResultImage:
-		return s.imageResult(body, truncated, header)
+		return s.imageResult(body, header)
 	case ResultFile:
-		return s.fileResult(sc, t, body, truncated, header)
+		return s.fileResult(sc, t, body, header)
 	}
 	if t.Logs {
 		return s.logsResult(sc, t, call, body, header)
 	}
-	if res := s.unusableBody(t, status, header, body, truncated); res != nil {
+	if res := s.unusableBody(t, status, header, body); res != nil {
 		return res
 	}
 	if t.Wait != nil {
 		var wait bool
 		call.Arg("wait", &wait)
-		if wait {
-			return s.wait(ctx, sc, t, call, req, body)
+		if wait && !body.head {
+			return s.wait(ctx, sc, t, call, req, body.data)
 		}
 	}
-	return s.jsonResult(t, body, truncated, status)
+	return s.answerResult(t, body, status)
 }
 
-// do runs one upstream request under the per-request timeout and reads the
-// response. A non-nil result means the call already failed (its text says
-// why); otherwise the 2xx status, headers and (capped) body are returned.
+// do is fetch for a caller that reads the body as bytes (the wait loop's
+// polls, which scrub it): the body, and whether it was not all kept.
 func (s *Server) do(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int, http.Header, []byte, bool, *mcp.CallToolResult) {
+	status, h, body, res := s.fetch(ctx, t, call, fn)
+	if res != nil {
+		return 0, nil, nil, false, res
+	}
+	body.done()
+	return status, h, body.data, body.truncated || body.head, nil
+}
+
+// fetch runs one upstream request under the per-request timeout and reads
+// the answer as far as t's result needs (answer.go). A non-nil result means
+// the call already failed (its text says why); otherwise the 2xx status,
+// headers and body are returned, not yet scrubbed (scrubAnswer). Every
+// exchange ends by the timeout, whatever the API answers: a 1xx that
+// reaches here (101 Switching Protocols, whose body is the raw connection)
+// is refused unread, and the body is closed when the request's context
+// ends, so no read outlives it.
+func (s *Server) fetch(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int, http.Header, *upstreamBody, *mcp.CallToolResult) {
 	sc := scrubberFrom(ctx)
 	cctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
@@ -216,40 +236,72 @@ func (s *Server) do(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int,
 	if err != nil {
 		var ae *ArgError
 		if errors.As(err, &ae) {
-			return 0, nil, nil, false, errorResult(sc, "Invalid arguments for "+t.Name+": "+ae.Msg+".")
+			return 0, nil, nil, errorResult(sc, "Invalid arguments for "+t.Name+": "+ae.Msg+".")
 		}
 		if ctx.Err() == nil && cctx.Err() != nil {
 			err = context.DeadlineExceeded
 		}
-		s.log.WarnContext(ctx, "upstream request failed", "tool", t.Name, "error", scrubURLError(err))
-		return 0, nil, nil, false, errorResult(sc, s.transportErrorText(t, err))
+		level := slog.LevelWarn
+		if ctx.Err() != nil {
+			level = slog.LevelDebug // the caller cancelled: nothing failed
+		}
+		s.log.Log(ctx, level, "upstream request failed", "tool", t.Name, "error", scrubURLError(err))
+		return 0, nil, nil, errorResult(sc, s.transportErrorText(t, err))
 	}
 	defer resp.Body.Close()
-	var body []byte
-	var truncated bool
+	stop := context.AfterFunc(cctx, func() { resp.Body.Close() })
+	defer stop()
+	if resp.StatusCode < 200 {
+		s.log.WarnContext(ctx, "upstream answered an informational status", "tool", t.Name, "status", resp.StatusCode)
+		return 0, nil, nil, mcp.NewToolResultError(fmt.Sprintf("%s: the MIOSA API answered HTTP %d %s, which an API call never expects; the answer was not read. If it persists, check MIOSA_API_URL: a proxy may be in the way.", t.Name, resp.StatusCode, http.StatusText(resp.StatusCode)))
+	}
+	var body *upstreamBody
 	var rerr error
-	if t.Logs && mediaType(resp.Header) == "text/event-stream" {
+	switch {
+	case resp.StatusCode >= 300:
+		var b []byte
+		b, _, rerr = readBody(resp.Body, errorBodyBytes)
+		body = &upstreamBody{data: b}
+	case t.Logs:
 		// A log tool is a snapshot: a stream is read for a short window,
 		// never until it ends (it may not).
-		body, truncated = readStreamWindow(resp.Body, s.limits.ReadBytes, streamWindow)
-	} else {
-		body, truncated, rerr = readBody(resp.Body, s.limits.ReadBytes)
+		n := DefaultLogLines
+		if call != nil {
+			n = logLines(call)
+		}
+		body, rerr = s.readLogs(cctx, resp, n)
+	case t.Result == ResultImage:
+		body, rerr = s.readBuffered(cctx, resp, s.limits.BinaryBytes)
+	case t.Result == ResultFile && isJSONMedia(mediaType(resp.Header)):
+		body, rerr = s.readBuffered(cctx, resp, fileJSONBytes(s.limits))
+	case t.Result == ResultFile:
+		body, rerr = s.readFileAnswer(cctx, resp.Body, s.limits.BinaryBytes, s.limits.TextBytes, s.limits.ReadBytes, resp.ContentLength)
+	case resp.ContentLength > s.limits.ReadBytes:
+		// Announced as longer than is ever read: not read at all.
+		body = &upstreamBody{truncated: true}
+	default:
+		full := s.limits.TextBytes
+		if t.Wait != nil {
+			full = max(full, waitJSONBytes)
+		}
+		body, rerr = readJSONAnswer(resp.Body, full, s.limits.TextBytes, s.limits.ReadBytes, resp.ContentLength)
 	}
 	if rerr != nil {
+		body.done()
 		s.log.WarnContext(ctx, "reading upstream response failed", "tool", t.Name, "status", resp.StatusCode, "error", scrubURLError(rerr))
 		if ctx.Err() == nil && cctx.Err() != nil {
 			rerr = context.DeadlineExceeded
 		}
-		return 0, nil, nil, false, errorResult(sc, fmt.Sprintf("%s (the API answered HTTP %d but the body could not be read)", s.transportErrorText(t, rerr), resp.StatusCode))
+		return 0, nil, nil, errorResult(sc, fmt.Sprintf("%s (the API answered HTTP %d but the body could not be read)", s.transportErrorText(t, rerr), resp.StatusCode))
 	}
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+	if resp.StatusCode >= 300 {
 		// The request id is upstream-controlled text: a proxy that echoes
 		// the Authorization header must not put the key into the logs.
 		reqID := capError(sc.String(resp.Header.Get("X-Request-ID")))
 		s.log.InfoContext(ctx, "upstream error", "tool", t.Name, "status", resp.StatusCode, "request_id", reqID)
-		return 0, nil, nil, false, errorResult(sc, s.upstreamErrorText(sc, t, resp, body))
+		return 0, nil, nil, errorResult(sc, s.upstreamErrorText(sc, t, resp, body.data))
 	}
-	return resp.StatusCode, resp.Header, body, truncated, nil
+	return resp.StatusCode, resp.Header, body, nil
 }
 
 func newIdempotencyKey() string {

@@ -1,17 +1,14 @@
 package runtime
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -69,22 +66,36 @@ const maxExactInt = 1<<53 - 1
 // It returns nil when the message may proceed; text that is not JSON at all
 // is left to mcp-go, which answers with its own parse error.
 func CheckMessage(msg []byte) *MessageError {
+	_, me := checkMessage(msg)
+	return me
+}
+
+// checkMessage is CheckMessage that also returns the message's top-level
+// members when it is a JSON object, so a transport reads the method, id and
+// params without decoding the message again.
+func checkMessage(msg []byte) (map[string]json.RawMessage, *MessageError) {
 	msg = bytes.TrimSpace(msg)
 	if !utf8.Valid(msg) {
-		return &MessageError{Code: codeParseError, Message: "Parse error: the message is not valid UTF-8 (JSON text must be UTF-8)"}
+		return nil, &MessageError{Code: codeParseError, Message: "Parse error: the message is not valid UTF-8 (JSON text must be UTF-8)"}
 	}
 	if !json.Valid(msg) {
-		return nil
+		return nil, nil
 	}
 	switch msg[0] {
 	case '{':
 	case '[':
-		return &MessageError{Code: codeInvalidRequest, Message: "Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send one message per request"}
+		return nil, &MessageError{Code: codeInvalidRequest, Message: "Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send one message per request"}
 	default:
-		return &MessageError{Code: codeInvalidRequest, Message: "Invalid Request: a JSON-RPC message must be a JSON object"}
+		return nil, &MessageError{Code: codeInvalidRequest, Message: "Invalid Request: a JSON-RPC message must be a JSON object"}
 	}
 	var top map[string]json.RawMessage
 	json.Unmarshal(msg, &top)
+	me := vetObject(msg, top)
+	return top, me
+}
+
+// vetObject checks a JSON object message whose top level is decoded.
+func vetObject(msg []byte, top map[string]json.RawMessage) *MessageError {
 	id, hasID := top["id"]
 	if !hasID || !validID(id) {
 		id = nil
@@ -111,7 +122,7 @@ func CheckMessage(msg []byte) *MessageError {
 		return fail(codeInvalidRequest, "Invalid Request: the message has no method")
 	}
 	if hasID && id == nil {
-		return fail(codeInvalidRequest, "Invalid Request: the id must be a string or an integer (MCP); got %s", clip(string(top["id"]), 40))
+		return fail(codeInvalidRequest, "Invalid Request: the id must be a string or an integer (MCP); got %s", clip(string(top["id"]), clipBytes))
 	}
 	return nil
 }
@@ -133,6 +144,11 @@ func validID(raw json.RawMessage) bool {
 	return err == nil && n >= -maxExactInt && n <= maxExactInt
 }
 
+// clipBytes is how much of an offending JSON-RPC value (an id, a number)
+// an error message quotes.
+const clipBytes = 40
+
+// clip shortens a quoted value to n bytes for an error message.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -299,87 +315,10 @@ func orMessage(p string) string {
 func checkNumber(s string) error {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) {
-		return fmt.Errorf("the number %s is out of range", clip(s, 40))
+		return fmt.Errorf("the number %s is out of range", clip(s, clipBytes))
 	}
 	if !strings.ContainsAny(s, ".eE") && math.Abs(f) > maxExactInt {
-		return fmt.Errorf("the integer %s is too large to be represented exactly (the limit is ±%d)", clip(s, 40), int64(maxExactInt))
+		return fmt.Errorf("the integer %s is too large to be represented exactly (the limit is ±%d)", clip(s, clipBytes), int64(maxExactInt))
 	}
 	return nil
-}
-
-// strictBody applies CheckMessage to POST bodies. It reads the body here,
-// under the body limit, so an oversized chunked body is a 413 too.
-func strictBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.Body == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
-				return
-			}
-			writeJSONRPCError(w, http.StatusBadRequest, nil, "could not read the request body")
-			return
-		}
-		if me := CheckMessage(body); me != nil {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write(me.Response())
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		next.ServeHTTP(w, r)
-	})
-}
-
-// StrictStdio wraps a stdio server's input and output: lines that
-// CheckMessage refuses never reach the server and are answered on out
-// instead. Pass the returned writer to the server too, so the answers and
-// the server's own messages are never interleaved (each is one Write).
-func StrictStdio(in io.Reader, out io.Writer) (io.Reader, io.Writer) {
-	lw := &lockedWriter{w: out}
-	return &strictReader{src: bufio.NewReader(in), out: lw}, lw
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-type strictReader struct {
-	src *bufio.Reader
-	out io.Writer
-	buf []byte
-	err error
-}
-
-func (r *strictReader) Read(p []byte) (int, error) {
-	for len(r.buf) == 0 {
-		if r.err != nil {
-			return 0, r.err
-		}
-		line, err := r.src.ReadBytes('\n')
-		r.err = err
-		if len(line) == 0 {
-			continue
-		}
-		if me := CheckMessage(line); me != nil {
-			r.out.Write(append(me.Response(), '\n'))
-			continue
-		}
-		r.buf = line
-	}
-	n := copy(p, r.buf)
-	r.buf = r.buf[n:]
-	return n, nil
 }

@@ -80,7 +80,7 @@ type Tool struct {
 	Result                            ResultKind
 	WrapOutput                        bool // non-object JSON is returned as {"result": …}
 	Logs                              bool // returns a snapshot of the last `lines` lines
-	Idempotent                        bool // the operation accepts an Idempotency-Key
+	SendsIdempotencyKey               bool // each call sends a fresh Idempotency-Key header
 	Wait                              *Wait
 	ErrorHints                        []ErrorHint // tools.yaml `errors:`
 	Call                              CallFunc

@@ -94,7 +94,7 @@ func lookupString(body []byte, path string) string {
 // again.
 func (s *Server) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, req mcp.CallToolRequest, first []byte) *mcp.CallToolResult {
 	w := t.Wait
-	timeoutSec := 120
+	timeoutSec := DefaultWaitTimeoutSec
 	call.Arg("wait_timeout_sec", &timeoutSec)
 	var id string
 	if arg, ok := strings.CutPrefix(w.ID, "arg:"); ok {

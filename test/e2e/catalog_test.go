@@ -234,7 +234,7 @@ func expectFromMeta(tool *runtime.Tool, args map[string]any, defaults map[string
 			return compositeExpect(tool, args)
 		}
 	}
-	w := wantRequest{Method: tool.Method, Path: "/api/v1" + tool.Path, Idempotent: tool.Idempotent}
+	w := wantRequest{Method: tool.Method, Path: "/api/v1" + tool.Path, Idempotent: tool.SendsIdempotencyKey}
 	var body map[string]any
 	raw := map[string]any{}
 	for _, a := range tool.Args {

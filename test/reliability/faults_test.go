@@ -318,6 +318,83 @@ func TestRedirectKeepsTheKeyHome(t *testing.T) {
 	}
 }
 
+// TestUpstream101BoundedByTimeout: every upstream exchange ends by
+// MIOSA_TIMEOUT_MS whatever the API answers: a 101 Switching Protocols
+// (whose body is the raw connection, which used to hang the call until the
+// upstream closed it), endless 1xx responses, and a 200 whose body trickles
+// forever. Each gives an isError result naming the cause, in time.
+func TestUpstream101BoundedByTimeout(t *testing.T) {
+	const timeout = time.Second
+	hold := func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		io.Copy(io.Discard, c) // until the client gives up
+	}
+	cases := []struct {
+		name string
+		h    http.HandlerFunc
+		want string
+	}{
+		{"101-switching-protocols", hijack(func(c net.Conn, rw *bufio.ReadWriter) {
+			io.WriteString(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			rw.Flush()
+			hold(c)
+		}), "HTTP 101"},
+		{"101-then-data", hijack(func(c net.Conn, rw *bufio.ReadWriter) {
+			io.WriteString(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n{\"data\":")
+			rw.Flush()
+			hold(c)
+		}), "HTTP 101"},
+		{"endless-1xx", hijack(func(c net.Conn, rw *bufio.ReadWriter) {
+			for range 100 {
+				if _, err := io.WriteString(rw, "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"); err != nil || rw.Flush() != nil {
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}), ""},
+		{"trickling-body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(200)
+			io.WriteString(w, `{"data":"`)
+			for {
+				if _, err := io.WriteString(w, "x"); err != nil {
+					return
+				}
+				http.NewResponseController(w).Flush()
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}, "no answer from the MIOSA API"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			leakCheck(t)
+			up := newUpstream(t, tc.h)
+			b := goldenRuntime(t, up.base(), func(o *runtime.Options) { o.Timeout = timeout })
+			c := connectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", bearer(faultKey))
+			start := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			res, err := callTool(ctx, c, "widget_get", map[string]any{"id": "w1"})
+			elapsed := time.Since(start)
+			if err != nil {
+				t.Fatalf("protocol error instead of an isError result after %v: %v", elapsed, err)
+			}
+			if !res.IsError || !strings.Contains(resultText(res), tc.want) {
+				t.Errorf("want an isError result mentioning %q, got %s", tc.want, clip(resultText(res)))
+			}
+			// Three attempts at most (GET retries), each within the timeout.
+			if limit := 3*timeout + 2*time.Second; elapsed > limit {
+				t.Errorf("answered after %v, over %v", elapsed, limit)
+			}
+			t.Logf("answered after %v: %s", elapsed.Round(time.Millisecond), clip(resultText(res)))
+		})
+	}
+}
+
 // TestErrorTextsAreCapped: an error text built from what this server does
 // not control (an API error message, its field list, a text body, a
 // request id, a validation violation list) is capped at

@@ -26,9 +26,9 @@ import (
 
 	realclient "github.com/miosa-osa/miosa-mcp/gen/client"
 	realtools "github.com/miosa-osa/miosa-mcp/gen/tools"
-	goldenclient "github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/client"
-	goldentools "github.com/miosa-osa/miosa-mcp/internal/gen/testdata/golden/gen/tools"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	goldenclient "github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/client"
+	goldentools "github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/tools"
 )
 
 // The suite drives miosa-mcp the way clients do: the spawned binary over
@@ -52,34 +52,54 @@ func TestMain(m *testing.M) {
 	}))
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+type binBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var raceBuild, plainBuild binBuild
 
 // binary builds cmd/miosa-mcp once per test run (with -race when the tests
 // run with -race) and returns its path.
 func binary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binPath = filepath.Join(binDir, "miosa-mcp")
-		args := []string{"build", "-o", binPath}
-		if raceEnabled {
-			args = append(args, "-race")
+	return buildBinary(t, &raceBuild, raceEnabled)
+}
+
+// plainBinary is the binary as shipped, never built with -race: what a
+// memory measurement must run (the race detector multiplies memory use).
+func plainBinary(t testing.TB) string {
+	t.Helper()
+	if !raceEnabled {
+		return binary(t)
+	}
+	return buildBinary(t, &plainBuild, false)
+}
+
+func buildBinary(t testing.TB, b *binBuild, race bool) string {
+	t.Helper()
+	b.once.Do(func() {
+		b.path = filepath.Join(binDir, "miosa-mcp")
+		args := []string{"build", "-o"}
+		if race {
+			args = append(args, b.path, "-race")
+		} else {
+			b.path += "-plain"
+			args = append(args, b.path)
 		}
 		args = append(args, "./cmd/miosa-mcp")
 		cmd := exec.Command("go", args...)
 		cmd.Dir = "../.."
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/miosa-mcp: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build ./cmd/miosa-mcp: %v\n%s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 // ---------------------------------------------------------------------------
@@ -452,8 +472,16 @@ type proc struct {
 // ends of os.Pipes (closed here once the child holds them).
 func startProc(t testing.TB, env map[string]string, stdin, stdout *os.File, args ...string) *proc {
 	t.Helper()
+	return startProcBin(t, binary(t), env, stdin, stdout, args...)
+}
+
+// startProcBin is startProc for a given binary (plainBinary for the
+// memory test). Every process it starts is scanned for keys: stderr at exit
+// here, stdout lines by the stdio reader.
+func startProcBin(t testing.TB, bin string, env map[string]string, stdin, stdout *os.File, args ...string) *proc {
+	t.Helper()
 	// Created first, so its report runs after the process has exited.
-	p := &proc{cmd: exec.Command(binary(t), args...), stderr: &lockedBuffer{}, exited: make(chan struct{}), keys: newKeyScan(t)}
+	p := &proc{cmd: exec.Command(bin, args...), stderr: &lockedBuffer{}, exited: make(chan struct{}), keys: newKeyScan(t)}
 	p.cmd.Env = binEnv(env)
 	if stdin != nil {
 		p.cmd.Stdin = stdin
@@ -493,6 +521,7 @@ type stdioProc struct {
 	*proc
 	t        testing.TB
 	stdin    io.WriteCloser
+	stdout   *os.File // the reading end of the child's stdout
 	mu       sync.Mutex
 	waiters  map[string]chan rpcMsg
 	loose    []rpcMsg // messages no waiter claimed (id-null errors, notifications)
@@ -510,7 +539,7 @@ func startStdio(t testing.TB, env map[string]string, args ...string) *stdioProc 
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stdioProc{t: t, stdin: inW, waiters: map[string]chan rpcMsg{}, readDone: make(chan struct{})}
+	s := &stdioProc{t: t, stdin: inW, stdout: outR, waiters: map[string]chan rpcMsg{}, readDone: make(chan struct{})}
 	s.proc = startProc(t, env, inR, outW, append([]string{"stdio"}, args...)...)
 	go s.read(outR)
 	t.Cleanup(func() {
@@ -634,7 +663,12 @@ var listenRE = regexp.MustCompile(`serving MCP over HTTP at (http://[^/\s]+)/mcp
 
 func startHTTP(t testing.TB, env map[string]string, args ...string) *httpProc {
 	t.Helper()
-	p := startProc(t, env, nil, nil, append([]string{"http", "--listen", "127.0.0.1:0"}, args...)...)
+	return startHTTPBin(t, binary(t), env, args...)
+}
+
+func startHTTPBin(t testing.TB, bin string, env map[string]string, args ...string) *httpProc {
+	t.Helper()
+	p := startProcBin(t, bin, env, nil, nil, append([]string{"http", "--listen", "127.0.0.1:0"}, args...)...)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listenRE.FindStringSubmatch(p.stderr.String()); m != nil {

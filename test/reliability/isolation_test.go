@@ -126,6 +126,7 @@ func TestCallerIsolationHTTP(t *testing.T) {
 	// No logging capability over HTTP; setLevel is refused, not stored.
 	c := connectHTTP(t, ep, bearer("msk_u_iso_probe"))
 	ctx := context.Background()
+	//lint:ignore SA1019 this pins that stateless HTTP refuses logging/setLevel, so it has to send one
 	if err := c.SetLevel(ctx, mcp.SetLevelRequest{Params: mcp.SetLevelParams{Level: mcp.LoggingLevelDebug}}); err == nil {
 		t.Errorf("logging/setLevel over stateless HTTP was accepted: one caller's level would apply to all")
 	}

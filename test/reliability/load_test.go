@@ -22,7 +22,7 @@ import (
 // Load: 100 concurrent tool calls from 10 HTTP clients with 10 distinct
 // keys, three rounds; every upstream request carries its own caller's key,
 // every caller gets its own result, zero errors. The same burst over stdio
-// (mcp-go's worker pool) completes without loss.
+// (the bounded worker pool) completes without loss.
 
 const (
 	loadClients = 10
@@ -141,7 +141,7 @@ func TestLoadHTTPBinary(t *testing.T) {
 }
 
 // TestLoadStdio: the burst over stdio through the binary, the rounds of
-// 100 plus one of 250 (more than mcp-go's queue of 100 holds).
+// 100 plus one of 250 (more than the 32 workers, so most wait in the queue).
 func TestLoadStdio(t *testing.T) {
 	t.Parallel()
 	up := loadUpstream(t)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -366,14 +365,14 @@ func TestPanicHTTP(t *testing.T) {
 	}
 }
 
-// TestPanicStdio: the same over stdio, where tool calls run on mcp-go's
-// worker pool: a panic must not kill a worker or the session.
+// TestPanicStdio: the same over stdio, where tool calls run on the worker
+// pool: a panic must not kill a worker or the session.
 func TestPanicStdio(t *testing.T) {
 	leakCheck(t)
 	up := newUpstream(t, okData)
 	b := goldenRuntime(t, up.base(), withPanickingCatalogTool, func(o *runtime.Options) { o.Mode = runtime.ModeStdio })
-	c := stdioInProcess(t, b.srv, transportKey)
-	// More panics than workers (5): a dead worker would show as a hang.
+	c := stdioInProcess(t, b.srv, runtime.StdioOptions{Key: runtime.NewAPIKey(transportKey), Workers: 4})
+	// More panics than workers (4): a dead worker would show as a hang.
 	for i := range 8 {
 		name := []string{"explode", "widget_explode"}[i%2]
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -398,20 +397,17 @@ func TestPanicStdio(t *testing.T) {
 }
 
 // stdioInProcess serves srv over stdio exactly as `miosa-mcp stdio` does
-// (mcp-go's StdioServer behind runtime.StrictStdio) on in-memory pipes and
-// returns an initialized mcp-go client.
-func stdioInProcess(t *testing.T, srv *runtime.Server, key string) *mcpclient.Client {
+// (runtime.ServeStdio) on in-memory pipes and returns an initialized
+// mcp-go client. The session's key is registered with the key scanner and
+// every message the client receives is scanned.
+func stdioInProcess(t *testing.T, srv *runtime.Server, o runtime.StdioOptions, opts ...mcpclient.ClientOption) *mcpclient.Client {
 	t.Helper()
-	registerKey(key)
+	registerKey(o.Key.Reveal())
 	srvIn, cliOut := io.Pipe()
 	cliIn, srvOut := io.Pipe()
-	ss := server.NewStdioServer(srv.MCP())
-	server.WithStdioContextFunc(func(ctx context.Context) context.Context { return runtime.WithAPIKey(ctx, runtime.NewAPIKey(key)) })(ss)
-	server.WithErrorLogger(log.New(io.Discard, "", 0))(ss)
-	in, out := runtime.StrictStdio(srvIn, srvOut)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ss.Listen(ctx, in, out) }()
+	go func() { done <- srv.ServeStdio(ctx, srvIn, srvOut, o) }()
 	t.Cleanup(func() {
 		cliOut.Close()
 		cancel()
@@ -419,5 +415,5 @@ func stdioInProcess(t *testing.T, srv *runtime.Server, key string) *mcpclient.Cl
 		srvOut.Close()
 		srvIn.Close()
 	})
-	return scannedClient(t, transport.NewIO(cliIn, cliOut, io.NopCloser(strings.NewReader(""))), "in-process stdio")
+	return scannedClient(t, transport.NewIO(cliIn, cliOut, io.NopCloser(strings.NewReader(""))), "in-process stdio", opts...)
 }

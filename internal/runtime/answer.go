@@ -1,0 +1,344 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
+	"unicode/utf8"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// Reading upstream answers only as far as the result needs (issue #10): 16
+// concurrent 15 MiB answers used to be read whole and peaked at 400-470 MB,
+// although at most 80 KB of text is returned.
+//
+//   - JSON results: a body up to fullJSONBytes is kept whole. A longer one
+//     is cut anyway, so only its first TextBytes+1 bytes are kept; the rest
+//     is scanned (jsonScan: validity, size, the paging members) and dropped.
+//   - Images: at most BinaryBytes (+1, to know an image is over the cap).
+//   - Files: at most BinaryBytes+1; a longer file is only ever returned as
+//     cut text, so from there on its first TextBytes+1 bytes are kept and
+//     the rest checked to be text.
+//   - Logs: see logs.go (the last lines only, for text and event streams).
+//   - Error bodies: errorBodyBytes (the error text quotes at most 500 bytes).
+//
+// Whatever stays above freeAnswerBytes in one call takes from a server-wide
+// budget of answer bytes (Limits.AnswerBytes) first, so concurrent large
+// images, files and logs are bounded together. The bytes are held until the
+// transport has written the call's response (a callScope), since an image
+// costs about four times its size until then: the bytes, their base64, the
+// encoded response and its write (measured: RELIABILITY.md).
+
+const (
+	// waitJSONBytes is the JSON body kept whole for a tool that reads it
+	// again (a wait reads the new resource's id); other JSON bodies are kept
+	// whole up to the text cap.
+	waitJSONBytes = 1 << 20
+	// errorBodyBytes is how much of a non-2xx body is read.
+	errorBodyBytes = 64 << 10
+	// freeAnswerBytes of one answer do not take from the budget.
+	freeAnswerBytes = 1 << 20
+	// readChunk is the read size while streaming.
+	readChunk = 32 << 10
+)
+
+// upstreamBody is what was read of an answer.
+type upstreamBody struct {
+	// data is the body, or with head its first bytes: after leading white
+	// space for JSON, from the start for files.
+	data []byte
+	// head: data is only the start; size says how long the body was.
+	head bool
+	// size is, with head, the body's length (JSON: without surrounding
+	// white space), counted up to Limits.ReadBytes.
+	size int64
+	// truncated: the body was longer than Limits.ReadBytes.
+	truncated bool
+	// With head, for JSON: whether the whole body is valid JSON, and the
+	// members pagingNote reads (topOK false: one was too long to keep).
+	valid bool
+	top   map[string]json.RawMessage
+	topOK bool
+	// With head, for files: whether the whole body is UTF-8 text without NUL.
+	text bool
+	// tail holds a log snapshot's last lines (logs.go).
+	tail *logTail
+	// release gives back what the body took from the answer budget.
+	release func()
+}
+
+// callScope collects what a call holds until its response is written; a
+// transport opens one around each tool call (httpgate.go, stdio.go).
+type callScope struct {
+	mu       sync.Mutex
+	releases []func()
+	closed   bool
+}
+
+type callScopeKey struct{}
+
+func withCallScope(ctx context.Context) (context.Context, *callScope) {
+	sc := &callScope{}
+	return context.WithValue(ctx, callScopeKey{}, sc), sc
+}
+
+// hold returns the function that gives back what was taken: with a scope
+// in ctx the scope calls it when the response is written, and the one
+// returned does nothing.
+func hold(ctx context.Context, release func()) func() {
+	sc, _ := ctx.Value(callScopeKey{}).(*callScope)
+	if sc == nil {
+		return release
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.closed {
+		return release
+	}
+	sc.releases = append(sc.releases, release)
+	return func() {}
+}
+
+// done gives back everything the call held.
+func (sc *callScope) done() {
+	sc.mu.Lock()
+	rs := sc.releases
+	sc.releases, sc.closed = nil, true
+	sc.mu.Unlock()
+	for _, r := range rs {
+		r()
+	}
+}
+
+func (b *upstreamBody) done() {
+	if b != nil && b.release != nil {
+		b.release()
+		b.release = nil
+	}
+}
+
+// readUpTo reads r to EOF or n bytes. What goes beyond freeAnswerBytes is
+// first taken from the answer budget (waiting while ctx lives): up front
+// when sizeHint (a Content-Length, or -1) says how much will be read, else
+// once the body passes freeAnswerBytes. release gives it back.
+func (s *Server) readUpTo(ctx context.Context, r io.Reader, n int, sizeHint int64) ([]byte, func(), error) {
+	release := func() {}
+	take := func(weight int64) error {
+		if weight <= 0 {
+			return nil
+		}
+		if err := s.answers.Acquire(ctx, weight); err != nil {
+			return err
+		}
+		release = hold(ctx, func() { s.answers.Release(weight) })
+		return nil
+	}
+	if sizeHint >= 0 {
+		want := min(sizeHint+1, int64(n))
+		if err := take(want - freeAnswerBytes); err != nil {
+			return nil, release, err
+		}
+		buf, err := readFull(r, make([]byte, 0, want), n)
+		return buf, release, err
+	}
+	first := min(n, freeAnswerBytes)
+	buf, err := readFull(r, make([]byte, 0, min(first, 64<<10)), first)
+	if err != nil || len(buf) < first || first == n {
+		return buf, release, err
+	}
+	return s.extend(ctx, r, buf, n)
+}
+
+// extend reads more of r into buf, up to n bytes in all, after taking what
+// it adds from the answer budget.
+func (s *Server) extend(ctx context.Context, r io.Reader, buf []byte, n int) ([]byte, func(), error) {
+	weight := int64(n - len(buf))
+	if err := s.answers.Acquire(ctx, weight); err != nil {
+		return nil, func() {}, err
+	}
+	release := hold(ctx, func() { s.answers.Release(weight) })
+	buf, err := readFull(r, buf, n)
+	return buf, release, err
+}
+
+// readFull appends what r yields to buf until EOF or len(buf) == n.
+func readFull(r io.Reader, buf []byte, n int) ([]byte, error) {
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		m, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// newAnswerBudget is the server-wide budget of answer bytes.
+func newAnswerBudget(n int64) *semaphore.Weighted { return semaphore.NewWeighted(n) }
+
+// readJSONAnswer reads a JSON (or text) answer for a result whose text is
+// cut at textMax: whole when it is at most full bytes, else its first
+// textMax+1 bytes (at least snippetBytes+1) after leading white space plus
+// a scan of the rest. At
+// most readMax bytes are read.
+func readJSONAnswer(r io.Reader, full, textMax int, readMax int64, sizeHint int64) (*upstreamBody, error) {
+	c := full + 1
+	if sizeHint >= 0 && sizeHint < int64(c) {
+		c = int(sizeHint) + 1
+	}
+	buf, err := readFull(r, make([]byte, 0, c), full+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(buf) <= full {
+		return &upstreamBody{data: buf}, nil
+	}
+	sc := newJSONScan()
+	var tc trimCounter
+	head := make([]byte, 0, max(textMax, snippetBytes)+1)
+	feed := func(p []byte) {
+		sc.feed(p)
+		if t := tc.feed(p); len(head) < cap(head) {
+			head = append(head, t[:min(len(t), cap(head)-len(head))]...)
+		}
+	}
+	feed(buf)
+	buf = nil
+	chunk := make([]byte, readChunk)
+	truncated := false
+	for {
+		n, err := r.Read(chunk)
+		p := chunk[:n]
+		if tc.total+int64(n) > readMax {
+			p = p[:readMax-tc.total]
+			truncated = true
+		}
+		feed(p)
+		if truncated || err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if t := tc.end(); len(head) < cap(head) {
+		head = append(head, t[:min(len(t), cap(head)-len(head))]...)
+	}
+	valid, size := sc.finish(), tc.trimmed()
+	if !truncated && size <= int64(len(head)) {
+		return &upstreamBody{data: head}, nil // mostly white space: all of it fits
+	}
+	top, ok := sc.top()
+	return &upstreamBody{data: head, head: true, size: size, truncated: truncated, valid: valid, top: top, topOK: ok}, nil
+}
+
+// readFileAnswer reads a download that is not JSON: up to binMax+1 bytes
+// whole; a longer file can only be returned as cut text, so from then on
+// only its first textMax+1 bytes are kept and the rest is checked to be
+// text (a binary file over the cap is not read further).
+func (s *Server) readFileAnswer(ctx context.Context, r io.Reader, binMax, textMax int, readMax int64, sizeHint int64) (*upstreamBody, error) {
+	buf, release, err := s.readUpTo(ctx, r, binMax+1, sizeHint)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	if len(buf) <= binMax {
+		return &upstreamBody{data: buf, release: release}, nil
+	}
+	var tc textCheck
+	tc.feed(buf)
+	total := int64(len(buf))
+	head := bytes.Clone(buf[:min(len(buf), max(textMax+1, 512))])
+	buf = nil
+	release()
+	ub := &upstreamBody{data: head, head: true}
+	if tc.bad {
+		ub.size = total
+		return ub, nil
+	}
+	chunk := make([]byte, readChunk)
+	for {
+		n, err := r.Read(chunk)
+		p := chunk[:n]
+		if total+int64(n) > readMax {
+			p = p[:readMax-total]
+			ub.truncated = true
+		}
+		total += int64(len(p))
+		tc.feed(p)
+		if ub.truncated || err == io.EOF || tc.bad {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	ub.size, ub.text = total, !tc.bad && len(tc.carry) == 0
+	return ub, nil
+}
+
+// textCheck checks, across chunks, that bytes are UTF-8 without NUL (what
+// fileResult calls text).
+type textCheck struct {
+	carry []byte // an incomplete rune at the end of the last chunk
+	bad   bool
+}
+
+func (c *textCheck) feed(p []byte) {
+	if c.bad {
+		return
+	}
+	if bytes.IndexByte(p, 0) >= 0 {
+		c.bad = true
+		return
+	}
+	for len(c.carry) > 0 && len(p) > 0 {
+		c.carry = append(c.carry, p[0])
+		p = p[1:]
+		if utf8.FullRune(c.carry) {
+			if !utf8.Valid(c.carry) {
+				c.bad = true
+				return
+			}
+			c.carry = c.carry[:0]
+		}
+	}
+	end := len(p)
+	for i := len(p) - 1; i >= 0 && i >= len(p)-utf8.UTFMax+1; i-- {
+		if utf8.RuneStart(p[i]) {
+			if !utf8.FullRune(p[i:]) {
+				end = i
+			}
+			break
+		}
+	}
+	if !utf8.Valid(p[:end]) {
+		c.bad = true
+		return
+	}
+	c.carry = append(c.carry, p[end:]...)
+}
+
+// readBuffered reads an answer whole up to limit (+1 to know it was
+// longer), under the answer budget.
+func (s *Server) readBuffered(ctx context.Context, resp *http.Response, limit int) (*upstreamBody, error) {
+	buf, release, err := s.readUpTo(ctx, resp.Body, limit+1, resp.ContentLength)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	if len(buf) > limit {
+		return &upstreamBody{data: buf[:limit], truncated: true, release: release}, nil
+	}
+	return &upstreamBody{data: buf, release: release}, nil
+}

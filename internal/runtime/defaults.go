@@ -1,0 +1,23 @@
+package runtime
+
+import "time"
+
+// The defaults that more than one part of the server states, each named once
+// (#13): the generator writes them into the tool schemas, the app into its
+// flags and environment, and the runtime applies them.
+const (
+	// DefaultTimeout bounds one upstream request (MIOSA_TIMEOUT_MS).
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxBodyBytes caps an HTTP request body (--max-body-bytes):
+	// 5 MiB; a larger body gets 413.
+	DefaultMaxBodyBytes = 5 << 20
+	// DefaultWaitTimeoutSec is how long a `wait: true` call polls when the
+	// caller gives no wait_timeout_sec; MaxWaitTimeoutSec is the most it
+	// may ask for (the tool's input schema enforces both bounds).
+	DefaultWaitTimeoutSec = 120
+	MaxWaitTimeoutSec     = 600
+	// DefaultLogLines is how many lines a log tool returns when the caller
+	// gives no `lines`; MaxLogLines is the most it returns.
+	DefaultLogLines = 100
+	MaxLogLines     = 1000
+)

@@ -1,0 +1,247 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"golang.org/x/sync/semaphore"
+)
+
+// The HTTP gate reads a POST body once, under every limit, before mcp-go
+// sees it (issue #10):
+//   - a request without a usable key may carry at most KeylessBodyBytes
+//     (initialize, ping and tools/list are small), so a keyless 5 MiB body
+//     is refused before it is read or parsed;
+//   - bodies larger than freeBodyBytes take their size from a server-wide
+//     budget of body bytes in flight (MaxInflightBodyBytes) and wait for it
+//     a bounded time, so a burst of large uploads is processed a few at a
+//     time instead of all at once;
+//   - the strict JSON-RPC check runs on the bytes read;
+//   - notifications/cancelled is answered 202 and never forwarded: in
+//     stateless mode a POST is its own exchange, so a cancel in another POST
+//     can only target other callers' requests (mcp-go keys in-flight
+//     requests by session id, "" for every stateless caller, plus request
+//     id). A caller cancels its own call by closing the connection, which
+//     cancels the request's context;
+//   - a tools/call without a key is answered 401;
+//   - tool calls run at most MaxConcurrentCalls at a time, with at most
+//     MaxQueuedCalls more waiting; beyond that the call is answered at once
+//     with an isError result saying the server is busy.
+
+const (
+	// KeylessBodyBytes caps the body of a request without a usable
+	// Authorization header.
+	KeylessBodyBytes = 64 << 10
+	// freeBodyBytes: bodies up to this size do not take from the budget.
+	freeBodyBytes = 64 << 10
+	// defaultBodyWait is how long a large body waits for room in the
+	// budget before it is refused with 503 (HTTPOptions.BodyWait); its
+	// bytes wait in the connection meanwhile, not in memory.
+	defaultBodyWait = 30 * time.Second
+
+	// DefaultMaxInflightBodyBytes is the default budget of request-body
+	// bytes in flight server-wide: one body at the 5 MiB size limit, or a
+	// few smaller ones, at a time. Each byte of a body costs about seven
+	// more while it is parsed, validated and re-encoded for the API (a
+	// 5 MiB sandbox_write_file holds some 35 MB), so this budget, not the
+	// connection count, bounds what large uploads take (RELIABILITY.md).
+	DefaultMaxInflightBodyBytes = 8 << 20
+	// DefaultMaxConcurrentCalls is how many tool calls run at once over
+	// HTTP; DefaultMaxQueuedCalls more may wait for a slot.
+	DefaultMaxConcurrentCalls = 64
+	DefaultMaxQueuedCalls     = 256
+)
+
+// gate is the per-handler state of the limits.
+type gate struct {
+	s          *Server
+	maxBody    int64
+	bodies     *semaphore.Weighted
+	bodyBudget int64
+	bodyWait   time.Duration
+	calls      *semaphore.Weighted
+	maxCalls   int
+	maxQueued  int64
+	queued     atomic.Int64
+}
+
+func (s *Server) newGate(o HTTPOptions) *gate {
+	return &gate{
+		s: s, maxBody: o.MaxBodyBytes,
+		bodies: semaphore.NewWeighted(o.MaxInflightBodyBytes), bodyBudget: o.MaxInflightBodyBytes, bodyWait: o.BodyWait,
+		calls: semaphore.NewWeighted(int64(o.MaxConcurrentCalls)), maxCalls: o.MaxConcurrentCalls,
+		maxQueued: int64(o.MaxQueuedCalls),
+	}
+}
+
+func (g *gate) handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.Body == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		st, _ := r.Context().Value(ctxHTTP{}).(*httpCallState)
+		keyless := st == nil || st.keyErr != nil
+		limit := g.maxBody
+		keylessLimit := keyless && KeylessBodyBytes < limit
+		if keylessLimit {
+			limit = KeylessBodyBytes
+		}
+		tooLarge := func() {
+			if keylessLimit {
+				msg := fmt.Sprintf("a request without an API key may carry at most %d bytes", limit)
+				if st != nil && st.keyErr != nil {
+					msg = st.keyErr.Error() + " (" + msg + ")"
+				}
+				writeJSONRPCError(w, http.StatusUnauthorized, nil, msg)
+				return
+			}
+			writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("request body exceeds %d bytes", limit))
+		}
+		if r.ContentLength > limit {
+			tooLarge()
+			return
+		}
+		body, release, err := g.readBody(w, r, limit)
+		defer release()
+		if err != nil {
+			var mbe *http.MaxBytesError
+			switch {
+			case errors.As(err, &mbe):
+				tooLarge()
+			case errors.Is(err, errBodyBudget):
+				w.Header().Set("Retry-After", "1")
+				writeJSONRPCError(w, http.StatusServiceUnavailable, nil, fmt.Sprintf("the server is busy: other requests hold its %d-byte budget for request bodies in flight; retry shortly", g.bodyBudget))
+			default:
+				writeJSONRPCError(w, http.StatusBadRequest, nil, "could not read the request body")
+			}
+			return
+		}
+		top, me := checkMessage(body)
+		if me != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write(me.Response())
+			return
+		}
+		var method string
+		json.Unmarshal(top["method"], &method)
+		switch method {
+		case string(mcp.MethodNotificationCancelled):
+			w.WriteHeader(http.StatusAccepted)
+			return
+		case string(mcp.MethodToolsCall):
+			id := top["id"]
+			var p struct {
+				Name string `json:"name"`
+			}
+			json.Unmarshal(top["params"], &p)
+			if keyless && !g.s.keyless[p.Name] {
+				msg := "missing API key"
+				if st != nil && st.keyErr != nil {
+					msg = st.keyErr.Error()
+				}
+				writeJSONRPCError(w, http.StatusUnauthorized, id, msg)
+				return
+			}
+			if len(id) > 0 {
+				done, ok := g.callSlot(r.Context())
+				if !ok {
+					writeBusyResult(w, id, fmt.Sprintf("miosa-mcp is busy: %d tool calls are running and %d are waiting, the most this server takes at once. Retry in a few seconds.", g.maxCalls, g.maxQueued))
+					return
+				}
+				defer done()
+			}
+			// What the call holds of the answer budget is given back once
+			// its response is written.
+			ctx, scope := withCallScope(r.Context())
+			defer scope.done()
+			r = r.WithContext(ctx)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+var errBodyBudget = errors.New("request body budget exhausted")
+
+// readBody reads the body under limit. Past freeBodyBytes it takes the
+// body's size (its Content-Length, or limit when unknown) from the budget
+// before reading further, and gives back what it did not use; release
+// returns the rest when the request is done.
+func (g *gate) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, func(), error) {
+	nothing := func() {}
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	size := r.ContentLength
+	if size < 0 || size > freeBodyBytes {
+		size = -1
+	}
+	first := make([]byte, 0, max(size, 512))
+	buf := bytes.NewBuffer(first)
+	n, err := buf.ReadFrom(io.LimitReader(rd, freeBodyBytes+1))
+	if err != nil {
+		return nil, nothing, err
+	}
+	if n <= freeBodyBytes {
+		return buf.Bytes(), nothing, nil
+	}
+	want := limit
+	if r.ContentLength > 0 {
+		want = r.ContentLength
+	}
+	want = min(want, g.bodyBudget)
+	ctx, cancel := context.WithTimeout(r.Context(), g.bodyWait)
+	defer cancel()
+	if err := g.bodies.Acquire(ctx, want); err != nil {
+		return nil, nothing, errBodyBudget
+	}
+	held := want
+	release := func() { g.bodies.Release(held) }
+	full := bytes.NewBuffer(make([]byte, 0, want))
+	full.Write(buf.Bytes())
+	if _, err := full.ReadFrom(rd); err != nil {
+		return nil, release, err
+	}
+	if used := int64(full.Len()); used < held {
+		g.bodies.Release(held - used)
+		held = used
+	}
+	return full.Bytes(), release, nil
+}
+
+// callSlot waits for one of the concurrent-call slots; false when the queue
+// in front of them is full or the caller went away.
+func (g *gate) callSlot(ctx context.Context) (func(), bool) {
+	if g.calls.TryAcquire(1) {
+		return func() { g.calls.Release(1) }, true
+	}
+	if g.queued.Add(1) > g.maxQueued {
+		g.queued.Add(-1)
+		return nil, false
+	}
+	err := g.calls.Acquire(ctx, 1)
+	g.queued.Add(-1)
+	if err != nil {
+		return nil, false
+	}
+	return func() { g.calls.Release(1) }, true
+}
+
+// writeBusyResult answers a tools/call with an isError result: the model
+// reads it and can retry, where an HTTP 503 looks to many clients like a
+// broken server.
+func writeBusyResult(w http.ResponseWriter, id json.RawMessage, text string) {
+	w.Header().Set("Content-Type", "application/json")
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "result": mcp.NewToolResultError(text)})
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
