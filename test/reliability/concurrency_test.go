@@ -216,6 +216,9 @@ func TestStdioUnderLoadFigures(t *testing.T) {
 // busyStdio starts the binary against an upstream that holds every request
 // until release is closed, and fills the pool: n calls (ids "busy-0"…) are
 // sent and the test waits until workers of them are in flight upstream.
+// The first workers calls are sent, and in flight, before the rest: else
+// the reader may queue the rest before a worker took the first, and a
+// queue sized for the rest would already be full (calls refused busy).
 // release lets the upstream answer.
 func busyStdio(t *testing.T, n, workers int, args ...string) (s *stdioProc, api *slowAPI, release func(), calls []chan rpcMsg) {
 	t.Helper()
@@ -231,7 +234,10 @@ func busyStdio(t *testing.T, n, workers int, args ...string) (s *stdioProc, api 
 		chans = append(chans, s.expect(id))
 		lines = append(lines, getCall(id, fmt.Sprintf("busy-%d", i)))
 	}
-	<-s.writeAll(lines)
+	first := min(workers, n)
+	<-s.writeAll(lines[:first])
+	waitFor(t, 20*time.Second, fmt.Sprintf("%d calls in flight upstream", first), func() bool { return int(api.cur.Load()) == first })
+	<-s.writeAll(lines[first:])
 	waitFor(t, 20*time.Second, fmt.Sprintf("%d calls in flight upstream", workers), func() bool { return int(api.cur.Load()) == workers })
 	return s, api, func() { once.Do(func() { close(held) }) }, chans
 }
