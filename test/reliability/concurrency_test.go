@@ -17,7 +17,7 @@ import (
 // hold the upstream until the property is observed, so they do not depend
 // on timing; TestStdioUnderLoadFigures measures and logs the latencies.
 
-const concKey = "msk_u_concurrency_key_0123456789"
+const concKey = "msk_u_conc_Pz4Kw9Nd2Rq7Vm"
 
 // slowAPI is an upstream whose answers wait for delay, or for release when
 // it is non-nil, or until the request is cancelled; paths with a hold-
