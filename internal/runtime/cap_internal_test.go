@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -39,4 +41,57 @@ func TestCapsKeepTheirLimit(t *testing.T) {
 	if got := capList([]string{"a", "b"}, "; ", 100); got != "a; b" {
 		t.Errorf("capList changed a short list: %q", got)
 	}
+}
+
+// TestCloseJSONPrefix: an error body cut at errorBodyBytes is still read
+// up to its last complete member or element, and a string value cut short
+// keeps what was read of it (without a half escape or a half rune); what is
+// not the start of a JSON document, or is a whole one, gives nil.
+func TestCloseJSONPrefix(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{"error":{"code":"VALIDATION_ERROR","details":{"a":["x"],"b":["y"],"c":["`, `{"error":{"code":"VALIDATION_ERROR","details":{"a":["x"],"b":["y"],"c":[""]}}}`},
+		{`{"error":{"code":"BAD","details":{"a":["x"],"b"`, `{"error":{"code":"BAD","details":{"a":["x"]}}}`},
+		{`{"error":{"code":"BAD","details":{"a":["x"],"b":`, `{"error":{"code":"BAD","details":{"a":["x"]}}}`},
+		{`{"message":"mmmm`, `{"message":"mmmm"}`},
+		{`{"message":"ab\`, `{"message":"ab"}`},
+		{`{"message":"ab\u00`, `{"message":"ab"}`},
+		{`{"message":"ab\u00e9c`, `{"message":"ab\u00e9c"}`},
+		{`{"message":"ab\\`, `{"message":"ab\\"}`},
+		{"{\"message\":\"ab\xc3", `{"message":"ab"}`},
+		{`{"mess`, `{}`},
+		{`{"code":12`, `{}`},
+		{`{"code":12,"n":[1,2,{"x":`, `{"code":12,"n":[1,2,{}]}`},
+		{`  [1,2`, `[1]`},
+		{`{`, `{}`},
+		{`{"a":1}`, ``},
+		{`{"a":1}}`, ``},
+		{`not json`, ``},
+		{``, ``},
+	}
+	for _, c := range cases {
+		got := closeJSONPrefix([]byte(c.in))
+		if string(got) != c.want {
+			t.Errorf("closeJSONPrefix(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// FuzzCloseJSONPrefix: whatever the input, the result is nil or valid
+// JSON; and every proper start of a JSON object or array is closed.
+func FuzzCloseJSONPrefix(f *testing.F) {
+	f.Add([]byte(`{"error":{"code":"X","message":"a\u00e9\"b","details":[{"field":"f","message":"m"}]}}`), 30)
+	f.Add([]byte(`[1,"two",{"3":[4.5e6,null,true]}]`), 12)
+	f.Fuzz(func(t *testing.T, doc []byte, n int) {
+		if got := closeJSONPrefix(doc); got != nil && !json.Valid(got) {
+			t.Fatalf("closeJSONPrefix(%q) = %q, not JSON", doc, got)
+		}
+		doc = bytes.TrimSpace(doc)
+		if !json.Valid(doc) || len(doc) < 2 || (doc[0] != '{' && doc[0] != '[') {
+			return
+		}
+		n = 1 + int(uint(n)%uint(len(doc)-1)) // a proper start
+		if got := closeJSONPrefix(doc[:n]); !json.Valid(got) {
+			t.Fatalf("closeJSONPrefix(%q) = %q, want a document", doc[:n], got)
+		}
+	})
 }

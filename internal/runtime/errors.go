@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,7 +84,7 @@ func parseAPIError(body []byte, h http.Header) apiError {
 	var e apiError
 	e.RequestID = h.Get("X-Request-ID")
 	var raw map[string]json.RawMessage
-	if json.Unmarshal(body, &raw) != nil {
+	if json.Unmarshal(body, &raw) != nil && json.Unmarshal(closeJSONPrefix(body), &raw) != nil {
 		text := strings.TrimSpace(string(body))
 		if strings.HasPrefix(strings.ToLower(text), "<") {
 			text = "" // an HTML error page says nothing useful to a model
@@ -149,6 +150,96 @@ func parseAPIError(body []byte, h http.Header) apiError {
 	}
 	e.Message = capBytes(e.Message, 500)
 	return e
+}
+
+// closeJSONPrefix makes a whole JSON document of the start of one (an
+// error body cut at errorBodyBytes, whose message or validation details can
+// run to megabytes): it drops what follows the last complete member or
+// element, or closes a string value cut short, and closes what is still
+// open; so the code, the message and the fields before the cut are still
+// read. nil when b is not such a start.
+func closeJSONPrefix(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || (b[0] != '{' && b[0] != '[') {
+		return nil
+	}
+	var open []byte // the brackets open at i
+	cut, openAtCut := 0, ""
+	inString, isValue, wantKey := false, false, false
+	escStart, uLeft := -1, 0 // the escape being read, and hex digits it still needs
+	for i, c := range b {
+		if inString {
+			switch {
+			case uLeft > 0:
+				if uLeft--; uLeft == 0 {
+					escStart = -1
+				}
+			case escStart >= 0:
+				if c == 'u' {
+					uLeft = 4
+				} else {
+					escStart = -1
+				}
+			case c == '\\':
+				escStart = i
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+			isValue = !(open[len(open)-1] == '{' && wantKey)
+		case ':':
+			wantKey = false
+		case '{', '[':
+			open = append(open, c)
+			wantKey = c == '{'
+			cut, openAtCut = i+1, string(open)
+		case '}', ']':
+			if len(open) <= 1 {
+				return nil // the document ended: it was not cut
+			}
+			open = open[:len(open)-1]
+			cut, openAtCut = i+1, string(open)
+		case ',':
+			wantKey = open[len(open)-1] == '{'
+			cut, openAtCut = i, string(open)
+		}
+	}
+	var out []byte
+	if inString && isValue {
+		// A string value cut short keeps what was read of it, without an
+		// escape or a character cut in two.
+		end := len(b)
+		if escStart >= 0 {
+			end = escStart
+		}
+		for k := 1; k <= min(utf8.UTFMax, end); k++ {
+			if utf8.RuneStart(b[end-k]) {
+				if !utf8.FullRune(b[end-k : end]) {
+					end -= k
+				}
+				break
+			}
+		}
+		out = append(append([]byte(nil), b[:end]...), '"')
+		openAtCut = string(open)
+	} else {
+		out = append([]byte(nil), b[:cut]...)
+	}
+	for i := len(openAtCut) - 1; i >= 0; i-- {
+		if openAtCut[i] == '{' {
+			out = append(out, '}')
+		} else {
+			out = append(out, ']')
+		}
+	}
+	if !json.Valid(out) {
+		return nil
+	}
+	return out
 }
 
 func isUpperSnake(s string) bool {
@@ -232,8 +323,9 @@ func (h ErrorHint) match(status int, e apiError) bool {
 }
 
 // upstreamErrorText explains a non-2xx response in terms a model can act on.
-// The body and the request id are scrubbed before anything is cut.
-func (s *Server) upstreamErrorText(sc *Scrubber, t *Tool, resp *http.Response, body []byte) string {
+// The body and the request id are scrubbed before anything is cut; cut says
+// the body is only the first errorBodyBytes of a longer one.
+func (s *Server) upstreamErrorText(sc *Scrubber, t *Tool, resp *http.Response, body []byte, cut bool) string {
 	e := parseAPIError(sc.Bytes(body), resp.Header)
 	e.RequestID = sc.String(e.RequestID)
 	for _, h := range t.ErrorHints {
@@ -252,6 +344,9 @@ func (s *Server) upstreamErrorText(sc *Scrubber, t *Tool, resp *http.Response, b
 	b.WriteString(".")
 	if len(e.Fields) > 0 {
 		fmt.Fprintf(&b, " Problems: %s.", capList(e.Fields, "; ", MaxErrorTextBytes/2))
+	}
+	if cut {
+		fmt.Fprintf(&b, " (The error body was longer than %d bytes; this is from its start.)", errorBodyBytes)
 	}
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, " Request ID: %s.", e.RequestID)

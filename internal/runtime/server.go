@@ -260,8 +260,9 @@ func (s *Server) fetch(ctx context.Context, t *Tool, call *Call, fn CallFunc) (i
 	switch {
 	case resp.StatusCode >= 300:
 		var b []byte
-		b, _, rerr = readBody(resp.Body, errorBodyBytes)
-		body = &upstreamBody{data: b}
+		var cut bool
+		b, cut, rerr = readBody(resp.Body, errorBodyBytes)
+		body = &upstreamBody{data: b, truncated: cut}
 	case t.Logs:
 		// A log tool is a snapshot: a stream is read for a short window,
 		// never until it ends (it may not).
@@ -299,7 +300,7 @@ func (s *Server) fetch(ctx context.Context, t *Tool, call *Call, fn CallFunc) (i
 		// the Authorization header must not put the key into the logs.
 		reqID := capError(sc.String(resp.Header.Get("X-Request-ID")))
 		s.log.InfoContext(ctx, "upstream error", "tool", t.Name, "status", resp.StatusCode, "request_id", reqID)
-		return 0, nil, nil, errorResult(sc, s.upstreamErrorText(sc, t, resp, body.data))
+		return 0, nil, nil, errorResult(sc, s.upstreamErrorText(sc, t, resp, body.data, body.truncated))
 	}
 	return resp.StatusCode, resp.Header, body, nil
 }
