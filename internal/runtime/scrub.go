@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -210,7 +212,9 @@ func replaceSpans(b []byte, sp [][2]int) []byte {
 // JSON scrubs a JSON document. The bytes are scrubbed as they are; when the
 // document uses \u escapes (which could spell a key out of sight of a byte
 // scan) its decoded strings are checked too, and a document that hides a
-// key that way is re-encoded from its scrubbed values.
+// key that way is re-encoded from its scrubbed values. Text that is not one
+// whole JSON document (the kept head of a long answer, cut anywhere, or a
+// body that is not JSON) is scrubbed escape by escape instead (escaped).
 func (s *Scrubber) JSON(raw []byte) []byte {
 	if s == nil {
 		return raw
@@ -219,11 +223,14 @@ func (s *Scrubber) JSON(raw []byte) []byte {
 	if !bytes.Contains(out, []byte(`\u`)) {
 		return out
 	}
+	if !json.Valid(out) { // dec.More would not see "0}" as two values
+		return s.escaped(out)
+	}
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.UseNumber()
 	var v any
-	if dec.Decode(&v) != nil || dec.More() {
-		return out
+	if dec.Decode(&v) != nil {
+		return s.escaped(out)
 	}
 	if v2, changed := s.value(v); changed {
 		if b, err := marshalNoEscape(v2); err == nil {
@@ -231,6 +238,112 @@ func (s *Scrubber) JSON(raw []byte) []byte {
 		}
 	}
 	return out
+}
+
+// escaped scrubs text that may hold JSON string escapes (\u0041, \n, \")
+// without being a whole document: the escapes are decoded as they stand,
+// a key spelled with them is looked for in the decoded text, and what it
+// was spelled with is replaced in the raw text. An escape cut off at the
+// end stays as it is: it spells at most one character.
+func (s *Scrubber) escaped(raw []byte) []byte {
+	dec, _ := unescapeJSON(raw, false)
+	if !s.ContainsBytes(dec) {
+		return raw
+	}
+	dec, at := unescapeJSON(raw, true)
+	sp := spans(s, view(dec))
+	rawSp := make([][2]int, 0, len(sp))
+	for _, x := range sp {
+		r := [2]int{int(at[x[0]][0]), int(at[x[1]-1][1])}
+		if n := len(rawSp); n > 0 && r[0] <= rawSp[n-1][1] {
+			rawSp[n-1][1] = max(rawSp[n-1][1], r[1])
+			continue
+		}
+		rawSp = append(rawSp, r)
+	}
+	return replaceSpans(raw, rawSp)
+}
+
+// unescapeJSON decodes the JSON string escapes of raw wherever they are
+// (outside strings JSON has no backslash). With where, at[i] is the raw
+// byte range that decoded byte i came from.
+func unescapeJSON(raw []byte, where bool) (dec []byte, at [][2]int32) {
+	dec = make([]byte, 0, len(raw))
+	if where {
+		at = make([][2]int32, 0, len(raw))
+	}
+	// mark records that the bytes decoded since the last mark came from
+	// raw[from:to].
+	mark := func(from, to int) {
+		for where && len(at) < len(dec) {
+			at = append(at, [2]int32{int32(from), int32(to)})
+		}
+	}
+	emit := func(from, to int, c byte) {
+		dec = append(dec, c)
+		mark(from, to)
+	}
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' || i+1 == len(raw) {
+			emit(i, i+1, c)
+			i++
+			continue
+		}
+		switch e := raw[i+1]; e {
+		case '"', '\\', '/':
+			emit(i, i+2, e)
+			i += 2
+			continue
+		case 'b', 'f', 'n', 'r', 't':
+			emit(i, i+2, "\b\f\n\r\t"[strings.IndexByte("bfnrt", e)])
+			i += 2
+			continue
+		case 'u':
+			r, ok := hex4(raw[i+2:])
+			if !ok {
+				break
+			}
+			end := i + 6
+			if utf16.IsSurrogate(r) && end+1 < len(raw) && raw[end] == '\\' && raw[end+1] == 'u' {
+				if lo, ok := hex4(raw[end+2:]); ok {
+					if p := utf16.DecodeRune(r, lo); p != utf8.RuneError {
+						r, end = p, end+6
+					}
+				}
+			}
+			dec = utf8.AppendRune(dec, r)
+			mark(i, end)
+			i = end
+			continue
+		}
+		emit(i, i+1, c)
+		i++
+	}
+	return dec, at
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, true
 }
 
 func marshalNoEscape(v any) ([]byte, error) {

@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -126,6 +128,90 @@ func TestScrubberJSON(t *testing.T) {
 	if out := sc.JSON([]byte(clean)); string(out) != clean {
 		t.Errorf("a clean document changed: %s", out)
 	}
+}
+
+// decodeEscapes decodes the JSON string escapes of s wherever they stand
+// (written apart from the runtime's own decoder): what a reader of a cut
+// JSON text sees.
+func decodeEscapes(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch e := s[i+1]; {
+		case e == 'u' && i+6 <= len(s):
+			if n, err := strconv.ParseUint(s[i+2:i+6], 16, 16); err == nil {
+				b.WriteRune(rune(n))
+				i += 5
+				continue
+			}
+		case strings.IndexByte(`"\\/`, e) >= 0:
+			b.WriteByte(e)
+			i++
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// spell writes s with the characters whose bit is set in mask as \u
+// escapes, the rest as they are.
+func spell(s string, mask uint64) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if mask>>(i%64)&1 == 1 {
+			fmt.Fprintf(&b, `\u%04X`, s[i])
+		} else {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// TestScrubberJSONCutAnywhere: the kept head of a long JSON answer is no
+// whole document, so its escapes cannot be decoded with it; a key spelled
+// with \u escapes, wholly or in part, is still found and redacted, wherever
+// the head ends inside it. What is not the key stays as it was.
+func TestScrubberJSONCutAnywhere(t *testing.T) {
+	sc := runtime.NewScrubber(runtime.NewAPIKey(scrubKey))
+	for _, mask := range []uint64{^uint64(0), 0x5555555555555555, 0xF0F0F0F0F0F0F0F0, 1 << 20} {
+		spelled := spell(scrubKey, mask)
+		doc := `{"data":[{"note":"caf\u00e9 \\u0041 \ud83d\ude00","token":"` + spelled + `","more":"`
+		for cut := len(doc) - len(spelled) - len(`","more":"`); cut <= len(doc); cut++ {
+			in := doc[:cut]
+			out := string(sc.JSON([]byte(in)))
+			if leaks(decodeEscapes(out), scrubSecret) {
+				t.Errorf("mask %x, cut at %d: %s leaks when its escapes are read", mask, cut, out)
+			}
+			if !strings.HasPrefix(out, `{"data":[{"note":"caf\u00e9 \\u0041 \ud83d\ude00","token":"`) {
+				t.Errorf("mask %x, cut at %d: what precedes the key changed: %s", mask, cut, out)
+			}
+		}
+	}
+	clean := `{"data":"x\u0041\n` // cut, with escapes, no key
+	if out := sc.JSON([]byte(clean)); string(out) != clean {
+		t.Errorf("a clean cut document changed: %s", out)
+	}
+}
+
+// FuzzScrubberJSONCut: whatever surrounds it and wherever the text is cut,
+// a key spelled with any mix of \u escapes never survives in a scrubbed
+// text read with its escapes decoded.
+func FuzzScrubberJSONCut(f *testing.F) {
+	f.Add("{\"a\":\"", "\",\"b\":1}", uint64(0xAAAA), 40)
+	f.Add("\\", "\\u00", uint64(1), 3)
+	sc := runtime.NewScrubber(runtime.NewAPIKey(scrubKey))
+	f.Fuzz(func(t *testing.T, pre, post string, mask uint64, cut int) {
+		in := pre + spell(scrubKey, mask) + post
+		in = in[:len(in)-int(uint(cut)%uint(len(post)+1))]
+		out := string(sc.JSON([]byte(in)))
+		if leaks(decodeEscapes(out), scrubSecret) && !leaks(decodeEscapes(pre), scrubSecret) && !leaks(decodeEscapes(post), scrubSecret) {
+			t.Fatalf("%q scrubbed to %q, which leaks when its escapes are read", in, out)
+		}
+	})
 }
 
 // TestKeyNeverInAnyResultChannel: every content kind of a tool result and

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -348,3 +350,81 @@ func TestKeyStraddlingTheCutNeverLeaks(t *testing.T) {
 }
 
 func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// uEscaped spells s with JSON \u escapes only, as an API may write any
+// string character.
+func uEscaped(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		fmt.Fprintf(&b, `\u%04x`, r)
+	}
+	return b.String()
+}
+
+var uEscapeRE = regexp.MustCompile(`\\u([0-9a-fA-F]{4})`)
+
+// unescapeU decodes the \u escapes of s wherever they stand: what a model
+// reading a cut JSON text would read.
+func unescapeU(s string) string {
+	return uEscapeRE.ReplaceAllStringFunc(s, func(e string) string {
+		n, _ := strconv.ParseUint(e[2:], 16, 16)
+		return string(rune(n))
+	})
+}
+
+// TestKeyStraddlingTheKeptHeadNeverLeaks: of a JSON answer longer than the
+// text cap only its first TextBytes+1 bytes are kept (runtime answer.go), and
+// that end is a cut too. A key straddling it, written plainly or spelled
+// with \u escapes, is redacted from the kept head before the head is cut to
+// the text cap, whichever byte the head ends at: no 10 characters of the
+// secret reach the caller, read as sent or with the escapes decoded.
+func TestKeyStraddlingTheKeptHeadNeverLeaks(t *testing.T) {
+	t.Parallel()
+	const head = textCut + 1 // what is kept of a longer answer
+	const prefix = `{"data":"`
+	var mu sync.Mutex
+	var spelled string // the key as the API writes it
+	var kept int       // how many bytes of it fall inside the head
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		k, n := spelled, kept
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		// Streamed: far longer than is ever kept whole.
+		io.WriteString(w, prefix+strings.Repeat("x", head-len(prefix)-n)+k+strings.Repeat("y", 256<<10)+`"}`)
+	})
+	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": hostileKey})
+	id := 0
+	for _, form := range []struct {
+		name, key string
+		step      int
+	}{
+		{"plain", hostileKey, 1},
+		{"u-escaped", uEscaped(hostileKey), 5},
+	} {
+		redacted := 0
+		for n := 1; n < len(form.key); n += form.step {
+			mu.Lock()
+			spelled, kept = form.key, n
+			mu.Unlock()
+			id++
+			m := s.request(fmt.Sprint(id), "tools/call", `{"name":"computer_list","arguments":{}}`)
+			_, text, ok := m.toolResult()
+			if !ok {
+				t.Fatalf("%s, %d bytes kept: no tool result: %s", form.name, n, clip(m.Raw))
+			}
+			where := fmt.Sprintf("%s key, %d of its %d bytes inside the kept head", form.name, n, len(form.key))
+			checkNoKey(t, where, m.Raw)
+			checkNoKey(t, where+", escapes decoded", unescapeU(text))
+			if !strings.Contains(text, "truncated") {
+				t.Errorf("%s: the text was not cut: %s", where, clip(text))
+			}
+			if strings.Contains(text, Redacted) {
+				redacted++
+			}
+		}
+		if redacted == 0 {
+			t.Errorf("%s: no answer showed the key redacted; the key never reached the kept text", form.name)
+		}
+	}
+}
