@@ -428,3 +428,79 @@ func TestKeyStraddlingTheKeptHeadNeverLeaks(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyInTailedLogLinesNeverLeaks: a log answer too long to keep (a text
+// body over 1 MiB, or an event stream) is read keeping its last lines, each
+// cut to its first 2,001 bytes as it is read (runtime logs.go). A key in
+// such a line, whole or straddling that cut (and the 2,000-byte line cut)
+// at any byte, never reaches the text or structuredContent: every line
+// whose kept head holds 10 characters of the secret shows it redacted.
+func TestKeyInTailedLogLinesNeverLeaks(t *testing.T) {
+	t.Parallel()
+	const lineHead = 2001 // bytes kept of a long line
+	keyLines := func(key string) []string {
+		lines := []string{"auth: Bearer " + key, "half " + key[:20]}
+		for n := 1; n < len(key); n++ { // n bytes of the key inside the line's head
+			lines = append(lines, strings.Repeat("z", lineHead-n)+key+" after the key")
+		}
+		return lines
+	}
+	// The lines whose head holds at least minFragment characters of the
+	// secret: the first two, and those with n >= prefix+minFragment.
+	wantRedacted := 2 + len(hostileKey) - (len("msk_u_") + minFragment)
+	nLines := len(keyLines(hostileKey))
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if strings.HasPrefix(r.URL.Path, "/api/v1/sandboxes/") {
+			w.Header().Set("Content-Type", "text/plain")
+			filler := strings.Repeat(strings.Repeat("f", 99)+"\n", (1<<20)/100+10) // past the 1 MiB kept whole
+			io.WriteString(w, filler+strings.Join(keyLines(key), "\n")+"\n")
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, l := range keyLines(key) {
+			fmt.Fprintf(w, "data: {\"line\":%q}\n\n", l)
+		}
+	})
+	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": hostileKey})
+	for i, c := range []struct{ name, tool, args string }{
+		{"text-over-1MiB", "sandbox_logs", fmt.Sprintf(`{"id":"sbx_1","lines":%d}`, nLines)},
+		{"event-stream", "logs_tail", fmt.Sprintf(`{"computer_id":"cmp_1","lines":%d}`, nLines)},
+	} {
+		m := s.request(fmt.Sprint(i+1), "tools/call", fmt.Sprintf(`{"name":%q,"arguments":%s}`, c.tool, c.args))
+		isErr, text, ok := m.toolResult()
+		if !ok || isErr {
+			t.Fatalf("%s: want a log result, got %s", c.name, clip(m.Raw))
+		}
+		checkNoKey(t, c.name, m.Raw)
+		var r struct {
+			Result struct {
+				StructuredContent struct {
+					Data struct {
+						Lines []string `json:"lines"`
+					} `json:"data"`
+				} `json:"structuredContent"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(m.Raw), &r); err != nil {
+			t.Fatal(err)
+		}
+		lines := r.Result.StructuredContent.Data.Lines
+		if len(lines) != nLines {
+			t.Fatalf("%s: %d lines in structuredContent, want the last %d", c.name, len(lines), nLines)
+		}
+		redacted := 0
+		for _, l := range lines {
+			// A marker right at the line cut may itself be cut.
+			if strings.Contains(l, Redacted[:7]) {
+				redacted++
+			}
+		}
+		if redacted != wantRedacted {
+			t.Errorf("%s: %d lines show the key redacted, want %d", c.name, redacted, wantRedacted)
+		}
+		if strings.Count(text, "line cut") != nLines-2 {
+			t.Errorf("%s: %d long lines cut in the text, want %d: %s", c.name, strings.Count(text, "line cut"), nLines-2, clip(text))
+		}
+	}
+}
