@@ -95,7 +95,9 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, o 
 		return fmt.Errorf("register the stdio session: %w", err)
 	}
 	defer s.mcp.UnregisterSession(context.WithoutCancel(ctx), c.sess.SessionID())
-	c.ctx, c.cancel = context.WithCancel(WithAPIKey(s.mcp.WithContext(ctx, c.sess), o.Key))
+	// The session's context carries the key, and its scrubber for what the
+	// loop itself logs (every call builds its own from the key: server.go).
+	c.ctx, c.cancel = context.WithCancel(withScrubber(WithAPIKey(s.mcp.WithContext(ctx, c.sess), o.Key), c.sc))
 	defer c.cancel()
 
 	writerDone := make(chan struct{})
@@ -137,7 +139,7 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, o 
 		case <-grace.C:
 		}
 	case <-grace.C:
-		s.log.Warn("stdio: handlers still running after shutdown; exiting anyway")
+		s.log.WarnContext(c.ctx, "stdio: handlers still running after shutdown; exiting anyway")
 	}
 	return err
 }
@@ -158,6 +160,9 @@ type stdioConn struct {
 	s    *Server
 	o    StdioOptions
 	sess *stdioSession
+	// sc is the key's scrubber: the writer checks every line with it, so
+	// nothing the loop writes to stdout carries the key, whatever built it.
+	sc *Scrubber
 
 	ctx    context.Context // the session's; cancelled at shutdown
 	cancel context.CancelFunc
@@ -187,7 +192,7 @@ var stdioSessions atomic.Int64
 
 func newStdioConn(s *Server, o StdioOptions) *stdioConn {
 	c := &stdioConn{
-		s: s, o: o,
+		s: s, o: o, sc: NewScrubber(o.Key),
 		out:         make(chan []byte, o.Workers+64),
 		notes:       make(chan mcp.JSONRPCNotification, stdioNotificationBuffer),
 		drain:       make(chan struct{}),
@@ -275,7 +280,7 @@ func (c *stdioConn) inline(id json.RawMessage, line []byte) {
 func (c *stdioConn) handle(ctx context.Context, id json.RawMessage, msg []byte) (line []byte) {
 	defer func() {
 		if v := recover(); v != nil {
-			c.s.log.Error("panic handling a stdio message", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.s.log.ErrorContext(c.ctx, "panic handling a stdio message", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if len(id) > 0 {
 				line = rpcError(id, mcp.INTERNAL_ERROR, "internal error in miosa-mcp (a bug); the server is still running")
 			}
@@ -287,7 +292,7 @@ func (c *stdioConn) handle(ctx context.Context, id json.RawMessage, msg []byte) 
 	}
 	b, err := json.Marshal(resp)
 	if err != nil {
-		c.s.log.Error("encoding a stdio response failed", "error", err)
+		c.s.log.ErrorContext(c.ctx, "encoding a stdio response failed", "error", err)
 		if len(id) > 0 {
 			return rpcError(id, mcp.INTERNAL_ERROR, "the response could not be encoded")
 		}
@@ -466,6 +471,9 @@ func (c *stdioConn) send(line []byte) {
 func (c *stdioConn) writeLoop(w io.Writer) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	write := func(b []byte) bool {
+		if c.sc.ContainsBytes(b) {
+			b = c.sc.JSON(b) // results are scrubbed already: this is the backstop
+		}
 		if _, err := bw.Write(b); err != nil {
 			c.fail(err)
 			return false
@@ -582,7 +590,7 @@ func (c *stdioConn) deliver(id json.RawMessage, top map[string]json.RawMessage) 
 	ch := c.pending[key]
 	c.mu.Unlock()
 	if !ok || ch == nil {
-		c.s.log.Debug("stdio: dropped a response to no pending request", "id", clip(string(id), clipBytes))
+		c.s.log.DebugContext(c.ctx, "stdio: dropped a response to no pending request", "id", clip(string(id), clipBytes))
 		return
 	}
 	var r stdioReply

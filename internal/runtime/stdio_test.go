@@ -2,13 +2,16 @@ package runtime_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -223,5 +226,59 @@ func TestStdioServerToClientRequest(t *testing.T) {
 				t.Errorf("client asked %d times, want %d", got, n)
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer that several goroutines write.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestStdioNeverWritesOrLogsTheKey: what the stdio loop writes and logs by
+// itself, not only what tool handlers return, carries no piece of the
+// session's key: mcp-go's error for an unknown tool quotes the name the
+// client sent (here the key), and a response to no pending request is
+// logged with its id (here the key).
+func TestStdioNeverWritesOrLogsTheKey(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{}) })
+	var logs syncBuffer
+	srv, _ := newRuntime(t, up.base(), func(o *runtime.Options) {
+		o.Mode = runtime.ModeStdio
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	r := serveRaw(t, srv, runtime.StdioOptions{Key: runtime.NewAPIKey(scrubKey)})
+	r.send(t, stdioInit)
+	r.next(t)
+	r.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	r.send(t, `{"jsonrpc":"2.0","id":"`+scrubKey+`","result":{}}`) // answers nothing the server asked
+	r.send(t, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"`+scrubKey+`","arguments":{}}}`)
+	if !r.out.Scan() {
+		t.Fatalf("no answer to the call: %v", r.out.Err())
+	}
+	line := r.out.Text()
+	if !json.Valid([]byte(line)) || !strings.Contains(line, `"id":1`) || !strings.Contains(line, runtime.Redacted) {
+		t.Errorf("the answer naming the key: %s, want it valid JSON-RPC with the key redacted", line)
+	}
+	if leaks(line, scrubSecret) {
+		t.Errorf("stdout leaks the key: %s", line)
+	}
+	if !strings.Contains(logs.String(), "dropped a response") {
+		t.Fatalf("the stray response was not logged:\n%s", logs.String())
+	}
+	if leaks(logs.String(), scrubSecret) {
+		t.Errorf("the log leaks the key:\n%s", logs.String())
 	}
 }
