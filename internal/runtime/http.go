@@ -269,7 +269,16 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic in HTTP handler", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				// The panic may quote the request: scrub the log with
+				// whatever the Authorization headers carry.
+				var keys []APIKey
+				for _, h := range r.Header.Values("Authorization") {
+					for _, f := range strings.Fields(h) {
+						keys = append(keys, NewAPIKey(f))
+					}
+				}
+				ctx := withScrubber(r.Context(), NewScrubber(keys...))
+				s.log.ErrorContext(ctx, "panic in HTTP handler", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				writeJSONRPCError(w, http.StatusInternalServerError, nil, "internal error")
 			}
 		}()
