@@ -165,6 +165,9 @@ func (g *gate) handler(next http.Handler) http.Handler {
 			// its response is written.
 			ctx, scope := withCallScope(r.Context())
 			defer scope.done()
+			// The call's notifications are written before its response
+			// (notify.go).
+			ctx, w = countWrites(ctx, w)
 			r = r.WithContext(ctx)
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

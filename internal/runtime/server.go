@@ -324,17 +324,3 @@ func (s *Server) recoverTool(next server.ToolHandlerFunc) server.ToolHandlerFunc
 		return next(ctx, req)
 	}
 }
-
-// notificationFlush works around mcp-go v1.2.1 dropping the last
-// notification sent just before a tool returns (stack.md §2.6 bug 2): when
-// the call sent progress, give the forwarder a moment before returning.
-func notificationFlush(next server.ToolHandlerFunc) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		ctx, sent := withNotifyFlag(ctx)
-		res, err := next(ctx, req)
-		if sent.Load() {
-			time.Sleep(5 * time.Millisecond)
-		}
-		return res, err
-	}
-}

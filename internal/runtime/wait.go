@@ -7,18 +7,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
-
-type notifyKey struct{}
-
-func withNotifyFlag(ctx context.Context) (context.Context, *atomic.Bool) {
-	f := new(atomic.Bool)
-	return context.WithValue(ctx, notifyKey{}, f), f
-}
 
 // progress sends notifications/progress when the client asked for it. The
 // message quotes upstream fields (the status, the id), so it is scrubbed.
@@ -42,9 +34,7 @@ func (p *progress) send(ctx context.Context, total int, msg string) {
 		p.s.log.DebugContext(ctx, "progress notification not delivered", "error", err)
 		return
 	}
-	if f, ok := ctx.Value(notifyKey{}).(*atomic.Bool); ok {
-		f.Store(true)
-	}
+	countNotification(ctx)
 }
 
 // lookup follows a dotted path (data.deployment.id) into decoded JSON.
