@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/miosa-mcp
 
-.PHONY: help generate check-generate build test unit race lint vet fmt-check tidy-check conformance fuzz-short fuzz bench demo docker clean
+.PHONY: help generate check-generate build test unit race lint vet fmt-check tidy-check conformance clients fuzz-short fuzz bench demo docker clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -40,7 +40,10 @@ fuzz: ## run every fuzz target for longer (FUZZTIME=5m)
 conformance: build ## official MCP conformance suite against the HTTP server (installs Node 22 + the suite from npm)
 	./scripts/conformance.sh
 
-test: lint check-generate race fuzz-short conformance ## everything CI runs
+clients: build ## Claude Code, Gemini CLI and Codex headless against the mock with a fake model (installs them from npm)
+	./scripts/clients.sh
+
+test: lint check-generate race fuzz-short conformance clients ## everything CI runs
 
 bench: build ## benchmarks: tools/list size, cold start, per-call overhead, HTTP throughput, memory
 	./scripts/bench.sh
