@@ -1,6 +1,7 @@
 package clients_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -92,6 +93,19 @@ func TestClientSetup(t *testing.T) {
 			t.Errorf("with enabledMcpjsonServers in ~/.claude/settings.json the project's server should connect:\n%s", out)
 		}
 	})
+	t.Run("claude-code/project .mcp.json over HTTP expands the header", func(t *testing.T) {
+		s := newSession(t)
+		hs := startHTTP(t, e)
+		s.mcpURL = hs.url
+		writeFile(t, filepath.Join(s.dir, ".mcp.json"), localURL(snippet(t, e, "claude-code-http"), s))
+		writeJSONFile(t, filepath.Join(s.home, ".claude", "settings.json"), map[string]any{"enabledMcpjsonServers": []string{"miosa"}})
+		if out := exec(t, s, claude, "mcp", "list"); !strings.Contains(out, "miosa") || !strings.Contains(out, "Connected") {
+			t.Errorf("the claude-code-http snippet does not connect:\n%s", out)
+		}
+		if !hs.onlyExpandedKey() {
+			t.Errorf("Authorization headers that reached the server: %v", hs.authorizations())
+		}
+	})
 	t.Run("claude-code/~/.claude/mcp.json is not read", func(t *testing.T) {
 		s := newSession(t)
 		writeFile(t, filepath.Join(s.home, ".claude", "mcp.json"), snippet(t, e, "claude-code"))
@@ -122,4 +136,37 @@ func readShimKeys(t *testing.T, s *session) string {
 		t.Fatalf("the client never started miosa-mcp: %v", err)
 	}
 	return string(b)
+}
+
+// TestRelayReadsAuthorization: the HTTP key check fails on a placeholder
+// sent literally and on a request without the header.
+func TestRelayReadsAuthorization(t *testing.T) {
+	req := func(auth string) string {
+		h := "POST /mcp HTTP/1.1\r\nHost: x\r\n"
+		if auth != "" {
+			h += "Authorization: " + auth + "\r\n"
+		}
+		return h + "Content-Length: 2\r\n\r\n{}"
+	}
+	tests := []struct {
+		name string
+		sent []string
+		ok   bool
+	}{
+		{"expanded", []string{req("Bearer "+mockKey) + req("Bearer "+mockKey)}, true},
+		{"placeholder sent as is", []string{req("Bearer ${MIOSA_API_KEY}")}, false},
+		{"one request without the header", []string{req("Bearer " + mockKey), req("")}, false},
+		{"nothing sent", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &httpServer{}
+			for _, s := range tt.sent {
+				h.sent = append(h.sent, bytes.NewBufferString(s))
+			}
+			if got := h.onlyExpandedKey(); got != tt.ok {
+				t.Errorf("onlyExpandedKey = %v, want %v (%v)", got, tt.ok, h.authorizations())
+			}
+		})
+	}
 }
