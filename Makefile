@@ -7,7 +7,7 @@ BIN := bin/miosa-mcp
 # (Node, the conformance suite, the vulnerability database) in scripts/versions.env.
 TOOL := $(GO) tool -modfile=tools/go.mod
 
-.PHONY: help generate check-generate update-golden build test race lint vet fmt-check tidy-check staticcheck unparam vuln conformance k8s-validate fuzz-short fuzz bench demo docker clean
+.PHONY: help generate check-generate update-golden build test race lint vet fmt-check tidy-check staticcheck unparam vuln conformance clients k8s-validate fuzz-short fuzz bench demo docker clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*##' $(firstword $(MAKEFILE_LIST)) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -60,7 +60,10 @@ conformance: build ## official MCP conformance suite against the HTTP server (in
 k8s-validate: build ## render deploy/kubernetes with kustomize, validate it with kubeconform (offline schemas) and against the binary
 	./scripts/k8s-validate.sh
 
-test: lint check-generate race fuzz-short conformance k8s-validate ## everything CI runs
+clients: build ## Claude Code, Gemini CLI and Codex headless against the mock with a fake model (installs them from npm)
+	./scripts/clients.sh
+
+test: lint check-generate race fuzz-short conformance clients k8s-validate ## everything CI runs
 
 bench: build ## benchmarks: tools/list size, cold start, per-call overhead, HTTP throughput, memory
 	./scripts/bench.sh

@@ -54,7 +54,8 @@ func newLogger(w io.Writer, level slog.Level, keys ...runtime.APIKey) *slog.Logg
 }
 
 const keyMissingStdio = "MIOSA_API_KEY is not set: the environment variable is missing from this server's entry in your MCP config. " +
-	`Add "env": {"MIOSA_API_KEY": "msk_u_…"} to it (Claude Code: ~/.claude/mcp.json or "claude mcp add … --env MIOSA_API_KEY=…"; ` +
+	`Add "env": {"MIOSA_API_KEY": "${MIOSA_API_KEY}"} to it with the key exported in your shell (Claude Code: the project's .mcp.json, or ~/.claude.json via "claude mcp add-json"; ` +
+	`Gemini CLI: ~/.gemini/settings.json with "$MIOSA_API_KEY"; Codex: env_vars = ["MIOSA_API_KEY"] in ~/.codex/config.toml; ` +
 	"Cursor: Settings → MCP; Windsurf: ~/.codeium/windsurf/mcp_config.json; VS Code: .vscode/mcp.json), make sure the key starts with msk_u_, " +
 	"and restart the client. `miosa-mcp config <client>` prints a ready-made snippet."
 

@@ -42,7 +42,7 @@ Usage:
   miosa-mcp tools [flags]            list the tool catalog (--json, --stats)
   miosa-mcp tools describe NAME      print one tool's description and schemas
   miosa-mcp call NAME '{json}'       call one tool and print the result (--mock for the offline mock)
-  miosa-mcp config CLIENT            print the MCP config snippet for claude-code, cursor, windsurf, vscode or claude-desktop
+  miosa-mcp config CLIENT            print the MCP config snippet for claude-code, gemini, codex, cursor, windsurf, vscode or claude-desktop (*-http: the hosted endpoint)
   miosa-mcp version                  print the version
 
 Environment:

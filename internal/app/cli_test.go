@@ -60,7 +60,9 @@ func TestConfigSnippetPerClient(t *testing.T) {
 		args        []string
 		stderrHints []string
 	}{
-		{"claude-code", "mcpServers", "${MIOSA_API_KEY}", []string{}, []string{"~/.claude/mcp.json", `claude mcp add miosa --env MIOSA_API_KEY="$MIOSA_API_KEY" -- miosa-mcp`}},
+		{"claude-code", "mcpServers", "${MIOSA_API_KEY}", []string{}, []string{".mcp.json", "~/.claude.json",
+			`claude mcp add-json --scope user miosa '{"type":"stdio","command":"miosa-mcp","env":{"MIOSA_API_KEY":"${MIOSA_API_KEY}"}}'`, "does not read ~/.claude/mcp.json"}},
+		{"gemini", "mcpServers", "$MIOSA_API_KEY", []string{}, []string{"~/.gemini/settings.json", "trustedFolders.json", "TRUST_FOLDER"}},
 		{"cursor", "mcpServers", "${env:MIOSA_API_KEY}", []string{"--toolsets", "core"}, []string{"~/.cursor/mcp.json", "40 tools"}},
 		{"windsurf", "mcpServers", "${env:MIOSA_API_KEY}", []string{"--toolsets", "core"}, []string{"~/.codeium/windsurf/mcp_config.json", "50 tools", "Cascade"}},
 		{"vscode", "servers", "${input:miosa-api-key}", []string{"--toolsets", "core"}, []string{".vscode/mcp.json", "128 tools"}},
@@ -106,6 +108,53 @@ func TestConfigSnippetPerClient(t *testing.T) {
 				in, _ := inputs[0].(map[string]any)
 				if in["id"] != "miosa-api-key" || in["password"] != true {
 					t.Errorf("vscode input = %v, want a password prompt with id miosa-api-key", in)
+				}
+			}
+		})
+	}
+}
+
+// TestConfigSnippetHostedAndTOML covers the snippets that are not a stdio
+// mcpServers entry: the hosted endpoint (*-http) and Codex's TOML. The real
+// clients read them in test/clients.
+func TestConfigSnippetHostedAndTOML(t *testing.T) {
+	env := map[string]string{"MIOSA_API_KEY": fakeKey}
+	tests := []struct {
+		client      string
+		stdout      []string // exact lines or fragments of the snippet
+		stderrHints []string
+	}{
+		{"claude-code-http", []string{`"type": "http"`, `"url": "https://api.miosa.ai/api/v1/mcp"`, `"Authorization": "Bearer ${MIOSA_API_KEY}"`},
+			[]string{`claude mcp add --scope user --transport http miosa https://api.miosa.ai/api/v1/mcp --header 'Authorization: Bearer ${MIOSA_API_KEY}'`, "Single quotes"}},
+		{"gemini-http", []string{`"httpUrl": "https://api.miosa.ai/api/v1/mcp"`, `"Authorization": "Bearer $MIOSA_API_KEY"`}, []string{"~/.gemini/settings.json", "TRUST_FOLDER"}},
+		{"codex", []string{"[mcp_servers.miosa]\ncommand = \"miosa-mcp\"\nargs = []\nenv_vars = [\"MIOSA_API_KEY\"]"}, []string{"~/.codex/config.toml", "env_vars"}},
+		{"codex-http", []string{"[mcp_servers.miosa]\nurl = \"https://api.miosa.ai/api/v1/mcp\"\nbearer_token_env_var = \"MIOSA_API_KEY\""}, []string{"~/.codex/config.toml", "bearer_token_env_var"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.client, func(t *testing.T) {
+			r := run(t, env, "config", tt.client)
+			if r.code != 0 {
+				t.Fatalf("want exit 0:\n%s", r)
+			}
+			if strings.Contains(r.stdout+r.stderr, fakeKey) {
+				t.Fatalf("the key from the environment was printed:\n%s", r)
+			}
+			if lang := app.SnippetLang(tt.client); lang == "json" {
+				var doc map[string]any
+				if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+					t.Fatalf("stdout is not JSON (%v):\n%s", err, r.stdout)
+				}
+			} else if lang != "toml" {
+				t.Fatalf("SnippetLang = %q", lang)
+			}
+			for _, want := range tt.stdout {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			for _, h := range tt.stderrHints {
+				if !strings.Contains(r.stderr, h) {
+					t.Errorf("stderr lacks %q:\n%s", h, r.stderr)
 				}
 			}
 		})

@@ -10,12 +10,27 @@ import (
 // Clients lists the editors `miosa-mcp config` knows.
 var Clients = map[string]clientConfig{
 	"claude-code": {
-		file: "~/.claude/mcp.json (or the project's .mcp.json)",
-		note: "Claude Code expands ${MIOSA_API_KEY} from your environment. Or run:\n  claude mcp add miosa --env MIOSA_API_KEY=\"$MIOSA_API_KEY\" -- miosa-mcp",
+		file: "the project's .mcp.json (project scope), or add it to ~/.claude.json (user scope) with claude mcp add-json",
+		note: "Claude Code expands ${MIOSA_API_KEY} from your environment; it does not read ~/.claude/mcp.json. For every project (user scope, kept in ~/.claude.json), run:\n" +
+			"  " + claudeAddJSON + "\n" +
+			"# Single quotes keep the placeholder: `claude mcp add --env MIOSA_API_KEY=\"$MIOSA_API_KEY\"` would write the key itself into ~/.claude.json.\n" +
+			"# A project's .mcp.json server starts only once approved: run `claude` in the project and accept it (or list it in enabledMcpjsonServers in ~/.claude/settings.json).",
 		body: func() any {
 			return map[string]any{"mcpServers": map[string]any{"miosa": map[string]any{
 				"command": "miosa-mcp", "args": []string{},
 				"env": map[string]string{"MIOSA_API_KEY": "${MIOSA_API_KEY}"},
+			}}}
+		},
+	},
+	"claude-code-http": {
+		file: "the project's .mcp.json, or add it to ~/.claude.json (user scope) with claude mcp add",
+		note: "Claude Code expands ${MIOSA_API_KEY} in headers too. For every project (user scope, kept in ~/.claude.json), run:\n" +
+			"  " + claudeAddHTTP + "\n" +
+			"# Single quotes keep the placeholder; in double quotes the shell would put the key itself into ~/.claude.json.",
+		body: func() any {
+			return map[string]any{"mcpServers": map[string]any{"miosa": map[string]any{
+				"type": "http", "url": HostedMCPURL,
+				"headers": map[string]string{"Authorization": "Bearer ${MIOSA_API_KEY}"},
 			}}}
 		},
 	},
@@ -62,12 +77,76 @@ var Clients = map[string]clientConfig{
 			}}}
 		},
 	},
+	"gemini": {
+		file: "~/.gemini/settings.json (or the project's .gemini/settings.json)",
+		note: geminiTrust + " Gemini CLI expands $MIOSA_API_KEY in settings from your environment.",
+		body: func() any {
+			return map[string]any{"mcpServers": map[string]any{"miosa": map[string]any{
+				"command": "miosa-mcp", "args": []string{},
+				"env": map[string]string{"MIOSA_API_KEY": "$MIOSA_API_KEY"},
+			}}}
+		},
+	},
+	"gemini-http": {
+		file: "~/.gemini/settings.json (or the project's .gemini/settings.json)",
+		note: geminiTrust + " Gemini CLI expands $MIOSA_API_KEY in headers from your environment.",
+		body: func() any {
+			return map[string]any{"mcpServers": map[string]any{"miosa": map[string]any{
+				"httpUrl": HostedMCPURL,
+				"headers": map[string]string{"Authorization": "Bearer $MIOSA_API_KEY"},
+			}}}
+		},
+	},
+	"codex": {
+		file: "~/.codex/config.toml",
+		lang: "toml",
+		note: "Codex starts MCP servers with a minimal environment: env_vars forwards MIOSA_API_KEY from yours, so the key is never written into the file.",
+		text: func() string {
+			return "[mcp_servers.miosa]\ncommand = \"miosa-mcp\"\nargs = []\nenv_vars = [\"MIOSA_API_KEY\"]\n"
+		},
+	},
+	"codex-http": {
+		file: "~/.codex/config.toml",
+		lang: "toml",
+		note: "Codex sends Authorization: Bearer with the value of the environment variable bearer_token_env_var names; the key is never written into the file.",
+		text: func() string {
+			return "[mcp_servers.miosa]\nurl = \"" + HostedMCPURL + "\"\nbearer_token_env_var = \"MIOSA_API_KEY\"\n"
+		},
+	},
 }
 
+// HostedMCPURL is MIOSA's hosted MCP endpoint (the docs page's "Two ways
+// to use MCP"); the *-http snippets point at it.
+const HostedMCPURL = "https://api.miosa.ai/api/v1/mcp"
+
+// The Claude Code commands that keep the ${MIOSA_API_KEY} placeholder (test/clients
+// runs them against the real CLI).
+const (
+	claudeAddJSON = `claude mcp add-json --scope user miosa '{"type":"stdio","command":"miosa-mcp","env":{"MIOSA_API_KEY":"${MIOSA_API_KEY}"}}'`
+	claudeAddHTTP = `claude mcp add --scope user --transport http miosa ` + HostedMCPURL + ` --header 'Authorization: Bearer ${MIOSA_API_KEY}'`
+)
+
+const geminiTrust = "Gemini CLI loads MCP servers only in trusted folders: run `gemini` in the project once and trust it, or add the folder to ~/.gemini/trustedFolders.json as {\"/path/to/project\": \"TRUST_FOLDER\"} (gemini -p in an untrusted folder stops with an error)."
+
+// clientConfig is one `miosa-mcp config` entry: body is rendered as JSON;
+// text, when set, is the snippet as it is (TOML for Codex).
 type clientConfig struct {
 	file, note string
+	lang       string // the snippet's language: "json" (default) or "toml"
 	body       func() any
+	text       func() string
 }
+
+// Lang returns the snippet's language, for a fenced code block.
+func (c clientConfig) Lang() string {
+	if c.lang == "" {
+		return "json"
+	}
+	return c.lang
+}
+
+// SnippetLang returns the language of a client's snippet ("json" or "toml").
+func SnippetLang(name string) string { return Clients[name].Lang() }
 
 // ClientNames returns the supported client names, sorted.
 func ClientNames() []string {
@@ -79,12 +158,16 @@ func ClientNames() []string {
 	return names
 }
 
-// ConfigSnippet returns the JSON config for a client. The key is never
-// inlined: it is referenced from the environment or a secret prompt.
+// ConfigSnippet returns the config for a client (JSON, or TOML for
+// Codex). The key is never inlined: it is referenced from the environment
+// or a secret prompt.
 func ConfigSnippet(name string) ([]byte, error) {
 	c, ok := Clients[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown client %q; valid clients: %s", name, strings.Join(ClientNames(), ", "))
+	}
+	if c.text != nil {
+		return []byte(strings.TrimSuffix(c.text(), "\n")), nil
 	}
 	return json.MarshalIndent(c.body(), "", "  ")
 }

@@ -305,7 +305,8 @@ func TestConfigFitsClientToolCaps(t *testing.T) {
 // documented, every make target it names exists, and relative links resolve.
 func TestREADME(t *testing.T) {
 	readme := readRepoFile(t, "README.md")
-	headings := map[string]string{"claude-code": "Claude Code", "cursor": "Cursor", "windsurf": "Windsurf", "vscode": "VS Code", "claude-desktop": "Claude Desktop"}
+	headings := map[string]string{"claude-code": "Claude Code", "claude-code-http": "Claude Code", "gemini": "Gemini CLI", "gemini-http": "Gemini CLI",
+		"codex": "Codex", "codex-http": "Codex", "cursor": "Cursor", "windsurf": "Windsurf", "vscode": "VS Code", "claude-desktop": "Claude Desktop"}
 	for _, c := range app.ClientNames() {
 		b, err := app.ConfigSnippet(c)
 		if err != nil {
@@ -316,15 +317,26 @@ func TestREADME(t *testing.T) {
 			t.Errorf("README has no ### %s section", headings[c])
 			continue
 		}
-		if !strings.Contains(section, "```json\n"+string(b)+"\n```") {
+		if !strings.Contains(section, "```"+app.SnippetLang(c)+"\n"+string(b)+"\n```") {
 			t.Errorf("README's %s section lacks the exact `miosa-mcp config %s` snippet:\n%s", headings[c], c, b)
 		}
 		if !strings.Contains(section, "miosa-mcp config "+c) {
 			t.Errorf("README's %s section does not name `miosa-mcp config %s`", headings[c], c)
 		}
 	}
-	if !strings.Contains(readme, `claude mcp add miosa --env MIOSA_API_KEY="$MIOSA_API_KEY" -- miosa-mcp`) {
-		t.Error("README lacks the claude mcp add line")
+	// The Claude Code commands that keep the placeholder (test/clients runs
+	// them against the real CLI); ~/.claude/mcp.json is named only to say
+	// Claude Code does not read it (#11).
+	for _, line := range []string{
+		`claude mcp add-json --scope user miosa '{"type":"stdio","command":"miosa-mcp","env":{"MIOSA_API_KEY":"${MIOSA_API_KEY}"}}'`,
+		`claude mcp add --scope user --transport http miosa https://api.miosa.ai/api/v1/mcp --header 'Authorization: Bearer ${MIOSA_API_KEY}'`,
+	} {
+		if !strings.Contains(readme, line) {
+			t.Errorf("README lacks %s", line)
+		}
+	}
+	if n, m := strings.Count(readme, "~/.claude/mcp.json"), strings.Count(readme, "does not read `~/.claude/mcp.json`"); n != m {
+		t.Errorf("README names ~/.claude/mcp.json %d times, %d of them to say Claude Code does not read it", n, m)
 	}
 	for _, v := range envVarsRead(t) {
 		if !strings.Contains(readme, "| `"+v+"` |") {
