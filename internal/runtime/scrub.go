@@ -443,19 +443,19 @@ func (s *Scrubber) value(v any) (any, bool) {
 // base64 scrubs base64-encoded binary content (images, blobs) by its
 // decoded bytes. A key inside binary data is redacted like anywhere else;
 // the content is re-encoded only when something was removed.
-func (s *Scrubber) base64(data string) (string, bool) {
+func (s *Scrubber) base64(data string) string {
 	if s == nil || data == "" {
-		return data, false
+		return data
 	}
 	raw, err := base64.StdEncoding.DecodeString(data)
 	if err != nil {
-		return s.String(data), s.Contains(data)
+		return s.String(data)
 	}
 	sp := spans(s, view(raw))
 	if len(sp) == 0 {
-		return data, false
+		return data
 	}
-	return base64.StdEncoding.EncodeToString(replaceSpans(raw, sp)), true
+	return base64.StdEncoding.EncodeToString(replaceSpans(raw, sp))
 }
 
 // Result scrubs every channel of a tool result in place.
@@ -482,15 +482,15 @@ func (s *Scrubber) content(c mcp.Content) mcp.Content {
 	case *mcp.TextContent:
 		x.Text = s.String(x.Text)
 	case mcp.ImageContent:
-		x.Data, _ = s.base64(x.Data)
+		x.Data = s.base64(x.Data)
 		return x
 	case *mcp.ImageContent:
-		x.Data, _ = s.base64(x.Data)
+		x.Data = s.base64(x.Data)
 	case mcp.AudioContent:
-		x.Data, _ = s.base64(x.Data)
+		x.Data = s.base64(x.Data)
 		return x
 	case *mcp.AudioContent:
-		x.Data, _ = s.base64(x.Data)
+		x.Data = s.base64(x.Data)
 	case mcp.ResourceLink:
 		x.URI, x.Name, x.Title, x.Description = s.String(x.URI), s.String(x.Name), s.String(x.Title), s.String(x.Description)
 		return x
@@ -512,11 +512,11 @@ func (s *Scrubber) resource(r mcp.ResourceContents) mcp.ResourceContents {
 		x.URI, x.Text = s.String(x.URI), s.String(x.Text)
 	case mcp.BlobResourceContents:
 		x.URI = s.String(x.URI)
-		x.Blob, _ = s.base64(x.Blob)
+		x.Blob = s.base64(x.Blob)
 		return x
 	case *mcp.BlobResourceContents:
 		x.URI = s.String(x.URI)
-		x.Blob, _ = s.base64(x.Blob)
+		x.Blob = s.base64(x.Blob)
 	}
 	return r
 }

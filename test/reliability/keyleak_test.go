@@ -446,8 +446,8 @@ func TestKeyInTailedLogLinesNeverLeaks(t *testing.T) {
 		return lines
 	}
 	// The lines whose head holds at least minFragment characters of the
-	// secret: the first two, and those with n >= prefix+minFragment.
-	wantRedacted := 2 + len(hostileKey) - (len("msk_u_") + minFragment)
+	// secret: the first two, and those with n >= len("msk_u_")+minFragment.
+	wantRedacted := 2 + len(hostileSecret) - minFragment
 	nLines := len(keyLines(hostileKey))
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
