@@ -242,3 +242,31 @@ func TestAnswerBudgetBoundsLargeAnswers(t *testing.T) {
 		s.answers.Release(4 << 20)
 	}
 }
+
+// TestScrubAnswerLeavesBinariesAlone: an image or a file that is not JSON
+// is scrubbed as bytes only: a binary holds "\u" by chance, and reading it
+// as JSON escapes would copy every image (4 MiB at the cap) for nothing,
+// outside the answer budget. A key in it is still redacted.
+func TestScrubAnswerLeavesBinariesAlone(t *testing.T) {
+	const key = "msk_u_answer_Hq3Vn8Kd2Tw5Zp"
+	sc := NewScrubber(NewAPIKey(key))
+	bin := bytes.Repeat([]byte("\x89PNG\\u12\x00\xff"), 1<<16)
+	for _, c := range []struct {
+		name   string
+		result ResultKind
+		h      http.Header
+	}{
+		{"image", ResultImage, http.Header{"Content-Type": {"image/png"}}},
+		{"file", ResultFile, http.Header{"Content-Type": {"application/octet-stream"}}},
+	} {
+		tool := &Tool{Name: "t", Result: c.result}
+		if n := testing.AllocsPerRun(5, func() { scrubAnswer(sc, tool, c.h, &upstreamBody{data: bin}) }); n > 1 {
+			t.Errorf("%s: %v allocations scrubbing a binary without the key", c.name, n)
+		}
+		ub := &upstreamBody{data: append(bytes.Clone(bin[:100]), key...)}
+		scrubAnswer(sc, tool, c.h, ub)
+		if bytes.Contains(ub.data, []byte(SecretOf(key)[:MinSecretFragment])) {
+			t.Errorf("%s: the key survived: %q", c.name, ub.data)
+		}
+	}
+}

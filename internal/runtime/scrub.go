@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -618,11 +619,19 @@ func (s *Scrubber) attr(a slog.Attr) slog.Attr {
 // answer is itself a cut (answer.go keeps its first TextBytes+1 bytes), so
 // a key straddling it leaves only its start behind; scrubbed here, before
 // cutTextOf cuts the head again, any MinSecretFragment of the secret that
-// the head kept is redacted, and fewer characters of it are no key. The
-// paging members read from the rest of the answer are scrubbed too. Log
-// lines kept in a tail are scrubbed as they are listed (logTail.list).
-func scrubAnswer(sc *Scrubber, b *upstreamBody) {
+// the head kept is redacted, and fewer characters of it are no key. JSON
+// and text answers are scrubbed as JSON (escapes included, see escaped);
+// images and files that are not JSON as bytes, since a binary holds "\u"
+// by chance and its escapes mean nothing (fileResult scrubs the text of a
+// JSON-wrapped file again once decoded). The paging members read from the
+// rest of a long answer are scrubbed too. Log lines kept in a tail are
+// scrubbed as they are listed (logTail.list).
+func scrubAnswer(sc *Scrubber, t *Tool, h http.Header, b *upstreamBody) {
 	if sc == nil || b == nil {
+		return
+	}
+	if t.Result == ResultImage || t.Result == ResultFile && !isJSONMedia(mediaType(h)) {
+		b.data = sc.Bytes(b.data)
 		return
 	}
 	b.data = sc.JSON(b.data)

@@ -186,7 +186,7 @@ func (s *Server) execute(ctx context.Context, sc *Scrubber, t *Tool, req mcp.Cal
 	}
 	defer body.done()
 	// Scrub first, then cut: every result below is cut from scrubbed bytes.
-	scrubAnswer(sc, body)
+	scrubAnswer(sc, t, header, body)
 	switch t.Result {
 	case ResultImage:
 		return s.imageResult(body, header)
