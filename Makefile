@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/miosa-mcp
 
-.PHONY: help generate check-generate build test unit race lint vet fmt-check tidy-check conformance fuzz-short fuzz bench demo docker clean
+.PHONY: help generate check-generate build dist test unit race lint vet fmt-check tidy-check conformance fuzz-short fuzz bench demo docker clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -16,6 +16,10 @@ check-generate: ## fail when generated code is stale or the catalog and spec dis
 
 build: ## build bin/miosa-mcp
 	$(GO) build -trimpath -o $(BIN) ./cmd/miosa-mcp
+
+dist: ## release archives for linux, darwin, windows × amd64, arm64 in dist/: .tar.gz/.zip, SHA256SUMS, CycloneDX SBOMs (reproducible)
+	rm -rf dist
+	$(GO) run ./cmd/dist -out dist
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -52,4 +56,4 @@ docker: ## build the container image
 	docker build -t miosa-mcp .
 
 clean:
-	rm -rf bin .tools
+	rm -rf bin dist .tools
