@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/miosa-mcp
 
-.PHONY: help generate check-generate build dist test unit race lint vet fmt-check tidy-check conformance fuzz-short fuzz bench demo docker clean
+.PHONY: help generate check-generate build dist npm-pack npm-test test unit race lint vet fmt-check tidy-check conformance fuzz-short fuzz bench demo docker clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,12 @@ build: ## build bin/miosa-mcp
 dist: ## release archives for linux, darwin, windows × amd64, arm64 in dist/: .tar.gz/.zip, SHA256SUMS, CycloneDX SBOMs (reproducible)
 	rm -rf dist
 	$(GO) run ./cmd/dist -out dist
+
+npm-pack: dist ## the @miosa/mcp npm launcher and six platform packages in dist/npm/, from the dist/ binaries (pinned Node 22)
+	PATH="$$(./scripts/pinned-node.sh):$$PATH" $(GO) run ./cmd/dist npm -dist dist -out dist/npm
+
+npm-test: ## install the packed npm tarballs offline and prove npx runs the server like the binary (pinned Node 22)
+	./scripts/npm-test.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -44,7 +50,7 @@ fuzz: ## run every fuzz target for longer (FUZZTIME=5m)
 conformance: build ## official MCP conformance suite against the HTTP server (installs Node 22 + the suite from npm)
 	./scripts/conformance.sh
 
-test: lint check-generate race fuzz-short conformance ## everything CI runs
+test: lint check-generate race fuzz-short conformance npm-test ## everything CI runs
 
 bench: build ## benchmarks: tools/list size, cold start, per-call overhead, HTTP throughput, memory
 	./scripts/bench.sh
