@@ -89,10 +89,49 @@ func ConfigSnippet(name string) ([]byte, error) {
 	return json.MarshalIndent(c.body(), "", "  ")
 }
 
+// NPXConfigSnippet is ConfigSnippet for a machine without the binary: the
+// client starts `npx -y @miosa/mcp` (packaging/npm), with the same
+// arguments and environment.
+func NPXConfigSnippet(name string) ([]byte, error) {
+	c, ok := Clients[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown client %q; valid clients: %s", name, strings.Join(ClientNames(), ", "))
+	}
+	return json.MarshalIndent(viaNPX(c.body()), "", "  ")
+}
+
+// viaNPX rewrites every server entry that runs the binary
+// ("command": "miosa-mcp") to run it through npx, keeping its arguments.
+func viaNPX(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if v["command"] == "miosa-mcp" {
+			args, _ := v["args"].([]string)
+			v["command"], v["args"] = "npx", append([]string{"-y", NPMPackage}, args...)
+		}
+		for k, e := range v {
+			v[k] = viaNPX(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = viaNPX(e)
+		}
+	}
+	return v
+}
+
+// npxNote is what the notes say when the snippet uses npx.
+func npxNote(note string) string {
+	return strings.ReplaceAll(note, "-- miosa-mcp", "-- npx -y "+NPMPackage) +
+		"\n# npx runs " + NPMPackage + " from npm (Node 18+, no Go): the first start downloads it, later starts use npm's cache." +
+		"\n# On Windows, clients that cannot start npx directly need \"command\": \"cmd\" with \"args\": [\"/c\", \"npx\", \"-y\", \"" + NPMPackage + "\", …]."
+}
+
 // runConfig prints the snippet on stdout (pipe-able into the file) and the
 // where/how notes on stderr.
 func runConfig(args []string, env Env) int {
-	fs := newFlagSet("config", "miosa-mcp config claude-code|cursor|windsurf|vscode|claude-desktop", env)
+	fs := newFlagSet("config", "miosa-mcp config [--npx] claude-code|cursor|windsurf|vscode|claude-desktop", env)
+	npx := fs.Bool("npx", false, "start the server with `npx -y "+NPMPackage+"` (no Go or installed binary needed)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -101,13 +140,17 @@ func runConfig(args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "\nclients: %s\n", strings.Join(ClientNames(), ", "))
 		return 2
 	}
-	b, err := ConfigSnippet(fs.Arg(0))
+	snippet, note := ConfigSnippet, func(n string) string { return n }
+	if *npx {
+		snippet, note = NPXConfigSnippet, npxNote
+	}
+	b, err := snippet(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
 	}
 	c := Clients[fs.Arg(0)]
 	fmt.Fprintln(env.Stdout, string(b))
-	fmt.Fprintf(env.Stderr, "\n# Put this in %s\n# %s\n", c.file, c.note)
+	fmt.Fprintf(env.Stderr, "\n# Put this in %s\n# %s\n", c.file, note(c.note))
 	return 0
 }

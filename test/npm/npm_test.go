@@ -25,6 +25,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/miosa-osa/miosa-mcp/internal/app"
 	"github.com/miosa-osa/miosa-mcp/internal/dist"
 )
 
@@ -368,4 +369,77 @@ func TestLauncherBehavesLikeBinary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConfigNPXSnippetsRun starts every `miosa-mcp config --npx CLIENT`
+// snippet's command exactly as written (npx, its arguments) from the local
+// registry, and requires the tools/list the binary serves with the same
+// arguments: the snippets work as printed, including arguments after the
+// package name, which npx passes to the command.
+func TestConfigNPXSnippetsRun(t *testing.T) {
+	f := setup(t)
+	reg := newRegistry(t, f)
+	env := f.env(t.TempDir(), filepath.Join(t.TempDir(), "cache"), reg.URL+"/")
+	dir := t.TempDir()
+	for _, c := range app.ClientNames() {
+		t.Run(c, func(t *testing.T) {
+			raw, err := app.NPXConfigSnippet(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type entry struct {
+				Command string   `json:"command"`
+				Args    []string `json:"args"`
+			}
+			var doc struct{ MCPServers, Servers map[string]entry }
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			e, ok := doc.MCPServers["miosa"]
+			if !ok {
+				e = doc.Servers["miosa"]
+			}
+			if e.Command != "npx" || len(e.Args) < 2 || e.Args[1] != dist.NPMScope {
+				t.Fatalf("entry %+v", e)
+			}
+			got := listTools(t, dir, env, lookPath(f.nodeBin, e.Command), e.Args)
+			want := listTools(t, dir, env, f.binary, e.Args[2:])
+			if !slices.Equal(got, want) || len(got) == 0 {
+				t.Errorf("npx %q serves %d tools, the binary with %q %d", e.Args, len(got), e.Args[2:], len(want))
+			}
+		})
+	}
+}
+
+// listTools starts command over stdio with mcp-go's client and returns the
+// names tools/list gives.
+func listTools(t *testing.T, dir string, env []string, command string, args []string) []string {
+	t.Helper()
+	tr := transport.NewStdioWithOptions(command, nil, args,
+		transport.WithCommandFunc(func(ctx context.Context, command string, _ []string, args []string) (*exec.Cmd, error) {
+			cmd := exec.Command(command, args...)
+			cmd.Dir, cmd.Env = dir, env
+			return cmd, nil
+		}))
+	c := client.NewClient(tr)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var req mcp.InitializeRequest
+	req.Params.ClientInfo = mcp.Implementation{Name: "npm-test", Version: "1"}
+	if _, err := c.Initialize(ctx, req); err != nil {
+		t.Fatalf("%s %q: initialize: %v", command, args, err)
+	}
+	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatalf("%s %q: tools/list: %v", command, args, err)
+	}
+	var names []string
+	for _, tool := range list.Tools {
+		names = append(names, tool.Name)
+	}
+	return names
 }
