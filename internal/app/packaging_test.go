@@ -87,24 +87,41 @@ type serverJSON struct {
 		URL    string `json:"url"`
 		Source string `json:"source"`
 	} `json:"repository"`
-	Packages []struct {
-		RegistryType     string                `json:"registryType"`
-		RegistryBaseURL  string                `json:"registryBaseUrl"`
-		Identifier       string                `json:"identifier"`
-		Version          string                `json:"version"`
-		RuntimeHint      string                `json:"runtimeHint"`
-		Transport        struct{ Type string } `json:"transport"`
-		PackageArguments []struct {
-			Type  string `json:"type"`
-			Value string `json:"value"`
-		} `json:"packageArguments"`
-		EnvironmentVariables []kvInput `json:"environmentVariables"`
-	} `json:"packages"`
-	Remotes []struct {
+	Packages []serverPackage `json:"packages"`
+	Remotes  []struct {
 		Type    string    `json:"type"`
 		URL     string    `json:"url"`
 		Headers []kvInput `json:"headers"`
 	} `json:"remotes"`
+}
+
+type serverPackage struct {
+	RegistryType     string                `json:"registryType"`
+	RegistryBaseURL  string                `json:"registryBaseUrl"`
+	Identifier       string                `json:"identifier"`
+	Version          string                `json:"version"`
+	RuntimeHint      string                `json:"runtimeHint"`
+	Transport        struct{ Type string } `json:"transport"`
+	PackageArguments []struct {
+		Type  string `json:"type"`
+		Value string `json:"value"`
+	} `json:"packageArguments"`
+	EnvironmentVariables []kvInput `json:"environmentVariables"`
+}
+
+// pkg returns the one package of a registry type.
+func (s serverJSON) pkg(t *testing.T, registryType string) serverPackage {
+	t.Helper()
+	var found []serverPackage
+	for _, p := range s.Packages {
+		if p.RegistryType == registryType {
+			found = append(found, p)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("server.json has %d %s packages, want 1", len(found), registryType)
+	}
+	return found[0]
 }
 
 func loadServerJSON(t *testing.T) serverJSON {
@@ -138,54 +155,62 @@ func TestServerJSON(t *testing.T) {
 		t.Errorf("repository = %+v", s.Repository)
 	}
 
-	if len(s.Packages) != 1 {
-		t.Fatalf("%d packages, want the OCI image", len(s.Packages))
+	// The npm launcher (npx, no Go) and the container image, both stdio.
+	npm, oci := s.pkg(t, "npm"), s.pkg(t, "oci")
+	if len(s.Packages) != 2 {
+		t.Errorf("%d packages, want npm and oci", len(s.Packages))
 	}
-	p := s.Packages[0]
-	if p.RegistryType != "oci" || p.Identifier == "" || p.Version != s.Version || p.Version == "latest" || p.Transport.Type != "stdio" {
-		t.Errorf("package = %+v, want an oci stdio package at the server's version", p)
+	for _, p := range []serverPackage{npm, oci} {
+		if p.Identifier == "" || p.Version != s.Version || p.Transport.Type != "stdio" {
+			t.Errorf("%s package = %+v, want a stdio package at the server's version %s", p.RegistryType, p, s.Version)
+		}
+	}
+	if npm.Identifier != app.NPMPackage || npm.RegistryBaseURL != "https://registry.npmjs.org" || npm.RuntimeHint != "npx" || len(npm.PackageArguments) != 0 {
+		t.Errorf("npm package = %+v, want %s from registry.npmjs.org run with npx and no arguments (stdio is the default command)", npm, app.NPMPackage)
 	}
 	// The image's default command serves HTTP; stdio needs the argument.
-	if len(p.PackageArguments) != 1 || p.PackageArguments[0].Type != "positional" || p.PackageArguments[0].Value != "stdio" {
-		t.Errorf("packageArguments = %+v, want the positional stdio command", p.PackageArguments)
+	if oci.RuntimeHint != "docker" || len(oci.PackageArguments) != 1 || oci.PackageArguments[0].Type != "positional" || oci.PackageArguments[0].Value != "stdio" {
+		t.Errorf("oci packageArguments = %+v, want the positional stdio command", oci.PackageArguments)
 	}
 
-	t.Run("env vars are exactly the ones the binary reads", func(t *testing.T) {
-		var listed []string
-		byName := map[string]kvInput{}
-		for _, e := range p.EnvironmentVariables {
-			listed = append(listed, e.Name)
-			byName[e.Name] = e
-			if e.Description == "" {
-				t.Errorf("%s has no description", e.Name)
+	for _, p := range []serverPackage{npm, oci} {
+		t.Run(p.RegistryType+" env vars are exactly the ones the binary reads", func(t *testing.T) {
+			var listed []string
+			byName := map[string]kvInput{}
+			for _, e := range p.EnvironmentVariables {
+				listed = append(listed, e.Name)
+				byName[e.Name] = e
+				if e.Description == "" {
+					t.Errorf("%s has no description", e.Name)
+				}
 			}
-		}
-		sort.Strings(listed)
-		if read := envVarsRead(t); !slices.Equal(listed, read) {
-			t.Errorf("server.json lists %v\nthe binary reads %v", listed, read)
-		}
-		key := byName["MIOSA_API_KEY"]
-		if !key.IsRequired || !key.IsSecret {
-			t.Errorf("MIOSA_API_KEY must be required and secret: %+v", key)
-		}
-		defaults := map[string]string{
-			"MIOSA_API_URL":          app.DefaultAPIURL,
-			"MIOSA_DEFAULT_TEMPLATE": app.DefaultTemplate,
-			"MIOSA_TIMEOUT_MS":       strconv.FormatInt(app.DefaultTimeout.Milliseconds(), 10),
-			"MIOSA_LOG_LEVEL":        app.DefaultLogLevel,
-			"MIOSA_READ_ONLY":        "false",
-		}
-		for name, want := range defaults {
-			if d := byName[name].Default; d == nil || *d != want {
-				t.Errorf("%s default = %v, want %q", name, d, want)
+			sort.Strings(listed)
+			if read := envVarsRead(t); !slices.Equal(listed, read) {
+				t.Errorf("server.json lists %v\nthe binary reads %v", listed, read)
 			}
-		}
-		for _, e := range p.EnvironmentVariables {
-			if e.Name != "MIOSA_API_KEY" && (e.IsRequired || e.IsSecret) {
-				t.Errorf("%s should be optional and not secret", e.Name)
+			key := byName["MIOSA_API_KEY"]
+			if !key.IsRequired || !key.IsSecret {
+				t.Errorf("MIOSA_API_KEY must be required and secret: %+v", key)
 			}
-		}
-	})
+			defaults := map[string]string{
+				"MIOSA_API_URL":          app.DefaultAPIURL,
+				"MIOSA_DEFAULT_TEMPLATE": app.DefaultTemplate,
+				"MIOSA_TIMEOUT_MS":       strconv.FormatInt(app.DefaultTimeout.Milliseconds(), 10),
+				"MIOSA_LOG_LEVEL":        app.DefaultLogLevel,
+				"MIOSA_READ_ONLY":        "false",
+			}
+			for name, want := range defaults {
+				if d := byName[name].Default; d == nil || *d != want {
+					t.Errorf("%s default = %v, want %q", name, d, want)
+				}
+			}
+			for _, e := range p.EnvironmentVariables {
+				if e.Name != "MIOSA_API_KEY" && (e.IsRequired || e.IsSecret) {
+					t.Errorf("%s should be optional and not secret", e.Name)
+				}
+			}
+		})
+	}
 
 	t.Run("remote is the hosted endpoint with a Bearer header", func(t *testing.T) {
 		if len(s.Remotes) != 1 {
@@ -422,7 +447,8 @@ func TestHostingDoc(t *testing.T) {
 		t.Errorf("probes = %+v, %+v; want /healthz and /readyz", c.LivenessProbe, c.ReadinessProbe)
 	}
 	s := loadServerJSON(t)
-	if want := "ghcr.io/" + s.Packages[0].Identifier + ":" + s.Packages[0].Version; c.Image != want {
+	if oci := s.pkg(t, "oci"); c.Image != "ghcr.io/"+oci.Identifier+":"+oci.Version {
+		want := "ghcr.io/" + oci.Identifier + ":" + oci.Version
 		t.Errorf("image = %s, want %s (server.json)", c.Image, want)
 	}
 	if len(c.Args) < 3 || c.Args[0] != "http" || c.Args[1] != "--listen" || len(c.Ports) != 1 || !strings.HasSuffix(c.Args[2], ":"+strconv.Itoa(c.Ports[0].ContainerPort)) {
