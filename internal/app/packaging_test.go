@@ -333,8 +333,10 @@ func TestConfigFitsClientToolCaps(t *testing.T) {
 func TestREADME(t *testing.T) {
 	readme := readRepoFile(t, "README.md")
 	headings := map[string]string{"claude-code": "Claude Code", "cursor": "Cursor", "windsurf": "Windsurf", "vscode": "VS Code", "claude-desktop": "Claude Desktop"}
+	// Each client's section shows the npx snippet (the no-Go path) and names
+	// the command for the installed binary too.
 	for _, c := range app.ClientNames() {
-		b, err := app.ConfigSnippet(c)
+		b, err := app.NPXConfigSnippet(c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,14 +346,39 @@ func TestREADME(t *testing.T) {
 			continue
 		}
 		if !strings.Contains(section, "```json\n"+string(b)+"\n```") {
-			t.Errorf("README's %s section lacks the exact `miosa-mcp config %s` snippet:\n%s", headings[c], c, b)
+			t.Errorf("README's %s section lacks the exact `miosa-mcp config --npx %s` snippet:\n%s", headings[c], c, b)
 		}
-		if !strings.Contains(section, "miosa-mcp config "+c) {
-			t.Errorf("README's %s section does not name `miosa-mcp config %s`", headings[c], c)
+		for _, cmd := range []string{"miosa-mcp config --npx " + c + "`", "miosa-mcp config " + c + "`"} {
+			if !strings.Contains(section, cmd) {
+				t.Errorf("README's %s section does not name `%s", headings[c], cmd)
+			}
 		}
 	}
-	if !strings.Contains(readme, `claude mcp add miosa --env MIOSA_API_KEY="$MIOSA_API_KEY" -- miosa-mcp`) {
-		t.Error("README lacks the claude mcp add line")
+	for _, line := range []string{
+		`claude mcp add miosa --env MIOSA_API_KEY="$MIOSA_API_KEY" -- npx -y @miosa/mcp`,
+		`claude mcp add miosa --env MIOSA_API_KEY="$MIOSA_API_KEY" -- miosa-mcp`,
+	} {
+		if !strings.Contains(readme, line) {
+			t.Errorf("README lacks the line %s", line)
+		}
+	}
+	// The install section starts with the no-Go path: npx, then the release
+	// archives with their checksums, then go install, then the image.
+	install := markdownSection(readme, "## Install")
+	order := []string{"npx -y " + app.NPMPackage, "sha256sum --ignore-missing -c SHA256SUMS", "go install github.com/miosa-osa/miosa-mcp/cmd/miosa-mcp@latest", "(#container-image)"}
+	at := -1
+	for _, want := range order {
+		i := strings.Index(install, want)
+		if i < 0 || i < at {
+			t.Errorf("README's Install section: want %q, in the order %q", want, order)
+		}
+		at = i
+	}
+	if s := loadServerJSON(t); !strings.Contains(install, "V="+s.Version+";") {
+		t.Errorf("README's archive example does not use the release version %s (server.json)", s.Version)
+	}
+	if first := regexp.MustCompile("(?s)```sh\n(.*?)\n```").FindStringSubmatch(install); first == nil || !strings.HasPrefix(first[1], "npx -y "+app.NPMPackage) {
+		t.Error("README's first install command is not npx")
 	}
 	for _, v := range envVarsRead(t) {
 		if !strings.Contains(readme, "| `"+v+"` |") {
