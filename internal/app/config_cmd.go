@@ -91,33 +91,61 @@ func ConfigSnippet(name string) ([]byte, error) {
 
 // NPXConfigSnippet is ConfigSnippet for a machine without the binary: the
 // client starts `npx -y @miosa/mcp` (packaging/npm), with the same
-// arguments and environment.
+// arguments and environment. It applies to the snippets that start the
+// binary (not to those for a hosted URL).
 func NPXConfigSnippet(name string) ([]byte, error) {
 	c, ok := Clients[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown client %q; valid clients: %s", name, strings.Join(ClientNames(), ", "))
 	}
-	return json.MarshalIndent(viaNPX(c.body()), "", "  ")
+	if c.body == nil {
+		return nil, fmt.Errorf("--npx: %s's snippet has no npx form; --npx applies to %s", name, strings.Join(NPXClients(), ", "))
+	}
+	body, n := viaNPX(c.body())
+	if n == 0 {
+		return nil, fmt.Errorf("--npx: %s's snippet does not start miosa-mcp; --npx applies to %s", name, strings.Join(NPXClients(), ", "))
+	}
+	return json.MarshalIndent(body, "", "  ")
+}
+
+// NPXClients returns the clients `config --npx` has a snippet for, sorted.
+func NPXClients() []string {
+	var out []string
+	for _, n := range ClientNames() {
+		if c := Clients[n]; c.body != nil {
+			if _, k := viaNPX(c.body()); k > 0 {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // viaNPX rewrites every server entry that runs the binary
-// ("command": "miosa-mcp") to run it through npx, keeping its arguments.
-func viaNPX(v any) any {
+// ("command": "miosa-mcp") to run it through npx, keeping its arguments,
+// and counts the entries it rewrote.
+func viaNPX(v any) (any, int) {
+	n := 0
 	switch v := v.(type) {
 	case map[string]any:
 		if v["command"] == "miosa-mcp" {
 			args, _ := v["args"].([]string)
 			v["command"], v["args"] = "npx", append([]string{"-y", NPMPackage}, args...)
+			n++
 		}
 		for k, e := range v {
-			v[k] = viaNPX(e)
+			var m int
+			v[k], m = viaNPX(e)
+			n += m
 		}
 	case []any:
 		for i, e := range v {
-			v[i] = viaNPX(e)
+			var m int
+			v[i], m = viaNPX(e)
+			n += m
 		}
 	}
-	return v
+	return v, n
 }
 
 // npxNote is what the notes say when the snippet uses npx.

@@ -17,7 +17,13 @@ import (
 // these snippets' commands through real npx.
 func TestConfigNPX(t *testing.T) {
 	env := map[string]string{"MIOSA_API_KEY": fakeKey}
-	for _, c := range app.ClientNames() {
+	// Every client whose snippet starts the binary has an npx form.
+	for _, c := range []string{"claude-code", "claude-desktop", "cursor", "vscode", "windsurf"} {
+		if !slices.Contains(app.NPXClients(), c) {
+			t.Errorf("NPXClients() = %v lacks %s", app.NPXClients(), c)
+		}
+	}
+	for _, c := range app.NPXClients() {
 		t.Run(c, func(t *testing.T) {
 			r := run(t, env, "config", "--npx", c)
 			if r.code != 0 {
@@ -75,6 +81,10 @@ func TestConfigNPX(t *testing.T) {
 				t.Errorf("stderr lacks the npx claude mcp add line:\n%s", r.stderr)
 			}
 		})
+	}
+	// A client outside NPXClients, or an unknown one, is a usage error.
+	if r := run(t, nil, "config", "--npx", "emacs"); r.code != 2 || r.stdout != "" {
+		t.Errorf("config --npx emacs: want exit 2 and no stdout:\n%s", r)
 	}
 	// Without --npx the output is unchanged: the binary's snippet.
 	r := run(t, nil, "config", "cursor")

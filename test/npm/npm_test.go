@@ -381,7 +381,10 @@ func TestConfigNPXSnippetsRun(t *testing.T) {
 	reg := newRegistry(t, f)
 	env := f.env(t.TempDir(), filepath.Join(t.TempDir(), "cache"), reg.URL+"/")
 	dir := t.TempDir()
-	for _, c := range app.ClientNames() {
+	if len(app.NPXClients()) < 5 {
+		t.Fatalf("NPXClients() = %v", app.NPXClients())
+	}
+	for _, c := range app.NPXClients() {
 		t.Run(c, func(t *testing.T) {
 			raw, err := app.NPXConfigSnippet(c)
 			if err != nil {
