@@ -7,7 +7,7 @@ BIN := bin/miosa-mcp
 # (Node, the conformance suite, the vulnerability database) in scripts/versions.env.
 TOOL := $(GO) tool -modfile=tools/go.mod
 
-.PHONY: help generate check-generate update-golden build test race lint vet fmt-check tidy-check staticcheck unparam vuln conformance clients k8s-validate fuzz-short fuzz bench demo docker clean
+.PHONY: help generate check-generate update-golden build dist npm-pack npm-test test race lint vet fmt-check tidy-check staticcheck unparam vuln conformance clients k8s-validate fuzz-short fuzz bench demo docker clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*##' $(firstword $(MAKEFILE_LIST)) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -23,6 +23,16 @@ update-golden: ## rewrite the golden files of every test with an -update flag (r
 
 build: ## build bin/miosa-mcp
 	$(GO) build -trimpath -o $(BIN) ./cmd/miosa-mcp
+
+dist: ## release archives for linux, darwin, windows × amd64, arm64 in dist/: .tar.gz/.zip, SHA256SUMS, CycloneDX SBOMs (reproducible)
+	rm -rf dist
+	$(GO) run ./cmd/dist -out dist
+
+npm-pack: dist ## the @miosa/mcp npm launcher and six platform packages in dist/npm/, from the dist/ binaries (pinned Node 22)
+	PATH="$$(./scripts/pinned-node.sh):$$PATH" $(GO) run ./cmd/dist npm -dist dist -out dist/npm
+
+npm-test: ## install the packed npm tarballs offline and prove npx runs the server like the binary (pinned Node 22)
+	./scripts/npm-test.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -63,7 +73,7 @@ k8s-validate: build ## render deploy/kubernetes with kustomize, validate it with
 clients: build ## Claude Code, Gemini CLI and Codex headless against the mock with a fake model (installs them from npm)
 	./scripts/clients.sh
 
-test: lint check-generate race fuzz-short conformance clients k8s-validate ## everything CI runs
+test: lint check-generate race fuzz-short conformance clients k8s-validate npm-test ## everything CI runs
 
 bench: build ## benchmarks: tools/list size, cold start, per-call overhead, HTTP throughput, memory
 	./scripts/bench.sh
@@ -75,4 +85,4 @@ docker: ## build the container image
 	docker build -t miosa-mcp .
 
 clean:
-	rm -rf bin .tools
+	rm -rf bin dist .tools

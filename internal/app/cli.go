@@ -5,26 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strings"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
-
-// version is set at build time with -ldflags "-X …/internal/app.version=v1.2.3".
-var version = ""
-
-// Version is the build's version: the ldflags value, else the module
-// version recorded by `go install …@vX`, else "dev".
-func Version() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
 
 // Env is the process environment the command reads.
 type Env struct {
@@ -43,7 +27,7 @@ Usage:
   miosa-mcp tools describe NAME      print one tool's description and schemas
   miosa-mcp call NAME '{json}'       call one tool and print the result (--mock for the offline mock)
   miosa-mcp config CLIENT            print the MCP config snippet for claude-code, gemini, codex, cursor, windsurf, vscode or claude-desktop (*-http: the hosted endpoint)
-  miosa-mcp version                  print the version
+  miosa-mcp version                  print the version, commit, Go and protocol versions, and the catalog's cost
 
 Environment:
   MIOSA_API_KEY           your msk_u_… key (stdio; HTTP callers send Authorization: Bearer)
@@ -63,12 +47,16 @@ func Run(ctx context.Context, args []string, env Env) int {
 		cmd, args = args[0], args[1:]
 	} else if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 		cmd = "help" // the command list, not the stdio flags
+	} else if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		cmd = "--version" // one line, for scripts and `npx -y @miosa/mcp --version`
 	}
 	switch cmd {
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0
 	case "version":
+		return runVersion(args, env)
+	case "--version":
 		fmt.Fprintf(env.Stdout, "miosa-mcp %s\n", Version())
 		return 0
 	case "stdio":

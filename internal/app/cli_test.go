@@ -10,11 +10,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"go.uber.org/goleak"
 
 	"github.com/miosa-osa/miosa-mcp/gen/tools"
@@ -188,10 +191,43 @@ func TestConfigBadUsage(t *testing.T) {
 	}
 }
 
+// TestVersion checks `version` against its sources: the build's version,
+// mcp-go's protocol versions, the Go toolchain, and the catalog's size and
+// tools/list cost as the generator measured them (docs/tools.md). `internal/dist`'s
+// TestBuildIsReproducible checks a stamped release binary the same way.
 func TestVersion(t *testing.T) {
 	r := run(t, nil, "version")
-	if r.code != 0 || strings.TrimSpace(r.stdout) != "miosa-mcp "+app.Version() || r.stderr != "" {
-		t.Fatalf("want `miosa-mcp %s` and exit 0:\n%s", app.Version(), r)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("want exit 0 and no stderr:\n%s", r)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 6 || lines[0] != "miosa-mcp "+app.Version() {
+		t.Fatalf("want 6 lines starting with `miosa-mcp %s`:\n%s", app.Version(), r.stdout)
+	}
+	if want := "go        " + goruntime.Version() + " " + goruntime.GOOS + "/" + goruntime.GOARCH; lines[2] != want {
+		t.Errorf("go line %q, want %q", lines[2], want)
+	}
+	if want := "protocol  " + strings.Join(mcp.ValidProtocolVersions, ", ") + " (initialize negotiates up to " + mcp.LATEST_LEGACY_PROTOCOL_VERSION + ")"; lines[3] != want {
+		t.Errorf("protocol line %q, want %q", lines[3], want)
+	}
+	// The generator's figures, as docs/tools.md states them.
+	m := regexp.MustCompile("(\\d+) tools in (\\d+) toolsets; `tools/list` costs (\\d+) bytes, (\\d+) tokens").FindStringSubmatch(readRepoFile(t, "docs/tools.md"))
+	if m == nil {
+		t.Fatal("docs/tools.md states no catalog cost")
+	}
+	if want := fmt.Sprintf("catalog   %s tools in %s toolsets; tools/list costs %s bytes, %s tokens (cl100k)", m[1], m[2], m[3], m[4]); lines[4] != want {
+		t.Errorf("catalog line %q, want %q (docs/tools.md)", lines[4], want)
+	}
+	if !strings.HasPrefix(lines[5], "update    npx -y "+app.NPMPackage+"@latest") {
+		t.Errorf("update line %q", lines[5])
+	}
+
+	r = run(t, nil, "--version")
+	if r.code != 0 || r.stdout != "miosa-mcp "+app.Version()+"\n" || r.stderr != "" {
+		t.Errorf("--version: want the version line only:\n%s", r)
+	}
+	if r = run(t, nil, "version", "extra"); r.code != 2 {
+		t.Errorf("version extra: want exit 2:\n%s", r)
 	}
 }
 
@@ -208,7 +244,7 @@ func TestHelpForEveryCommand(t *testing.T) {
 		{[]string{"tools", "--help"}, []string{"Usage: miosa-mcp tools", "-json", "-stats"}},
 		{[]string{"tools", "describe", "--help"}, []string{"Usage: miosa-mcp tools describe NAME"}},
 		{[]string{"call", "--help"}, []string{"Usage: miosa-mcp call NAME", "-out", "-mock"}},
-		{[]string{"config", "--help"}, []string{"Usage: miosa-mcp config", "claude-code|cursor|windsurf|vscode|claude-desktop"}},
+		{[]string{"config", "--help"}, []string{"Usage: miosa-mcp config", "CLIENT", "clients: "}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

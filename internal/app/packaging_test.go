@@ -85,24 +85,41 @@ type serverJSON struct {
 		URL    string `json:"url"`
 		Source string `json:"source"`
 	} `json:"repository"`
-	Packages []struct {
-		RegistryType     string                `json:"registryType"`
-		RegistryBaseURL  string                `json:"registryBaseUrl"`
-		Identifier       string                `json:"identifier"`
-		Version          string                `json:"version"`
-		RuntimeHint      string                `json:"runtimeHint"`
-		Transport        struct{ Type string } `json:"transport"`
-		PackageArguments []struct {
-			Type  string `json:"type"`
-			Value string `json:"value"`
-		} `json:"packageArguments"`
-		EnvironmentVariables []kvInput `json:"environmentVariables"`
-	} `json:"packages"`
-	Remotes []struct {
+	Packages []serverPackage `json:"packages"`
+	Remotes  []struct {
 		Type    string    `json:"type"`
 		URL     string    `json:"url"`
 		Headers []kvInput `json:"headers"`
 	} `json:"remotes"`
+}
+
+type serverPackage struct {
+	RegistryType     string                `json:"registryType"`
+	RegistryBaseURL  string                `json:"registryBaseUrl"`
+	Identifier       string                `json:"identifier"`
+	Version          string                `json:"version"`
+	RuntimeHint      string                `json:"runtimeHint"`
+	Transport        struct{ Type string } `json:"transport"`
+	PackageArguments []struct {
+		Type  string `json:"type"`
+		Value string `json:"value"`
+	} `json:"packageArguments"`
+	EnvironmentVariables []kvInput `json:"environmentVariables"`
+}
+
+// pkg returns the one package of a registry type.
+func (s serverJSON) pkg(t *testing.T, registryType string) serverPackage {
+	t.Helper()
+	var found []serverPackage
+	for _, p := range s.Packages {
+		if p.RegistryType == registryType {
+			found = append(found, p)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("server.json has %d %s packages, want 1", len(found), registryType)
+	}
+	return found[0]
 }
 
 func loadServerJSON(t *testing.T) serverJSON {
@@ -136,54 +153,62 @@ func TestServerJSON(t *testing.T) {
 		t.Errorf("repository = %+v", s.Repository)
 	}
 
-	if len(s.Packages) != 1 {
-		t.Fatalf("%d packages, want the OCI image", len(s.Packages))
+	// The npm launcher (npx, no Go) and the container image, both stdio.
+	npm, oci := s.pkg(t, "npm"), s.pkg(t, "oci")
+	if len(s.Packages) != 2 {
+		t.Errorf("%d packages, want npm and oci", len(s.Packages))
 	}
-	p := s.Packages[0]
-	if p.RegistryType != "oci" || p.Identifier == "" || p.Version != s.Version || p.Version == "latest" || p.Transport.Type != "stdio" {
-		t.Errorf("package = %+v, want an oci stdio package at the server's version", p)
+	for _, p := range []serverPackage{npm, oci} {
+		if p.Identifier == "" || p.Version != s.Version || p.Transport.Type != "stdio" {
+			t.Errorf("%s package = %+v, want a stdio package at the server's version %s", p.RegistryType, p, s.Version)
+		}
+	}
+	if npm.Identifier != app.NPMPackage || npm.RegistryBaseURL != "https://registry.npmjs.org" || npm.RuntimeHint != "npx" || len(npm.PackageArguments) != 0 {
+		t.Errorf("npm package = %+v, want %s from registry.npmjs.org run with npx and no arguments (stdio is the default command)", npm, app.NPMPackage)
 	}
 	// The image's default command serves HTTP; stdio needs the argument.
-	if len(p.PackageArguments) != 1 || p.PackageArguments[0].Type != "positional" || p.PackageArguments[0].Value != "stdio" {
-		t.Errorf("packageArguments = %+v, want the positional stdio command", p.PackageArguments)
+	if oci.RuntimeHint != "docker" || len(oci.PackageArguments) != 1 || oci.PackageArguments[0].Type != "positional" || oci.PackageArguments[0].Value != "stdio" {
+		t.Errorf("oci packageArguments = %+v, want the positional stdio command", oci.PackageArguments)
 	}
 
-	t.Run("env vars are exactly the ones the binary reads", func(t *testing.T) {
-		var listed []string
-		byName := map[string]kvInput{}
-		for _, e := range p.EnvironmentVariables {
-			listed = append(listed, e.Name)
-			byName[e.Name] = e
-			if e.Description == "" {
-				t.Errorf("%s has no description", e.Name)
+	for _, p := range []serverPackage{npm, oci} {
+		t.Run(p.RegistryType+" env vars are exactly the ones the binary reads", func(t *testing.T) {
+			var listed []string
+			byName := map[string]kvInput{}
+			for _, e := range p.EnvironmentVariables {
+				listed = append(listed, e.Name)
+				byName[e.Name] = e
+				if e.Description == "" {
+					t.Errorf("%s has no description", e.Name)
+				}
 			}
-		}
-		sort.Strings(listed)
-		if read := envVarsRead(t); !slices.Equal(listed, read) {
-			t.Errorf("server.json lists %v\nthe binary reads %v", listed, read)
-		}
-		key := byName["MIOSA_API_KEY"]
-		if !key.IsRequired || !key.IsSecret {
-			t.Errorf("MIOSA_API_KEY must be required and secret: %+v", key)
-		}
-		defaults := map[string]string{
-			"MIOSA_API_URL":          app.DefaultAPIURL,
-			"MIOSA_DEFAULT_TEMPLATE": app.DefaultTemplate,
-			"MIOSA_TIMEOUT_MS":       strconv.FormatInt(runtime.DefaultTimeout.Milliseconds(), 10),
-			"MIOSA_LOG_LEVEL":        app.DefaultLogLevel,
-			"MIOSA_READ_ONLY":        "false",
-		}
-		for name, want := range defaults {
-			if d := byName[name].Default; d == nil || *d != want {
-				t.Errorf("%s default = %v, want %q", name, d, want)
+			sort.Strings(listed)
+			if read := envVarsRead(t); !slices.Equal(listed, read) {
+				t.Errorf("server.json lists %v\nthe binary reads %v", listed, read)
 			}
-		}
-		for _, e := range p.EnvironmentVariables {
-			if e.Name != "MIOSA_API_KEY" && (e.IsRequired || e.IsSecret) {
-				t.Errorf("%s should be optional and not secret", e.Name)
+			key := byName["MIOSA_API_KEY"]
+			if !key.IsRequired || !key.IsSecret {
+				t.Errorf("MIOSA_API_KEY must be required and secret: %+v", key)
 			}
-		}
-	})
+			defaults := map[string]string{
+				"MIOSA_API_URL":          app.DefaultAPIURL,
+				"MIOSA_DEFAULT_TEMPLATE": app.DefaultTemplate,
+				"MIOSA_TIMEOUT_MS":       strconv.FormatInt(runtime.DefaultTimeout.Milliseconds(), 10),
+				"MIOSA_LOG_LEVEL":        app.DefaultLogLevel,
+				"MIOSA_READ_ONLY":        "false",
+			}
+			for name, want := range defaults {
+				if d := byName[name].Default; d == nil || *d != want {
+					t.Errorf("%s default = %v, want %q", name, d, want)
+				}
+			}
+			for _, e := range p.EnvironmentVariables {
+				if e.Name != "MIOSA_API_KEY" && (e.IsRequired || e.IsSecret) {
+					t.Errorf("%s should be optional and not secret", e.Name)
+				}
+			}
+		})
+	}
 
 	t.Run("remote is the hosted endpoint with a Bearer header", func(t *testing.T) {
 		if len(s.Remotes) != 1 {
@@ -307,8 +332,19 @@ func TestREADME(t *testing.T) {
 	readme := readRepoFile(t, "README.md")
 	headings := map[string]string{"claude-code": "Claude Code", "claude-code-http": "Claude Code", "gemini": "Gemini CLI", "gemini-http": "Gemini CLI",
 		"codex": "Codex", "codex-http": "Codex", "cursor": "Cursor", "windsurf": "Windsurf", "vscode": "VS Code", "claude-desktop": "Claude Desktop"}
+	// Each client's section shows the npx snippet (the no-Go path) and names
+	// the command for the installed binary too; a hosted (*-http) entry has
+	// no npx form and shows its own snippet.
+	npx := map[string]bool{}
+	for _, c := range app.NPXClients() {
+		npx[c] = true
+	}
 	for _, c := range app.ClientNames() {
-		b, err := app.ConfigSnippet(c)
+		snippet, cmds := app.ConfigSnippet, []string{"miosa-mcp config " + c + "`"}
+		if npx[c] {
+			snippet, cmds = app.NPXConfigSnippet, append(cmds, "miosa-mcp config --npx "+c+"`")
+		}
+		b, err := snippet(c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,16 +354,19 @@ func TestREADME(t *testing.T) {
 			continue
 		}
 		if !strings.Contains(section, "```"+app.SnippetLang(c)+"\n"+string(b)+"\n```") {
-			t.Errorf("README's %s section lacks the exact `miosa-mcp config %s` snippet:\n%s", headings[c], c, b)
+			t.Errorf("README's %s section lacks the exact `%s` snippet:\n%s", headings[c], strings.TrimSuffix(cmds[len(cmds)-1], "`"), b)
 		}
-		if !strings.Contains(section, "miosa-mcp config "+c) {
-			t.Errorf("README's %s section does not name `miosa-mcp config %s`", headings[c], c)
+		for _, cmd := range cmds {
+			if !strings.Contains(section, cmd) {
+				t.Errorf("README's %s section does not name `%s", headings[c], cmd)
+			}
 		}
 	}
 	// The Claude Code commands that keep the placeholder (test/clients runs
 	// them against the real CLI); ~/.claude/mcp.json is named only to say
 	// Claude Code does not read it (#11).
 	for _, line := range []string{
+		`claude mcp add-json --scope user miosa '{"type":"stdio","command":"npx","args":["-y","@miosa/mcp"],"env":{"MIOSA_API_KEY":"${MIOSA_API_KEY}"}}'`,
 		`claude mcp add-json --scope user miosa '{"type":"stdio","command":"miosa-mcp","env":{"MIOSA_API_KEY":"${MIOSA_API_KEY}"}}'`,
 		`claude mcp add --scope user --transport http miosa https://api.miosa.ai/api/v1/mcp --header 'Authorization: Bearer ${MIOSA_API_KEY}'`,
 	} {
@@ -337,6 +376,24 @@ func TestREADME(t *testing.T) {
 	}
 	if n, m := strings.Count(readme, "~/.claude/mcp.json"), strings.Count(readme, "does not read `~/.claude/mcp.json`"); n != m {
 		t.Errorf("README names ~/.claude/mcp.json %d times, %d of them to say Claude Code does not read it", n, m)
+	}
+	// The install section starts with the no-Go path: npx, then the release
+	// archives with their checksums, then go install, then the image.
+	install := markdownSection(readme, "## Install")
+	order := []string{"npx -y " + app.NPMPackage, "sha256sum --ignore-missing -c SHA256SUMS", "go install github.com/miosa-osa/miosa-mcp/cmd/miosa-mcp@latest", "(#container-image)"}
+	at := -1
+	for _, want := range order {
+		i := strings.Index(install, want)
+		if i < 0 || i < at {
+			t.Errorf("README's Install section: want %q, in the order %q", want, order)
+		}
+		at = i
+	}
+	if s := loadServerJSON(t); !strings.Contains(install, "V="+s.Version+";") {
+		t.Errorf("README's archive example does not use the release version %s (server.json)", s.Version)
+	}
+	if first := regexp.MustCompile("(?s)```sh\n(.*?)\n```").FindStringSubmatch(install); first == nil || !strings.HasPrefix(first[1], "npx -y "+app.NPMPackage) {
+		t.Error("README's first install command is not npx")
 	}
 	for _, v := range envVarsRead(t) {
 		if !strings.Contains(readme, "| `"+v+"` |") {

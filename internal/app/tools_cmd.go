@@ -72,38 +72,21 @@ func hints(t runtime.Tool) string {
 }
 
 func printStats(ts []runtime.Tool, env Env) int {
-	type row struct{ tools, bytes, tokens int }
-	rows := map[string]*row{}
-	var order []string
-	var all []any
-	for i := range ts {
-		mt := ts[i].MCPTool()
-		b, _ := json.Marshal(mt)
-		n, err := tokens.Count(string(b))
-		if err != nil {
-			fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
-			return 1
-		}
-		r := rows[ts[i].Toolset]
-		if r == nil {
-			r = &row{}
-			rows[ts[i].Toolset] = r
-			order = append(order, ts[i].Toolset)
-		}
-		r.tools++
-		r.bytes += len(b)
-		r.tokens += n
-		all = append(all, mt)
+	st, err := tokens.Measure(ts)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 1
 	}
-	b, _ := json.Marshal(map[string]any{"tools": all})
-	total, _ := tokens.Count(string(b))
+	counts := map[string]int{}
+	for _, t := range st.Tools {
+		counts[t.Toolset]++
+	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 2, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "toolset\ttools\tbytes\ttokens\t")
-	for _, name := range order {
-		r := rows[name]
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t\n", name, r.tools, r.bytes, r.tokens)
+	for _, r := range st.ByToolset() {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t\n", r.Toolset, counts[r.Toolset], r.Bytes, r.Tokens)
 	}
-	fmt.Fprintf(w, "all (tools/list)\t%d\t%d\t%d\t\n", len(ts), len(b), total)
+	fmt.Fprintf(w, "all (tools/list)\t%d\t%d\t%d\t\n", len(ts), st.TotalBytes, st.TotalTokens)
 	w.Flush()
 	return 0
 }

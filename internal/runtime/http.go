@@ -100,6 +100,9 @@ func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 	for _, p := range MCPPaths {
 		mux.Handle(p, endpoint)
 	}
+	for _, p := range oauthPaths {
+		mux.HandleFunc(p, noOAuth)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`)
@@ -116,6 +119,36 @@ func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 		io.WriteString(w, `{"status":"ready"}`)
 	})
 	return mux
+}
+
+// oauthPaths are where an MCP client looks for OAuth after a 401: protected
+// resource metadata (RFC 9728, also with the endpoint's path appended),
+// authorization server metadata (RFC 8414) and OpenID configuration, then
+// the 2025-03-26 fallback endpoints (dynamic client registration, RFC 7591,
+// authorize and token). A trailing slash matches every suffixed form.
+var oauthPaths = []string{
+	"/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/",
+	"/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server/",
+	"/.well-known/openid-configuration", "/.well-known/openid-configuration/",
+	"/register", "/authorize", "/token",
+}
+
+// NoOAuthHint is what the OAuth paths answer: there is no authorization
+// server, the caller sends its MIOSA API key. It has no double quotes or
+// angle brackets, so it reads the same raw or JSON-decoded.
+const NoOAuthHint = "miosa-mcp uses MIOSA API keys, not OAuth: there is nothing to discover or register. " +
+	"Send your key with every request as the header Authorization: Bearer msk_u_... " +
+	"(Claude Code: claude mcp add --transport http miosa URL --header 'Authorization: Bearer msk_u_...')."
+
+// noOAuth answers an OAuth discovery or registration request 404 with an
+// OAuth-style error body (RFC 6749 §5.2 fields) saying to send a key.
+// Claude Code stops at the failed registration and shows this body as the
+// tool's error instead of a bare "404 page not found" (docs/http-auth.md).
+func noOAuth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNotFound)
+	json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": NoOAuthHint})
 }
 
 type ctxHTTP struct{}

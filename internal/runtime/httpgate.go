@@ -102,7 +102,7 @@ func (g *gate) handler(next http.Handler) http.Handler {
 				if st != nil && st.keyErr != nil {
 					msg = st.keyErr.Error() + " (" + msg + ")"
 				}
-				writeJSONRPCError(w, http.StatusUnauthorized, nil, msg)
+				writeUnauthorized(w, nil, st, msg)
 				return
 			}
 			writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("request body exceeds %d bytes", limit))
@@ -150,7 +150,7 @@ func (g *gate) handler(next http.Handler) http.Handler {
 				if st != nil && st.keyErr != nil {
 					msg = st.keyErr.Error()
 				}
-				writeJSONRPCError(w, http.StatusUnauthorized, id, msg)
+				writeUnauthorized(w, id, st, msg)
 				return
 			}
 			if len(id) > 0 {
@@ -247,4 +247,16 @@ func writeBusyResult(w http.ResponseWriter, id json.RawMessage, text string) {
 	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "result": mcp.NewToolResultError(text)})
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
+}
+
+// writeUnauthorized answers 401 with an RFC 6750 Bearer challenge built from
+// why the caller's Authorization header is unusable, so clients tell the
+// person to send a key instead of starting an OAuth discovery.
+func writeUnauthorized(w http.ResponseWriter, id json.RawMessage, st *httpCallState, msg string) {
+	var why error = errors.New(msg)
+	if st != nil && st.keyErr != nil {
+		why = st.keyErr
+	}
+	w.Header().Set("WWW-Authenticate", BearerChallenge(why))
+	writeJSONRPCError(w, http.StatusUnauthorized, id, msg)
 }

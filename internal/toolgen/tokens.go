@@ -1,7 +1,6 @@
 package toolgen
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,62 +9,15 @@ import (
 	"github.com/miosa-osa/miosa-mcp/internal/tokens"
 )
 
-// ToolCost is the size of one tool's tools/list entry.
-type ToolCost struct {
-	Name, Toolset string
-	Bytes, Tokens int
-}
+// ToolCost and Stats are the catalog's measured tools/list cost.
+type (
+	ToolCost = tokens.ToolCost
+	Stats    = tokens.Stats
+)
 
-// Stats summarises the catalog's tools/list cost.
-type Stats struct {
-	Tools       []ToolCost
-	TotalBytes  int
-	TotalTokens int
-}
-
-// ByToolset aggregates the costs per toolset, in first-seen order.
-func (s Stats) ByToolset() []ToolCost {
-	idx := map[string]int{}
-	var out []ToolCost
-	for _, t := range s.Tools {
-		i, ok := idx[t.Toolset]
-		if !ok {
-			i = len(out)
-			idx[t.Toolset] = i
-			out = append(out, ToolCost{Name: t.Toolset, Toolset: t.Toolset})
-		}
-		out[i].Bytes += t.Bytes
-		out[i].Tokens += t.Tokens
-	}
-	return out
-}
-
-// measure renders each tool exactly as tools/list does and counts it. The
-// total is the whole tools/list result (tools array in its envelope).
-func measure(tools []runtime.Tool) (Stats, error) {
-	var st Stats
-	var all []any
-	for i := range tools {
-		mt := tools[i].MCPTool()
-		b, err := json.Marshal(mt)
-		if err != nil {
-			return st, fmt.Errorf("tool %s: %w", tools[i].Name, err)
-		}
-		n, err := tokens.Count(string(b))
-		if err != nil {
-			return st, err
-		}
-		st.Tools = append(st.Tools, ToolCost{Name: tools[i].Name, Toolset: tools[i].Toolset, Bytes: len(b), Tokens: n})
-		all = append(all, mt)
-	}
-	b, err := json.Marshal(map[string]any{"tools": all})
-	if err != nil {
-		return st, err
-	}
-	st.TotalBytes = len(b)
-	st.TotalTokens, err = tokens.Count(string(b))
-	return st, err
-}
+// measure is tokens.Measure, shared with the binary's `tools --stats` and
+// `version`.
+func measure(tools []runtime.Tool) (Stats, error) { return tokens.Measure(tools) }
 
 // checkBudget reports every tool over the per-tool budget and a total over
 // the catalog budget, most expensive first.

@@ -432,7 +432,7 @@ func TestProductionDefaults(t *testing.T) {
 					t.Errorf("want %s", what)
 				}
 			}
-			if want := "ghcr.io/" + server.Packages[0].Identifier + ":" + server.Packages[0].Version; c.Image != want {
+			if want := "ghcr.io/" + server.oci(t).Identifier + ":" + server.oci(t).Version; c.Image != want {
 				t.Errorf("image %s, want %s (server.json)", c.Image, want)
 			}
 
@@ -457,7 +457,19 @@ func TestProductionDefaults(t *testing.T) {
 }
 
 type serverManifest struct {
-	Packages []struct{ Identifier, Version string }
+	Packages []struct{ RegistryType, Identifier, Version string }
+}
+
+// oci is the container image package of server.json.
+func (s serverManifest) oci(t *testing.T) struct{ RegistryType, Identifier, Version string } {
+	t.Helper()
+	for _, p := range s.Packages {
+		if p.RegistryType == "oci" {
+			return p
+		}
+	}
+	t.Fatal("server.json lists no oci package")
+	return s.Packages[0]
 }
 
 func serverJSON(t *testing.T) serverManifest {
