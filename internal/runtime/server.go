@@ -56,6 +56,9 @@ type Options struct {
 	Logging bool
 	// KeyMissingHint is the error text for a call without any key.
 	KeyMissingHint string
+	// Observer is told about each call for metrics, traces and logs
+	// (observer.go; nil: nothing is observed).
+	Observer Observer
 }
 
 // Server serves the tools with mcp-go.
@@ -75,6 +78,7 @@ type Server struct {
 	valid    validator
 	limiter  *keyLimiter
 	answers  *semaphore.Weighted // Limits.AnswerBytes
+	obs      Observer
 }
 
 // NewServer builds the MCP server for the given tools.
@@ -83,7 +87,7 @@ func NewServer(o Options) *Server {
 		tools: map[string]*Tool{}, byOp: map[string]*Tool{},
 		base: o.BaseURL, timeout: o.Timeout, defaults: o.Defaults, limits: o.Limits.withDefaults(),
 		mode: o.Mode, log: o.Logger, poll: o.PollInterval, keyHint: o.KeyMissingHint,
-		limiter: newKeyLimiter(o.RateLimit),
+		limiter: newKeyLimiter(o.RateLimit), obs: observerOrNop(o.Observer),
 	}
 	s.answers = newAnswerBudget(s.limits.AnswerBytes)
 	if s.timeout <= 0 {
@@ -107,6 +111,7 @@ func NewServer(o Options) *Server {
 		server.WithToolFilter(s.filterForRequest),
 		server.WithToolHandlerMiddleware(notificationFlush),
 	}
+	opts = append(opts, observerOptions(s.obs)...)
 	if o.Mode == ModeStdio || o.Logging {
 		// Over stateless HTTP mcp-go keeps one log level for every caller,
 		// so logging is only advertised where there is a single caller.
@@ -140,9 +145,11 @@ func (s *Server) MCP() *server.MCPServer { return s.mcp }
 func (s *Server) Tool(name string) (*Tool, bool) { t, ok := s.tools[name]; return t, ok }
 
 func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, _ error) {
 		start := time.Now()
-		res := s.execute(ctx, t, req)
+		ctx, end := s.obs.StartCall(ctx, t, req)
+		defer func() { end(res) }() // res is nil when execute panicked
+		res = s.execute(ctx, t, req)
 		key := APIKeyFrom(ctx)
 		if !key.Empty() {
 			scrubKey(res, key.Reveal())
@@ -172,6 +179,7 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 		return mcp.NewToolResultError(err.Error())
 	}
 	if rl := s.limiter.reserve(key); rl != nil {
+		s.obs.RateLimited(ctx)
 		return mcp.NewToolResultError(rl.Error())
 	}
 	call := NewCall(t, args, s.defaults)

@@ -40,6 +40,7 @@ func (p *progress) send(ctx context.Context, total int, msg string) {
 		p.s.log.Debug("progress notification not delivered", "error", err)
 		return
 	}
+	p.s.obs.Progress(ctx)
 	if f, ok := ctx.Value(notifyKey{}).(*atomic.Bool); ok {
 		f.Store(true)
 	}
@@ -142,7 +143,7 @@ func (s *Server) wait(ctx context.Context, t *Tool, call *Call, req mcp.CallTool
 			continue
 		case <-timer.C:
 		}
-		_, _, body, _, errRes := s.do(ctx, t, pollCall, func(ctx context.Context, c *Call) (*http.Response, error) {
+		_, _, body, _, errRes := s.do(s.obs.WaitPoll(ctx, w.Operation), t, pollCall, func(ctx context.Context, c *Call) (*http.Response, error) {
 			return w.Poll(ctx, c, id)
 		})
 		if errRes != nil {
