@@ -113,6 +113,19 @@ func TestHTTPMetricsAndJSONLogs(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// expvar and golang.org/x/net/trace (linked in through the OTLP
+	// exporter's gRPC dependency) register debug pages on
+	// http.DefaultServeMux; neither listener may serve them.
+	for _, u := range []string{"http://" + mcpAddr + "/debug/vars", "http://" + mcpAddr + "/debug/requests", "http://" + metricsAddr + "/debug/vars", "http://" + metricsAddr + "/debug/events"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET %s: %d, want 404", u, resp.StatusCode)
+		}
+	}
 	http.DefaultClient.CloseIdleConnections()
 
 	cancel()
