@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,4 +158,97 @@ func TestMetricsListenRefusesABadAddress(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr.String(), "--metrics-listen") {
 		t.Errorf("exit %d: %s", code, stderr.String())
 	}
+}
+
+// TestTracesReachAnOTLPCollector runs `miosa-mcp http --mock` with
+// OTEL_EXPORTER_OTLP_ENDPOINT at a fake collector: the spans of a call are
+// exported with OTLP over HTTP (protobuf) by the time the server has
+// exited, name the tool and never carry the key.
+func TestTracesReachAnOTLPCollector(t *testing.T) {
+	type export struct {
+		path, contentType string
+		body              []byte
+	}
+	got := make(chan export, 16)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- export{r.URL.Path, r.Header.Get("Content-Type"), b}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_SERVICE_NAME", "miosa-mcp-test")
+
+	var stderr syncWriter
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	exited := make(chan int, 1)
+	go func() {
+		exited <- app.Run(ctx, []string{"http", "--mock", "--listen", "127.0.0.1:0"}, app.Env{
+			Getenv: os.Getenv, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr,
+		})
+	}()
+	re := regexp.MustCompile(`serving MCP over HTTP at http://([^/ ]+)/mcp`)
+	var addr string
+	for deadline := time.Now().Add(30 * time.Second); addr == ""; {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the server did not start:\n%s", stderr.String())
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"computer_list","arguments":{}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+fakeKey)
+	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	cancel() // the exit flushes the batched spans
+	if code := <-exited; code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	var all []byte
+	for len(got) > 0 {
+		e := <-got
+		if e.path != "/v1/traces" || e.contentType != "application/x-protobuf" {
+			t.Errorf("export to %s as %s, want /v1/traces as application/x-protobuf", e.path, e.contentType)
+		}
+		all = append(all, e.body...)
+	}
+	traceID, _ := hex.DecodeString("4bf92f3577b34da6a3ce929d0e0e4736") // the caller's, continued
+	for _, want := range [][]byte{[]byte("tools/call computer_list"), []byte("GET /computers"), []byte("miosa-mcp-test"), traceID} {
+		if !bytes.Contains(all, want) {
+			t.Errorf("the exported spans lack %q (%d bytes exported)", want, len(all))
+		}
+	}
+	if bytes.Contains(all, []byte(fakeKey)) || bytes.Contains(all, []byte("msk_u_")) {
+		t.Error("the exported spans carry the key")
+	}
+}
+
+// syncWriter is stderr written by the server's goroutines and read by the
+// test.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
