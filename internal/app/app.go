@@ -13,6 +13,7 @@ import (
 	"github.com/miosa-osa/miosa-mcp/gen/client"
 	"github.com/miosa-osa/miosa-mcp/gen/tools"
 	"github.com/miosa-osa/miosa-mcp/internal/mock"
+	"github.com/miosa-osa/miosa-mcp/internal/observe"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
 
@@ -23,6 +24,7 @@ type serverOpts struct {
 	conformanceTools bool
 	rateLimit        float64
 	pollInterval     time.Duration
+	metrics          bool // collect Prometheus metrics (--metrics-listen)
 }
 
 // instance is a built server plus what the commands need around it.
@@ -32,16 +34,20 @@ type instance struct {
 	catalog []runtime.Tool
 	enabled []runtime.Tool
 	log     *slog.Logger
+	obs     *observe.Observer
+	metrics *observe.Metrics // nil: not collected
 	close   func()
 }
 
-// newLogger writes text logs to stderr only (stdout is reserved for
-// JSON-RPC in stdio mode), drops any attribute whose name suggests a secret,
-// and scrubs every message and attribute value of the given keys (the
-// configured key in stdio mode) and of the key in each record's context
-// (the caller's key over HTTP; see runtime.ScrubLogHandler).
-func newLogger(w io.Writer, level slog.Level, keys ...runtime.APIKey) *slog.Logger {
-	return slog.New(runtime.ScrubLogHandler(slog.NewTextHandler(w, &slog.HandlerOptions{
+// newLogger writes logs to stderr only (stdout is reserved for JSON-RPC in
+// stdio mode), as text or one JSON object per line (MIOSA_LOG_FORMAT), drops
+// any attribute whose name suggests a secret, and scrubs every message and
+// attribute value of the given keys (the configured key in stdio mode) and of
+// the key in each record's context (the caller's key over HTTP; see
+// runtime.ScrubLogHandler). Both formats take the same options and the same
+// scrubbing wrapper.
+func newLogger(w io.Writer, level slog.Level, format string, keys ...runtime.APIKey) *slog.Logger {
+	opts := &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			k := strings.ToLower(a.Key)
@@ -50,7 +56,12 @@ func newLogger(w io.Writer, level slog.Level, keys ...runtime.APIKey) *slog.Logg
 			}
 			return a
 		},
-	}), keys...))
+	}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(runtime.ScrubLogHandler(h, keys...))
 }
 
 const keyMissingStdio = "MIOSA_API_KEY is not set: the environment variable is missing from this server's entry in your MCP config. " +
@@ -63,7 +74,7 @@ const keyMissingHTTP = "No API key: send `Authorization: Bearer msk_u_…` with 
 
 // build assembles the runtime server from the configuration.
 func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
-	log := newLogger(stderr, cfg.LogLevel, cfg.APIKey)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat, cfg.APIKey)
 	in := &instance{cfg: cfg, log: log, close: func() {}}
 	if o.mock {
 		m, err := mock.New(mock.Options{Logger: log})
@@ -85,7 +96,7 @@ func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 		log.Warn("running against the OFFLINE MOCK of the MIOSA API: nothing real is created", "mock_url", u.String())
 	}
 	cl, err := client.NewClient(in.cfg.APIURL.String(),
-		client.WithHTTPClient(runtime.NewHTTPClient(runtime.RetryPolicy{})),
+		client.WithHTTPClient(observe.WrapClient(runtime.NewHTTPClient(runtime.RetryPolicy{OnRetry: observe.OnRetry}))),
 		client.WithRequestEditorFn(runtime.Editor(in.cfg.APIURL)))
 	if err != nil {
 		in.close()
@@ -101,6 +112,10 @@ func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 		in.close()
 		return nil, errors.New("the tool selection (toolsets/tools/exclude/read-only) leaves no tools")
 	}
+	if err := in.observe(o); err != nil {
+		in.close()
+		return nil, err
+	}
 	hint := keyMissingStdio
 	if o.mode == runtime.ModeHTTP {
 		hint = keyMissingHTTP
@@ -112,7 +127,7 @@ func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 		Defaults: map[string]string{"MIOSA_DEFAULT_TEMPLATE": cfg.DefaultTemplate},
 		Mode:     o.mode, Logger: log, Mock: o.mock, PollInterval: o.pollInterval,
 		RateLimit:      runtime.RateLimit{PerSecond: o.rateLimit},
-		KeyMissingHint: hint,
+		KeyMissingHint: hint, Observer: in.obs,
 	}
 	if o.mock && o.pollInterval == 0 {
 		ropts.PollInterval = 250 * time.Millisecond

@@ -35,6 +35,8 @@ Environment:
   MIOSA_DEFAULT_TEMPLATE  template when sandbox_create omits one (default miosa-sandbox)
   MIOSA_TIMEOUT_MS        per-request timeout in ms (default 30000)
   MIOSA_LOG_LEVEL         debug, info, warn or error (default warn); logs go to stderr
+  MIOSA_LOG_FORMAT        text or json (default text); info adds one line per tool call
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT   turn on tracing (OTLP over HTTP); OTEL_SDK_DISABLED=true turns it off
   MIOSA_TOOLSETS, MIOSA_TOOLS, MIOSA_EXCLUDE_TOOLS, MIOSA_READ_ONLY   same as the flags
 
 Run "miosa-mcp COMMAND --help" for a command's flags.

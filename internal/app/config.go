@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/miosa-osa/miosa-mcp/internal/observe"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
 
@@ -25,6 +26,10 @@ const (
 	apiPrefix       = "/api/v1"
 )
 
+// DefaultLogFormat is MIOSA_LOG_FORMAT's default: text, for a person
+// reading a terminal; json is one object per line, for a log pipeline.
+const DefaultLogFormat = "text"
+
 // Config is the validated server configuration.
 type Config struct {
 	APIKey          runtime.APIKey
@@ -32,6 +37,8 @@ type Config struct {
 	DefaultTemplate string
 	Timeout         time.Duration
 	LogLevel        slog.Level
+	LogFormat       string // text or json (MIOSA_LOG_FORMAT)
+	Tracing         observe.Tracing
 	Selection       runtime.Selection
 }
 
@@ -65,6 +72,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if err != nil {
 		return c, err
 	}
+	if c.LogFormat, err = ParseLogFormat(getenv("MIOSA_LOG_FORMAT")); err != nil {
+		return c, err
+	}
+	if c.Tracing, err = observe.TracingFromEnv(getenv); err != nil {
+		return c, err
+	}
 	c.Selection.Toolsets = runtime.SplitList(getenv("MIOSA_TOOLSETS"))
 	c.Selection.Tools = runtime.SplitList(getenv("MIOSA_TOOLS"))
 	c.Selection.Exclude = runtime.SplitList(getenv("MIOSA_EXCLUDE_TOOLS"))
@@ -93,6 +106,17 @@ func ParseLogLevel(v string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("MIOSA_LOG_LEVEL=%q: must be debug, info, warn or error (default warn)", v)
+}
+
+// ParseLogFormat accepts text (default) and json.
+func ParseLogFormat(v string) (string, error) {
+	switch f := strings.ToLower(strings.TrimSpace(v)); f {
+	case "":
+		return DefaultLogFormat, nil
+	case "text", "json":
+		return f, nil
+	}
+	return "", fmt.Errorf("MIOSA_LOG_FORMAT=%q: must be text or json (default %s)", v, DefaultLogFormat)
 }
 
 // ParseAPIURL validates MIOSA_API_URL and appends /api/v1 unless present.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +27,7 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 	rate := fs.Float64("rate-limit", 0, "max tool calls per second (0: unlimited)")
 	workers := fs.Int("max-concurrent-calls", runtime.DefaultStdioWorkers, "tool calls that run at once; more wait in a queue")
 	queue := fs.Int("max-queued-calls", runtime.DefaultStdioQueue, "tool calls that may wait for a free slot; more are refused at once")
+	metrics := metricsFlag(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -40,12 +40,18 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
 	}
-	in, err := build(cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate}, env.Stderr)
+	in, err := build(cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate, metrics: *metrics != ""}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
 	}
 	defer in.close()
+	stopMetrics, err := in.serveMetrics(*metrics, env)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 1
+	}
+	defer stopMetrics()
 	if in.cfg.APIKey.Empty() {
 		in.log.Warn("MIOSA_API_KEY is not set; tools are listed but every call will explain how to set it")
 	}
@@ -54,7 +60,8 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 	in.log.Info("serving MCP over stdio", "tools", len(in.enabled), "api", in.cfg.APIURL.Host)
 	// Our own loop (runtime/stdio.go): strict message checks, pings and
 	// cancels answered at once, tool calls on a bounded pool.
-	err = in.srv.ServeStdio(ctx, env.Stdin, env.Stdout, runtime.StdioOptions{Key: in.cfg.APIKey, Workers: *workers, Queue: *queue})
+	stdin, stdout := in.obs.Stdio(env.Stdin, env.Stdout)
+	err = in.srv.ServeStdio(ctx, stdin, stdout, runtime.StdioOptions{Key: in.cfg.APIKey, Workers: *workers, Queue: *queue})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 1
@@ -79,6 +86,7 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	maxCalls := fs.Int("max-concurrent-calls", runtime.DefaultMaxConcurrentCalls, "tool calls that run at once; more wait in a queue")
 	maxQueued := fs.Int("max-queued-calls", runtime.DefaultMaxQueuedCalls, "tool calls that may wait for a free slot; more are answered \"busy\" at once")
 	maxInflight := fs.Int64("max-inflight-body-bytes", runtime.DefaultMaxInflightBodyBytes, "request-body bytes processed at once, server-wide; larger bodies wait for room")
+	metrics := metricsFlag(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -94,12 +102,18 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	// HTTP callers bring their own key; a server-wide key would be shared
 	// by every caller, so it is ignored here.
 	cfg.APIKey = runtime.APIKey{}
-	in, err := build(cfg, serverOpts{mode: runtime.ModeHTTP, mock: c.mock, rateLimit: *rate, conformanceTools: *conf}, env.Stderr)
+	in, err := build(cfg, serverOpts{mode: runtime.ModeHTTP, mock: c.mock, rateLimit: *rate, conformanceTools: *conf, metrics: *metrics != ""}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
 	}
 	defer in.close()
+	stopMetrics, err := in.serveMetrics(*metrics, env)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 1
+	}
+	defer stopMetrics()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
@@ -153,19 +167,20 @@ func serveHTTP(ctx context.Context, in *instance, ln net.Listener, o runtime.HTT
 		in.log.Warn("listening beyond loopback: anyone who can reach this address can use the server with their own MIOSA key; put it behind TLS and a firewall", "addr", ln.Addr().String())
 	}
 	conns := runtime.NewConnLimiter(maxConns)
+	conns.OnRefuse = in.obs.ConnRefused
 	ln = conns.Listener(ln)
 	hs := &http.Server{
-		Handler:           in.srv.HTTPHandler(o),
+		Handler:           in.obs.HTTP(in.srv.HTTPHandler(o)),
 		ConnState:         conns.ConnState,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          log.New(env.Stderr, "miosa-mcp http: ", 0),
+		ErrorLog:          httpErrorLog(in, env),
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(env.Stderr, "miosa-mcp: serving MCP over HTTP at http://%s%s (and %s), %d tools\n", ln.Addr(), runtime.MCPPaths[0], strings.Join(runtime.MCPPaths[1:], ", "), len(in.enabled))
+	in.announce(env, fmt.Sprintf("serving MCP over HTTP at http://%s%s (and %s), %d tools", ln.Addr(), runtime.MCPPaths[0], strings.Join(runtime.MCPPaths[1:], ", "), len(in.enabled)))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

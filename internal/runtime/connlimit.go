@@ -25,6 +25,10 @@ const refusedConnTimeout = time.Second
 // connection is answered 503 and closed. Use Listener around the listener
 // and ConnState as the http.Server's ConnState.
 type ConnLimiter struct {
+	// OnRefuse, when set before serving, is told about each connection
+	// refused with 503 (observer.go).
+	OnRefuse func()
+
 	max  int
 	mu   sync.Mutex
 	open int
@@ -89,6 +93,9 @@ func (ll *limitListener) Accept() (net.Conn, error) {
 			}
 			if victim == nil {
 				l.mu.Unlock()
+				if l.OnRefuse != nil {
+					l.OnRefuse()
+				}
 				go refuseConn(c, l.max)
 				continue
 			}

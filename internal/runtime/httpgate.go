@@ -156,6 +156,7 @@ func (g *gate) handler(next http.Handler) http.Handler {
 			if len(id) > 0 {
 				done, ok := g.callSlot(r.Context())
 				if !ok {
+					g.s.obs.Busy(ModeHTTP)
 					writeBusyResult(w, id, fmt.Sprintf("miosa-mcp is busy: %d tool calls are running and %d are waiting, the most this server takes at once. Retry in a few seconds.", g.maxCalls, g.maxQueued))
 					return
 				}

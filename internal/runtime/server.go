@@ -55,6 +55,9 @@ type Options struct {
 	Logging bool
 	// KeyMissingHint is the error text for a call without any key.
 	KeyMissingHint string
+	// Observer is told about each call for metrics, traces and logs
+	// (observer.go; nil: nothing is observed).
+	Observer Observer
 }
 
 // Server serves the tools with mcp-go.
@@ -74,6 +77,7 @@ type Server struct {
 	valid    validator
 	limiter  *keyLimiter
 	answers  *semaphore.Weighted // Limits.AnswerBytes
+	obs      Observer
 }
 
 // NewServer builds the MCP server for the given tools.
@@ -82,7 +86,7 @@ func NewServer(o Options) *Server {
 		tools: map[string]*Tool{}, byOp: map[string]*Tool{},
 		base: o.BaseURL, timeout: o.Timeout, defaults: o.Defaults, limits: o.Limits.withDefaults(),
 		mode: o.Mode, log: o.Logger, poll: o.PollInterval, keyHint: o.KeyMissingHint,
-		limiter: newKeyLimiter(o.RateLimit),
+		limiter: newKeyLimiter(o.RateLimit), obs: observerOrNop(o.Observer),
 	}
 	s.answers = newAnswerBudget(s.limits.AnswerBytes)
 	if s.timeout <= 0 {
@@ -108,6 +112,7 @@ func NewServer(o Options) *Server {
 		server.WithToolFilter(s.filterForRequest),
 		server.WithToolHandlerMiddleware(notificationFlush),
 	}
+	opts = append(opts, observerOptions(s.obs)...)
 	if o.Mode == ModeStdio || o.Logging {
 		// Over stateless HTTP mcp-go keeps one log level for every caller,
 		// so logging is only advertised where there is a single caller.
@@ -141,11 +146,13 @@ func (s *Server) MCP() *server.MCPServer { return s.mcp }
 func (s *Server) Tool(name string) (*Tool, bool) { t, ok := s.tools[name]; return t, ok }
 
 func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, _ error) {
 		start := time.Now()
+		ctx, end := s.obs.StartCall(ctx, t, req)
+		defer func() { end(res) }() // res is nil when execute panicked
 		sc := NewScrubber(APIKeyFrom(ctx))
 		ctx = withScrubber(ctx, sc)
-		res := s.execute(ctx, sc, t, req)
+		res = s.execute(ctx, sc, t, req)
 		// The last line of defence: whatever a result builder produced,
 		// no channel of the result carries the key (see scrub.go).
 		sc.Result(res)
@@ -174,7 +181,8 @@ func (s *Server) execute(ctx context.Context, sc *Scrubber, t *Tool, req mcp.Cal
 		return errorResult(sc, err.Error())
 	}
 	if rl := s.limiter.reserve(key); rl != nil {
-		return mcp.NewToolResultError(rl.Error())
+		s.obs.RateLimited(ctx)
+		return errorResult(sc, rl.Error())
 	}
 	call := NewCall(t, args, s.defaults)
 	if t.SendsIdempotencyKey {

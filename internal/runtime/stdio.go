@@ -353,6 +353,7 @@ func (c *stdioConn) enqueue(id json.RawMessage, method string, line []byte) {
 	case c.calls[key] != nil:
 		refuse = rpcError(id, codeInvalidRequest, fmt.Sprintf("Invalid Request: the id %s is already used by a request in flight", clip(string(id), clipBytes)))
 	case len(c.queue) >= c.o.Queue:
+		c.s.obs.Busy(ModeStdio)
 		msg := fmt.Sprintf("miosa-mcp is busy: %d requests are running and %d are waiting, the most it queues over stdio. Retry when some have finished.", c.o.Workers, c.o.Queue)
 		if method == string(mcp.MethodToolsCall) {
 			refuse = busyResult(id, msg)

@@ -36,6 +36,9 @@ type RetryPolicy struct {
 	Attempts int
 	Base     time.Duration
 	Max      time.Duration
+	// OnRetry, when set, is told about each attempt that is sent again
+	// (observer.go).
+	OnRetry RetryHook
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -101,6 +104,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
+		}
+		if p.OnRetry != nil {
+			p.OnRetry(r, resp, err)
 		}
 		timer := time.NewTimer(wait)
 		select {

@@ -35,6 +35,7 @@ func (p *progress) send(ctx context.Context, total int, msg string) {
 		return
 	}
 	countNotification(ctx)
+	p.s.obs.Progress(ctx)
 }
 
 // lookup follows a dotted path (data.deployment.id) into decoded JSON.
@@ -150,7 +151,7 @@ func (s *Server) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, re
 		}
 		next = s.poll
 		// A poll never outlasts the wait budget (nor the per-request timeout).
-		pctx, cancel := context.WithDeadline(ctx, deadline)
+		pctx, cancel := context.WithDeadline(s.obs.WaitPoll(ctx, w.Operation), deadline)
 		var pollStatus int
 		var retryAfter string
 		_, _, body, _, errRes := s.do(pctx, t, pollCall, func(ctx context.Context, c *Call) (*http.Response, error) {

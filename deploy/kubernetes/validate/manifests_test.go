@@ -141,22 +141,24 @@ func TestDeploymentAgreesWithBinary(t *testing.T) {
 				t.Errorf("terminationGracePeriodSeconds %d must exceed the preStop sleep %ds plus --shutdown-grace %s", tg, preStop, grace)
 			}
 
-			// The metrics listener arrives with issue #14's metrics work: once
-			// the binary has the flag, the Deployment must pass it, on the
-			// port the Service and the ServiceMonitor scrape.
+			// The metrics listener serves the port the Service and the
+			// ServiceMonitor scrape, on every interface: a value without a
+			// host binds loopback, where Prometheus cannot reach it.
 			metricsPort, hasMetricsPort := c.portNamed("metrics")
 			if !hasMetricsPort {
 				t.Error("no container port named metrics")
 			}
-			_, binaryHas := flags["metrics-listen"]
+			if _, ok := flags["metrics-listen"]; !ok {
+				t.Fatal("miosa-mcp http has no --metrics-listen")
+			}
 			v, passed := args["metrics-listen"]
-			switch {
-			case binaryHas && !passed:
-				t.Errorf("miosa-mcp http has --metrics-listen now: add --metrics-listen=0.0.0.0:%d to the container args (deploy/kubernetes/base/deployment.yaml and every overlay that replaces the args)", metricsPort)
-			case passed && portOf(t, v) != metricsPort:
+			switch host, _, _ := net.SplitHostPort(v); {
+			case !passed:
+				t.Errorf("add --metrics-listen=0.0.0.0:%d to the container args (deploy/kubernetes/base/deployment.yaml and every overlay that replaces the args)", metricsPort)
+			case portOf(t, v) != metricsPort:
 				t.Errorf("--metrics-listen=%s, the container port metrics is %d", v, metricsPort)
-			case !binaryHas:
-				t.Logf("miosa-mcp http has no --metrics-listen yet (issue #14's metrics work); port %d is declared for it", metricsPort)
+			case host != "0.0.0.0":
+				t.Errorf("--metrics-listen=%s binds %q: write 0.0.0.0:%d so that Prometheus reaches it", v, host, metricsPort)
 			}
 		})
 	}
@@ -213,14 +215,18 @@ func TestDeploymentServes(t *testing.T) {
 				}
 			}()
 			var seen []string
-			addr := ""
+			addr, metricsAddr := "", ""
 			re := regexp.MustCompile(`serving MCP over HTTP at http://([^/ ]+)/mcp`)
+			metricsRE := regexp.MustCompile(`serving Prometheus metrics at http://([^/ ]+)/metrics`)
 			for addr == "" {
 				select {
 				case line := <-log:
 					seen = append(seen, line)
 					if m := re.FindStringSubmatch(line); m != nil {
 						addr = m[1]
+					}
+					if m := metricsRE.FindStringSubmatch(line); m != nil {
+						metricsAddr = m[1]
 					}
 				case <-done:
 					cmd.Wait()
@@ -241,6 +247,30 @@ func TestDeploymentServes(t *testing.T) {
 				var st struct{ Status string }
 				if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &st) != nil || st.Status != want {
 					t.Errorf("GET %s: %d %s, want 200 with status %q", path, resp.StatusCode, body, want)
+				}
+			}
+
+			if slices.Contains(env, "MIOSA_LOG_FORMAT=json") {
+				for _, l := range seen {
+					if !json.Valid([]byte(l)) {
+						t.Errorf("MIOSA_LOG_FORMAT=json, but stderr has the line %q", l)
+					}
+				}
+			}
+
+			// What the ServiceMonitor scrapes: the metrics listener is
+			// announced before the MCP one.
+			if metricsAddr == "" {
+				t.Errorf("no metrics listener announced:\n%s", strings.Join(seen, "\n"))
+			} else if resp, err := http.Get("http://" + metricsAddr + "/metrics"); err != nil {
+				t.Errorf("GET /metrics: %v", err)
+			} else {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				for _, want := range []string{"miosa_mcp_tool_calls_in_flight 0", "miosa_mcp_build_info{", "go_goroutines "} {
+					if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+						t.Errorf("GET /metrics: %d, lacks %q", resp.StatusCode, want)
+					}
 				}
 			}
 
