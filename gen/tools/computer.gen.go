@@ -13,7 +13,7 @@ import (
 // computerTools returns the computer toolset's tools in tools.yaml order.
 func computerTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// computer_create: tools.yaml:61 → POST /computers
+		// computer_create: tools.yaml:69 → POST /computers
 		{
 			Name:        "computer_create",
 			Toolset:     "computer",
@@ -67,14 +67,14 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				},
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-				var body client.CreateComputerJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CreateComputer(ctx, body)
+				return cl.CreateComputerWithBody(ctx, "application/json", body)
 			},
 		},
-		// computer_list: tools.yaml:82 → GET /computers
+		// computer_list: tools.yaml:90 → GET /computers
 		{
 			Name:        "computer_list",
 			Toolset:     "computer",
@@ -117,7 +117,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputers(ctx, &params)
 			},
 		},
-		// computer_get: tools.yaml:87 → GET /computers/{computer_id}
+		// computer_get: tools.yaml:95 → GET /computers/{computer_id}
 		{
 			Name:        "computer_get",
 			Toolset:     "computer",
@@ -148,7 +148,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_update: tools.yaml:94 → PATCH /computers/{computer_id}
+		// computer_update: tools.yaml:102 → PATCH /computers/{computer_id}
 		{
 			Name:        "computer_update",
 			Toolset:     "computer",
@@ -184,14 +184,14 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.UpdateComputerJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.UpdateComputer(ctx, computerIdParam, body)
+				return cl.UpdateComputerWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// computer_destroy: tools.yaml:103 → DELETE /computers/{computer_id}
+		// computer_destroy: tools.yaml:111 → DELETE /computers/{computer_id}
 		{
 			Name:        "computer_destroy",
 			Toolset:     "computer",
@@ -221,7 +221,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_start: tools.yaml:110 → POST /computers/{computer_id}/start
+		// computer_start: tools.yaml:118 → POST /computers/{computer_id}/start
 		{
 			Name:        "computer_start",
 			Toolset:     "computer",
@@ -270,7 +270,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StartComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_stop: tools.yaml:125 → POST /computers/{computer_id}/stop
+		// computer_stop: tools.yaml:133 → POST /computers/{computer_id}/stop
 		{
 			Name:        "computer_stop",
 			Toolset:     "computer",
@@ -301,7 +301,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StopComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_restart: tools.yaml:135 → POST /computers/{computer_id}/restart
+		// computer_restart: tools.yaml:143 → POST /computers/{computer_id}/restart
 		{
 			Name:        "computer_restart",
 			Toolset:     "computer",

@@ -13,7 +13,7 @@ import (
 // databasesTools returns the databases toolset's tools in tools.yaml order.
 func databasesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// database_list: tools.yaml:919 → GET /databases
+		// database_list: tools.yaml:927 → GET /databases
 		{
 			Name:        "database_list",
 			Toolset:     "databases",
@@ -52,7 +52,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDatabases(ctx, &params)
 			},
 		},
-		// database_create: tools.yaml:924 → POST /databases
+		// database_create: tools.yaml:932 → POST /databases
 		{
 			Name:        "database_create",
 			Toolset:     "databases",
@@ -120,14 +120,14 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.CreateDatabaseJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CreateDatabase(ctx, &params, body)
+				return cl.CreateDatabaseWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// database_get: tools.yaml:932 → GET /databases/{database_id}
+		// database_get: tools.yaml:940 → GET /databases/{database_id}
 		{
 			Name:        "database_get",
 			Toolset:     "databases",
@@ -158,7 +158,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDatabase(ctx, databaseIdParam)
 			},
 		},
-		// database_delete: tools.yaml:939 → DELETE /databases/{database_id}
+		// database_delete: tools.yaml:947 → DELETE /databases/{database_id}
 		{
 			Name:        "database_delete",
 			Toolset:     "databases",
@@ -188,7 +188,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteDatabase(ctx, databaseIdParam)
 			},
 		},
-		// database_credentials: tools.yaml:946 → GET /databases/{database_id}/credentials
+		// database_credentials: tools.yaml:954 → GET /databases/{database_id}/credentials
 		{
 			Name:        "database_credentials",
 			Toolset:     "databases",
@@ -219,7 +219,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDatabaseCredentials(ctx, databaseIdParam)
 			},
 		},
-		// database_logs: tools.yaml:953 → GET /databases/{database_id}/logs
+		// database_logs: tools.yaml:961 → GET /databases/{database_id}/logs
 		{
 			Name:        "database_logs",
 			Toolset:     "databases",
@@ -249,8 +249,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-			Result:       runtime.ResultJSON,
-			Logs:         true,
+			Result:       runtime.ResultLogs,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				databaseIdParam, err := c.Path("database_id")
 				if err != nil {

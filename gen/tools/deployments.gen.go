@@ -13,7 +13,7 @@ import (
 // deploymentsTools returns the deployments toolset's tools in tools.yaml order.
 func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// deployment_list: tools.yaml:753 → GET /deployments
+		// deployment_list: tools.yaml:761 → GET /deployments
 		{
 			Name:        "deployment_list",
 			Toolset:     "deployments",
@@ -52,7 +52,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeployments(ctx, &params)
 			},
 		},
-		// deployment_get: tools.yaml:764 → GET /deployments/{deployment_id}
+		// deployment_get: tools.yaml:772 → GET /deployments/{deployment_id}
 		{
 			Name:        "deployment_get",
 			Toolset:     "deployments",
@@ -83,7 +83,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDeployment(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_create: tools.yaml:771 → POST /deployments
+		// deployment_create: tools.yaml:779 → POST /deployments
 		{
 			Name:        "deployment_create",
 			Toolset:     "deployments",
@@ -141,14 +141,14 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.CreateDeploymentJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CreateDeployment(ctx, &params, body)
+				return cl.CreateDeploymentWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// deployment_delete: tools.yaml:781 → DELETE /deployments/{deployment_id}
+		// deployment_delete: tools.yaml:789 → DELETE /deployments/{deployment_id}
 		{
 			Name:        "deployment_delete",
 			Toolset:     "deployments",
@@ -178,7 +178,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteDeployment(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_publish: tools.yaml:788 → POST /deployments/{deployment_id}/publish
+		// deployment_publish: tools.yaml:796 → POST /deployments/{deployment_id}/publish
 		{
 			Name:        "deployment_publish",
 			Toolset:     "deployments",
@@ -266,14 +266,14 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.PublishDeploymentJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.PublishDeployment(ctx, deploymentIdParam, &params, body)
+				return cl.PublishDeploymentWithBody(ctx, deploymentIdParam, &params, "application/json", body)
 			},
 		},
-		// deployment_rollback: tools.yaml:805 → POST /deployments/{deployment_id}/rollback
+		// deployment_rollback: tools.yaml:813 → POST /deployments/{deployment_id}/rollback
 		{
 			Name:        "deployment_rollback",
 			Toolset:     "deployments",
@@ -315,14 +315,14 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.RollbackDeploymentJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.RollbackDeployment(ctx, deploymentIdParam, &params, body)
+				return cl.RollbackDeploymentWithBody(ctx, deploymentIdParam, &params, "application/json", body)
 			},
 		},
-		// deployment_env_list: tools.yaml:812 → GET /deployments/{deployment_id}/env
+		// deployment_env_list: tools.yaml:820 → GET /deployments/{deployment_id}/env
 		{
 			Name:        "deployment_env_list",
 			Toolset:     "deployments",
@@ -353,7 +353,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeploymentEnv(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_env_set: tools.yaml:819 → POST /deployments/{deployment_id}/env
+		// deployment_env_set: tools.yaml:827 → POST /deployments/{deployment_id}/env
 		{
 			Name:        "deployment_env_set",
 			Toolset:     "deployments",
@@ -389,14 +389,14 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.SetDeploymentEnvJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.SetDeploymentEnv(ctx, deploymentIdParam, body)
+				return cl.SetDeploymentEnvWithBody(ctx, deploymentIdParam, "application/json", body)
 			},
 		},
-		// deployment_logs: tools.yaml:829 → GET /deployments/{deployment_id}/logs
+		// deployment_logs: tools.yaml:837 → GET /deployments/{deployment_id}/logs
 		{
 			Name:        "deployment_logs",
 			Toolset:     "deployments",
@@ -426,8 +426,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-			Result:       runtime.ResultJSON,
-			Logs:         true,
+			Result:       runtime.ResultLogs,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				deploymentIdParam, err := c.Path("deployment_id")
 				if err != nil {
@@ -440,7 +439,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDeploymentLogs(ctx, deploymentIdParam, &params)
 			},
 		},
-		// deployment_version_list: tools.yaml:837 → GET /deployments/{deployment_id}/versions
+		// deployment_version_list: tools.yaml:845 → GET /deployments/{deployment_id}/versions
 		{
 			Name:        "deployment_version_list",
 			Toolset:     "deployments",
@@ -483,7 +482,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeploymentVersions(ctx, deploymentIdParam, &params)
 			},
 		},
-		// deployment_version_promote: tools.yaml:847 → POST /deployments/{deployment_id}/versions/{version_id}/promote
+		// deployment_version_promote: tools.yaml:855 → POST /deployments/{deployment_id}/versions/{version_id}/promote
 		{
 			Name:        "deployment_version_promote",
 			Toolset:     "deployments",
@@ -533,11 +532,11 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.PromoteDeploymentVersionJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.PromoteDeploymentVersion(ctx, deploymentIdParam, versionIdParam, &params, body)
+				return cl.PromoteDeploymentVersionWithBody(ctx, deploymentIdParam, versionIdParam, &params, "application/json", body)
 			},
 		},
 	}

@@ -13,7 +13,7 @@ import (
 // desktopTools returns the desktop toolset's tools in tools.yaml order.
 func desktopTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// desktop_screenshot: tools.yaml:155 → GET /computers/{computer_id}/desktop/screenshot
+		// desktop_screenshot: tools.yaml:163 → GET /computers/{computer_id}/desktop/screenshot
 		{
 			Name:        "desktop_screenshot",
 			Toolset:     "desktop",
@@ -43,7 +43,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopScreenshot(ctx, computerIdParam)
 			},
 		},
-		// desktop_click: tools.yaml:161 → POST /computers/{computer_id}/desktop/click
+		// desktop_click: tools.yaml:169 → POST /computers/{computer_id}/desktop/click
 		{
 			Name:        "desktop_click",
 			Toolset:     "desktop",
@@ -83,14 +83,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopClickJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopClick(ctx, computerIdParam, body)
+				return cl.DesktopClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_right_click: tools.yaml:166 → POST /computers/{computer_id}/desktop/click
+		// desktop_right_click: tools.yaml:174 → POST /computers/{computer_id}/desktop/click
 		{
 			Name:        "desktop_right_click",
 			Toolset:     "desktop",
@@ -132,14 +132,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopClickJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopClick(ctx, computerIdParam, body)
+				return cl.DesktopClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_double_click: tools.yaml:173 → POST /computers/{computer_id}/desktop/double-click
+		// desktop_double_click: tools.yaml:181 → POST /computers/{computer_id}/desktop/double-click
 		{
 			Name:        "desktop_double_click",
 			Toolset:     "desktop",
@@ -175,14 +175,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopDoubleClickJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopDoubleClick(ctx, computerIdParam, body)
+				return cl.DesktopDoubleClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_type: tools.yaml:178 → POST /computers/{computer_id}/desktop/type
+		// desktop_type: tools.yaml:186 → POST /computers/{computer_id}/desktop/type
 		{
 			Name:        "desktop_type",
 			Toolset:     "desktop",
@@ -214,14 +214,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopTypeJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopType(ctx, computerIdParam, body)
+				return cl.DesktopTypeWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key: tools.yaml:185 → POST /computers/{computer_id}/desktop/key
+		// desktop_key: tools.yaml:193 → POST /computers/{computer_id}/desktop/key
 		{
 			Name:        "desktop_key",
 			Toolset:     "desktop",
@@ -253,14 +253,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopKeyJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopKey(ctx, computerIdParam, body)
+				return cl.DesktopKeyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_hotkey: tools.yaml:190 → POST /computers/{computer_id}/desktop/hotkey
+		// desktop_hotkey: tools.yaml:198 → POST /computers/{computer_id}/desktop/hotkey
 		{
 			Name:        "desktop_hotkey",
 			Toolset:     "desktop",
@@ -292,14 +292,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopHotkeyJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopHotkey(ctx, computerIdParam, body)
+				return cl.DesktopHotkeyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key_down: tools.yaml:195 → POST /computers/{computer_id}/desktop/key-down
+		// desktop_key_down: tools.yaml:203 → POST /computers/{computer_id}/desktop/key-down
 		{
 			Name:        "desktop_key_down",
 			Toolset:     "desktop",
@@ -331,14 +331,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopKeyDownJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopKeyDown(ctx, computerIdParam, body)
+				return cl.DesktopKeyDownWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key_up: tools.yaml:200 → POST /computers/{computer_id}/desktop/key-up
+		// desktop_key_up: tools.yaml:208 → POST /computers/{computer_id}/desktop/key-up
 		{
 			Name:        "desktop_key_up",
 			Toolset:     "desktop",
@@ -370,14 +370,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopKeyUpJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopKeyUp(ctx, computerIdParam, body)
+				return cl.DesktopKeyUpWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_scroll: tools.yaml:205 → POST /computers/{computer_id}/desktop/scroll
+		// desktop_scroll: tools.yaml:213 → POST /computers/{computer_id}/desktop/scroll
 		{
 			Name:        "desktop_scroll",
 			Toolset:     "desktop",
@@ -421,14 +421,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopScrollJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopScroll(ctx, computerIdParam, body)
+				return cl.DesktopScrollWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_drag: tools.yaml:210 → POST /computers/{computer_id}/desktop/drag
+		// desktop_drag: tools.yaml:218 → POST /computers/{computer_id}/desktop/drag
 		{
 			Name:        "desktop_drag",
 			Toolset:     "desktop",
@@ -472,14 +472,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopDragJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopDrag(ctx, computerIdParam, body)
+				return cl.DesktopDragWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_move_cursor: tools.yaml:215 → POST /computers/{computer_id}/desktop/move
+		// desktop_move_cursor: tools.yaml:223 → POST /computers/{computer_id}/desktop/move
 		{
 			Name:        "desktop_move_cursor",
 			Toolset:     "desktop",
@@ -515,14 +515,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopMoveCursorJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopMoveCursor(ctx, computerIdParam, body)
+				return cl.DesktopMoveCursorWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_mouse_down: tools.yaml:222 → POST /computers/{computer_id}/desktop/mouse-down
+		// desktop_mouse_down: tools.yaml:230 → POST /computers/{computer_id}/desktop/mouse-down
 		{
 			Name:        "desktop_mouse_down",
 			Toolset:     "desktop",
@@ -562,14 +562,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopMouseDownJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopMouseDown(ctx, computerIdParam, body)
+				return cl.DesktopMouseDownWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_mouse_up: tools.yaml:227 → POST /computers/{computer_id}/desktop/mouse-up
+		// desktop_mouse_up: tools.yaml:235 → POST /computers/{computer_id}/desktop/mouse-up
 		{
 			Name:        "desktop_mouse_up",
 			Toolset:     "desktop",
@@ -609,14 +609,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopMouseUpJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopMouseUp(ctx, computerIdParam, body)
+				return cl.DesktopMouseUpWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_wait: tools.yaml:232 → POST /computers/{computer_id}/desktop/wait
+		// desktop_wait: tools.yaml:240 → POST /computers/{computer_id}/desktop/wait
 		{
 			Name:        "desktop_wait",
 			Toolset:     "desktop",
@@ -648,14 +648,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopWaitJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopWait(ctx, computerIdParam, body)
+				return cl.DesktopWaitWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_list_windows: tools.yaml:240 → GET /computers/{computer_id}/desktop/windows
+		// desktop_list_windows: tools.yaml:248 → GET /computers/{computer_id}/desktop/windows
 		{
 			Name:        "desktop_list_windows",
 			Toolset:     "desktop",
@@ -686,7 +686,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopListWindows(ctx, computerIdParam)
 			},
 		},
-		// desktop_launch: tools.yaml:245 → POST /computers/{computer_id}/desktop/launch
+		// desktop_launch: tools.yaml:253 → POST /computers/{computer_id}/desktop/launch
 		{
 			Name:        "desktop_launch",
 			Toolset:     "desktop",
@@ -718,14 +718,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopLaunchJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopLaunch(ctx, computerIdParam, body)
+				return cl.DesktopLaunchWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_focus_window: tools.yaml:250 → POST /computers/{computer_id}/desktop/window/focus
+		// desktop_focus_window: tools.yaml:258 → POST /computers/{computer_id}/desktop/window/focus
 		{
 			Name:        "desktop_focus_window",
 			Toolset:     "desktop",
@@ -757,14 +757,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopFocusWindowJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopFocusWindow(ctx, computerIdParam, body)
+				return cl.DesktopFocusWindowWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_set_window_size: tools.yaml:257 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
+		// desktop_set_window_size: tools.yaml:265 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
 		{
 			Name:        "desktop_set_window_size",
 			Toolset:     "desktop",
@@ -808,14 +808,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopResizeWindowJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopResizeWindow(ctx, computerIdParam, windowIdParam, body)
+				return cl.DesktopResizeWindowWithBody(ctx, computerIdParam, windowIdParam, "application/json", body)
 			},
 		},
-		// desktop_set_window_position: tools.yaml:264 → POST /computers/{computer_id}/desktop/window/{window_id}/move
+		// desktop_set_window_position: tools.yaml:272 → POST /computers/{computer_id}/desktop/window/{window_id}/move
 		{
 			Name:        "desktop_set_window_position",
 			Toolset:     "desktop",
@@ -859,14 +859,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopMoveWindowJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopMoveWindow(ctx, computerIdParam, windowIdParam, body)
+				return cl.DesktopMoveWindowWithBody(ctx, computerIdParam, windowIdParam, "application/json", body)
 			},
 		},
-		// desktop_maximize_window: tools.yaml:271 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
+		// desktop_maximize_window: tools.yaml:279 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
 		{
 			Name:        "desktop_maximize_window",
 			Toolset:     "desktop",
@@ -905,7 +905,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMaximizeWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_minimize_window: tools.yaml:278 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
+		// desktop_minimize_window: tools.yaml:286 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
 		{
 			Name:        "desktop_minimize_window",
 			Toolset:     "desktop",
@@ -944,7 +944,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMinimizeWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_close_window: tools.yaml:285 → POST /computers/{computer_id}/desktop/window/{window_id}/close
+		// desktop_close_window: tools.yaml:293 → POST /computers/{computer_id}/desktop/window/{window_id}/close
 		{
 			Name:        "desktop_close_window",
 			Toolset:     "desktop",
@@ -983,7 +983,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopCloseWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_get_screen_size: tools.yaml:293 → GET /computers/{computer_id}/desktop/screen-size
+		// desktop_get_screen_size: tools.yaml:301 → GET /computers/{computer_id}/desktop/screen-size
 		{
 			Name:        "desktop_get_screen_size",
 			Toolset:     "desktop",
@@ -1014,7 +1014,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetScreenSize(ctx, computerIdParam)
 			},
 		},
-		// desktop_get_cursor_position: tools.yaml:298 → GET /computers/{computer_id}/desktop/cursor
+		// desktop_get_cursor_position: tools.yaml:306 → GET /computers/{computer_id}/desktop/cursor
 		{
 			Name:        "desktop_get_cursor_position",
 			Toolset:     "desktop",
@@ -1045,7 +1045,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetCursorPosition(ctx, computerIdParam)
 			},
 		},
-		// desktop_get_clipboard: tools.yaml:303 → GET /computers/{computer_id}/desktop/clipboard
+		// desktop_get_clipboard: tools.yaml:311 → GET /computers/{computer_id}/desktop/clipboard
 		{
 			Name:        "desktop_get_clipboard",
 			Toolset:     "desktop",
@@ -1076,7 +1076,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetClipboard(ctx, computerIdParam)
 			},
 		},
-		// desktop_set_clipboard: tools.yaml:308 → POST /computers/{computer_id}/desktop/clipboard
+		// desktop_set_clipboard: tools.yaml:316 → POST /computers/{computer_id}/desktop/clipboard
 		{
 			Name:        "desktop_set_clipboard",
 			Toolset:     "desktop",
@@ -1108,14 +1108,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopSetClipboardJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopSetClipboard(ctx, computerIdParam, body)
+				return cl.DesktopSetClipboardWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_get_desktop_env: tools.yaml:315 → GET /computers/{computer_id}/desktop/environment
+		// desktop_get_desktop_env: tools.yaml:323 → GET /computers/{computer_id}/desktop/environment
 		{
 			Name:        "desktop_get_desktop_env",
 			Toolset:     "desktop",
@@ -1146,7 +1146,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetEnvironment(ctx, computerIdParam)
 			},
 		},
-		// desktop_set_wallpaper: tools.yaml:320 → POST /computers/{computer_id}/desktop/wallpaper
+		// desktop_set_wallpaper: tools.yaml:328 → POST /computers/{computer_id}/desktop/wallpaper
 		{
 			Name:        "desktop_set_wallpaper",
 			Toolset:     "desktop",
@@ -1178,14 +1178,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.DesktopSetWallpaperJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DesktopSetWallpaper(ctx, computerIdParam, body)
+				return cl.DesktopSetWallpaperWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_accessibility_tree: tools.yaml:327 → GET /computers/{computer_id}/desktop/accessibility-tree
+		// desktop_accessibility_tree: tools.yaml:335 → GET /computers/{computer_id}/desktop/accessibility-tree
 		{
 			Name:        "desktop_accessibility_tree",
 			Toolset:     "desktop",

@@ -13,7 +13,7 @@ import (
 // envTools returns the env toolset's tools in tools.yaml order.
 func envTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// env_list: tools.yaml:491 → GET /computers/{computer_id}/env
+		// env_list: tools.yaml:499 → GET /computers/{computer_id}/env
 		{
 			Name:        "env_list",
 			Toolset:     "env",
@@ -44,7 +44,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerEnv(ctx, computerIdParam)
 			},
 		},
-		// env_set: tools.yaml:496 → POST /computers/{computer_id}/env
+		// env_set: tools.yaml:504 → POST /computers/{computer_id}/env
 		{
 			Name:        "env_set",
 			Toolset:     "env",
@@ -80,14 +80,14 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.SetComputerEnvJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.SetComputerEnv(ctx, computerIdParam, body)
+				return cl.SetComputerEnvWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// env_delete: tools.yaml:504 → DELETE /computers/{computer_id}/env/{name}
+		// env_delete: tools.yaml:512 → DELETE /computers/{computer_id}/env/{name}
 		{
 			Name:        "env_delete",
 			Toolset:     "env",
@@ -125,7 +125,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteComputerEnv(ctx, computerIdParam, nameParam)
 			},
 		},
-		// logs_tail: tools.yaml:509 → GET /computers/{computer_id}/logs
+		// logs_tail: tools.yaml:517 → GET /computers/{computer_id}/logs
 		{
 			Name:        "logs_tail",
 			Toolset:     "env",
@@ -155,8 +155,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["computer_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-			Result:       runtime.ResultJSON,
-			Logs:         true,
+			Result:       runtime.ResultLogs,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -169,7 +168,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetComputerLogs(ctx, computerIdParam, &params)
 			},
 		},
-		// domain_add: tools.yaml:515 → POST /computers/{computer_id}/domains
+		// domain_add: tools.yaml:523 → POST /computers/{computer_id}/domains
 		{
 			Name:        "domain_add",
 			Toolset:     "env",
@@ -201,14 +200,14 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.AddComputerDomainJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.AddComputerDomain(ctx, computerIdParam, body)
+				return cl.AddComputerDomainWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// domain_list: tools.yaml:520 → GET /computers/{computer_id}/domains
+		// domain_list: tools.yaml:528 → GET /computers/{computer_id}/domains
 		{
 			Name:        "domain_list",
 			Toolset:     "env",
@@ -239,7 +238,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerDomains(ctx, computerIdParam)
 			},
 		},
-		// domain_delete: tools.yaml:525 → DELETE /computers/{computer_id}/domains/{domain_id}
+		// domain_delete: tools.yaml:533 → DELETE /computers/{computer_id}/domains/{domain_id}
 		{
 			Name:        "domain_delete",
 			Toolset:     "env",

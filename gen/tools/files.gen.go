@@ -13,7 +13,7 @@ import (
 // filesTools returns the files toolset's tools in tools.yaml order.
 func filesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// file_bash: tools.yaml:337 → POST /computers/{computer_id}/exec
+		// file_bash: tools.yaml:345 → POST /computers/{computer_id}/exec
 		{
 			Name:        "file_bash",
 			Toolset:     "files",
@@ -49,14 +49,14 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.ExecComputerJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.ExecComputer(ctx, computerIdParam, body)
+				return cl.ExecComputerWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_write: tools.yaml:346 → POST /computers/{computer_id}/files/write
+		// file_write: tools.yaml:354 → POST /computers/{computer_id}/files/write
 		{
 			Name:        "file_write",
 			Toolset:     "files",
@@ -96,14 +96,14 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.WriteComputerFileJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.WriteComputerFile(ctx, computerIdParam, body)
+				return cl.WriteComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_read: tools.yaml:356 → GET /computers/{computer_id}/files/download
+		// file_read: tools.yaml:364 → GET /computers/{computer_id}/files/download
 		{
 			Name:        "file_read",
 			Toolset:     "files",
@@ -141,7 +141,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DownloadComputerFile(ctx, computerIdParam, &params)
 			},
 		},
-		// file_list: tools.yaml:362 → GET /computers/{computer_id}/files
+		// file_list: tools.yaml:370 → GET /computers/{computer_id}/files
 		{
 			Name:        "file_list",
 			Toolset:     "files",
@@ -180,7 +180,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerFiles(ctx, computerIdParam, &params)
 			},
 		},
-		// file_stat: tools.yaml:367 → POST /computers/{computer_id}/files/stat
+		// file_stat: tools.yaml:375 → POST /computers/{computer_id}/files/stat
 		{
 			Name:        "file_stat",
 			Toolset:     "files",
@@ -212,14 +212,14 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.StatComputerFileJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.StatComputerFile(ctx, computerIdParam, body)
+				return cl.StatComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_mkdir: tools.yaml:375 → POST /computers/{computer_id}/files/mkdir
+		// file_mkdir: tools.yaml:383 → POST /computers/{computer_id}/files/mkdir
 		{
 			Name:        "file_mkdir",
 			Toolset:     "files",
@@ -255,14 +255,14 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.MkdirComputerFileJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.MkdirComputerFile(ctx, computerIdParam, body)
+				return cl.MkdirComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_rename: tools.yaml:384 → POST /computers/{computer_id}/files/rename
+		// file_rename: tools.yaml:392 → POST /computers/{computer_id}/files/rename
 		{
 			Name:        "file_rename",
 			Toolset:     "files",
@@ -298,14 +298,14 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.RenameComputerFileJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.RenameComputerFile(ctx, computerIdParam, body)
+				return cl.RenameComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_copy: tools.yaml:391 → POST /computers/{computer_id}/files/copy
+		// file_copy: tools.yaml:399 → POST /computers/{computer_id}/files/copy
 		{
 			Name:        "file_copy",
 			Toolset:     "files",
@@ -345,14 +345,14 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.CopyComputerFileJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CopyComputerFile(ctx, computerIdParam, body)
+				return cl.CopyComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_delete: tools.yaml:399 → DELETE /computers/{computer_id}/files
+		// file_delete: tools.yaml:407 → DELETE /computers/{computer_id}/files
 		{
 			Name:        "file_delete",
 			Toolset:     "files",

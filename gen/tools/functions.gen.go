@@ -13,7 +13,7 @@ import (
 // functionsTools returns the functions toolset's tools in tools.yaml order.
 func functionsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// function_list: tools.yaml:1126 → GET /functions
+		// function_list: tools.yaml:1134 → GET /functions
 		{
 			Name:        "function_list",
 			Toolset:     "functions",
@@ -52,7 +52,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListFunctions(ctx, &params)
 			},
 		},
-		// function_create: tools.yaml:1131 → POST /functions
+		// function_create: tools.yaml:1139 → POST /functions
 		{
 			Name:        "function_create",
 			Toolset:     "functions",
@@ -102,14 +102,14 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.CreateFunctionJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CreateFunction(ctx, &params, body)
+				return cl.CreateFunctionWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// function_invoke: tools.yaml:1138 → POST /functions/{function_id}/invoke
+		// function_invoke: tools.yaml:1146 → POST /functions/{function_id}/invoke
 		{
 			Name:        "function_invoke",
 			Toolset:     "functions",
@@ -149,14 +149,14 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.InvokeFunctionJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.InvokeFunction(ctx, functionIdParam, body)
+				return cl.InvokeFunctionWithBody(ctx, functionIdParam, "application/json", body)
 			},
 		},
-		// function_delete: tools.yaml:1155 → DELETE /functions/{function_id}
+		// function_delete: tools.yaml:1163 → DELETE /functions/{function_id}
 		{
 			Name:        "function_delete",
 			Toolset:     "functions",

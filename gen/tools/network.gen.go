@@ -13,7 +13,7 @@ import (
 // networkTools returns the network toolset's tools in tools.yaml order.
 func networkTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// network_policy_get: tools.yaml:1189 → GET /computers/{computer_id}/network-policy
+		// network_policy_get: tools.yaml:1197 → GET /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_get",
 			Toolset:     "network",
@@ -44,7 +44,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetNetworkPolicy(ctx, computerIdParam)
 			},
 		},
-		// network_policy_set: tools.yaml:1194 → PUT /computers/{computer_id}/network-policy
+		// network_policy_set: tools.yaml:1202 → PUT /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_set",
 			Toolset:     "network",
@@ -72,7 +72,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "rules",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"default_effect":{"default":"allow","description":"Effect when no rule matches","enum":["allow","deny"],"type":"string"},"rules":{"description":"Ordered rules","items":{"properties":{"destination":{"description":"Host, IP or CIDR","type":"string"},"effect":{"description":"Allow or deny","enum":["allow","deny"],"type":"string"},"ports":{"description":"Ports, e.g. 443 or 8000-8100","type":"string"},"protocol":{"default":"any","description":"Protocol","enum":["tcp","udp","any"],"type":"string"}},"required":["destination","effect"],"type":"object"},"type":"array"}},"required":["computer_id","rules"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"default_effect":{"default":"allow","description":"Effect when no rule matches","enum":["allow","deny"],"type":"string"},"rules":{"description":"Ordered rules","items":{"additionalProperties":false,"properties":{"destination":{"description":"Host, IP or CIDR","type":"string"},"effect":{"description":"Allow or deny","enum":["allow","deny"],"type":"string"},"ports":{"description":"Ports, e.g. 443 or 8000-8100","type":"string"},"protocol":{"default":"any","description":"Protocol","enum":["tcp","udp","any"],"type":"string"}},"required":["destination","effect"],"type":"object"},"type":"array"}},"required":["computer_id","rules"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -80,14 +80,14 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.SetNetworkPolicyJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.SetNetworkPolicy(ctx, computerIdParam, body)
+				return cl.SetNetworkPolicyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// network_policy_reset: tools.yaml:1199 → DELETE /computers/{computer_id}/network-policy
+		// network_policy_reset: tools.yaml:1207 → DELETE /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_reset",
 			Toolset:     "network",

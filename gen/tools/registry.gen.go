@@ -131,6 +131,14 @@ var Profiles = []runtime.Profile{{
 // Instructions is the introduction of the initialize instructions; the toolset guides follow it.
 const Instructions = "MIOSA is a cloud for AI agents. Computers are full Linux desktop VMs (screen, mouse, keyboard, files, services); sandboxes are lightweight VMs for running code and shell commands. Other tools manage deployments, storage, databases, cron jobs, volumes, webhooks, functions and account settings.\nIds (computer, sandbox, deployment, …) always come from create or list results; never guess them.\nCreates return before the resource is ready: pass wait=true or poll the matching *_get tool.\nErrors are actionable: read the message (not running, not found, insufficient credits, rate limited) and fix the call instead of retrying blindly.\ndelete/destroy tools are permanent and cannot be undone."
 
+// Hints are the catalog's advice in result and error texts (tools.yaml hints:).
+var Hints = runtime.Hints{
+	FileTooLong:     "Read a smaller file or a range (e.g. file_bash with head/tail/sed -n).",
+	FileTooLarge:    "Use a presigned URL (storage_presign) or split the file.",
+	PaymentRequired: "Top up in the dashboard (billing_plan and billing_usage show the plan and usage).",
+	Timeout:         "Sandbox boots take 2-8 s.",
+}
+
 // Budget is the tools/list token budget declared in tools.yaml (cl100k).
 var Budget = runtime.Budget{
 	ToolTokens:  400,

@@ -14,7 +14,7 @@ import (
 // sandboxTools returns the sandbox toolset's tools in tools.yaml order.
 func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// sandbox_create: tools.yaml:535 → POST /sandboxes
+		// sandbox_create: tools.yaml:543 → POST /sandboxes
 		{
 			Name:        "sandbox_create",
 			Toolset:     "sandbox",
@@ -91,14 +91,14 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.CreateSandboxJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CreateSandbox(ctx, &params, body)
+				return cl.CreateSandboxWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// sandbox_list: tools.yaml:564 → GET /sandboxes
+		// sandbox_list: tools.yaml:572 → GET /sandboxes
 		{
 			Name:        "sandbox_list",
 			Toolset:     "sandbox",
@@ -137,7 +137,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxes(ctx, &params)
 			},
 		},
-		// sandbox_get: tools.yaml:573 → GET /sandboxes/{sandbox_id}
+		// sandbox_get: tools.yaml:581 → GET /sandboxes/{sandbox_id}
 		{
 			Name:        "sandbox_get",
 			Toolset:     "sandbox",
@@ -168,7 +168,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_exec: tools.yaml:580 → POST /sandboxes/{sandbox_id}/exec
+		// sandbox_exec: tools.yaml:588 → POST /sandboxes/{sandbox_id}/exec
 		{
 			Name:        "sandbox_exec",
 			Toolset:     "sandbox",
@@ -212,14 +212,14 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.ExecSandboxJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.ExecSandbox(ctx, sandboxIdParam, body)
+				return cl.ExecSandboxWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_destroy: tools.yaml:591 → DELETE /sandboxes/{sandbox_id}
+		// sandbox_destroy: tools.yaml:599 → DELETE /sandboxes/{sandbox_id}
 		{
 			Name:        "sandbox_destroy",
 			Toolset:     "sandbox",
@@ -250,7 +250,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_pause: tools.yaml:598 → POST /sandboxes/{sandbox_id}/pause
+		// sandbox_pause: tools.yaml:606 → POST /sandboxes/{sandbox_id}/pause
 		{
 			Name:        "sandbox_pause",
 			Toolset:     "sandbox",
@@ -281,7 +281,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.PauseSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_resume: tools.yaml:607 → POST /sandboxes/{sandbox_id}/resume
+		// sandbox_resume: tools.yaml:615 → POST /sandboxes/{sandbox_id}/resume
 		{
 			Name:        "sandbox_resume",
 			Toolset:     "sandbox",
@@ -340,7 +340,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ResumeSandbox(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_python: tools.yaml:622 → POST /sandboxes/{sandbox_id}/exec
+		// sandbox_python: tools.yaml:630 → POST /sandboxes/{sandbox_id}/exec
 		{
 			Name:        "sandbox_python",
 			Toolset:     "sandbox",
@@ -375,7 +375,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return composite.SandboxPython(ctx, c, cl)
 			},
 		},
-		// sandbox_write_file: tools.yaml:639 → POST /sandboxes/{sandbox_id}/files
+		// sandbox_write_file: tools.yaml:647 → POST /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_write_file",
 			Toolset:     "sandbox",
@@ -412,14 +412,14 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.WriteSandboxFileJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.WriteSandboxFile(ctx, sandboxIdParam, body)
+				return cl.WriteSandboxFileWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_read_file: tools.yaml:652 → GET /sandboxes/{sandbox_id}/files/{path}
+		// sandbox_read_file: tools.yaml:660 → GET /sandboxes/{sandbox_id}/files/{path}
 		{
 			Name:        "sandbox_read_file",
 			Toolset:     "sandbox",
@@ -457,7 +457,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ReadSandboxFile(ctx, sandboxIdParam, pathParam)
 			},
 		},
-		// sandbox_list_files: tools.yaml:662 → GET /sandboxes/{sandbox_id}/files
+		// sandbox_list_files: tools.yaml:670 → GET /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_list_files",
 			Toolset:     "sandbox",
@@ -500,7 +500,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxFiles(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_upload: tools.yaml:669 → POST /sandboxes/{sandbox_id}/files
+		// sandbox_upload: tools.yaml:677 → POST /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_upload",
 			Toolset:     "sandbox",
@@ -536,14 +536,14 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.WriteSandboxFileJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.WriteSandboxFile(ctx, sandboxIdParam, body)
+				return cl.WriteSandboxFileWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_snapshot_create: tools.yaml:681 → POST /sandboxes/{sandbox_id}/snapshots
+		// sandbox_snapshot_create: tools.yaml:689 → POST /sandboxes/{sandbox_id}/snapshots
 		{
 			Name:        "sandbox_snapshot_create",
 			Toolset:     "sandbox",
@@ -583,14 +583,14 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.CreateSandboxSnapshotJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CreateSandboxSnapshot(ctx, sandboxIdParam, body)
+				return cl.CreateSandboxSnapshotWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_snapshot_list: tools.yaml:690 → GET /sandboxes/{sandbox_id}/snapshots
+		// sandbox_snapshot_list: tools.yaml:698 → GET /sandboxes/{sandbox_id}/snapshots
 		{
 			Name:        "sandbox_snapshot_list",
 			Toolset:     "sandbox",
@@ -621,7 +621,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxSnapshots(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_snapshot_restore: tools.yaml:697 → POST /sandboxes/{sandbox_id}/restore/{snapshot_id}
+		// sandbox_snapshot_restore: tools.yaml:705 → POST /sandboxes/{sandbox_id}/restore/{snapshot_id}
 		{
 			Name:        "sandbox_snapshot_restore",
 			Toolset:     "sandbox",
@@ -660,7 +660,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestoreSandboxSnapshot(ctx, sandboxIdParam, snapshotIdParam)
 			},
 		},
-		// sandbox_logs: tools.yaml:707 → GET /sandboxes/{sandbox_id}/logs
+		// sandbox_logs: tools.yaml:715 → GET /sandboxes/{sandbox_id}/logs
 		{
 			Name:        "sandbox_logs",
 			Toolset:     "sandbox",
@@ -690,8 +690,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-			Result:       runtime.ResultJSON,
-			Logs:         true,
+			Result:       runtime.ResultLogs,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -704,7 +703,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetSandboxLogs(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_expose: tools.yaml:715 → POST /sandboxes/{sandbox_id}/expose
+		// sandbox_expose: tools.yaml:723 → POST /sandboxes/{sandbox_id}/expose
 		{
 			Name:        "sandbox_expose",
 			Toolset:     "sandbox",
@@ -736,14 +735,14 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.ExposeSandboxPortJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.ExposeSandboxPort(ctx, sandboxIdParam, body)
+				return cl.ExposeSandboxPortWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_deploy: tools.yaml:724 → POST /sandboxes/{sandbox_id}/deploy
+		// sandbox_deploy: tools.yaml:732 → POST /sandboxes/{sandbox_id}/deploy
 		{
 			Name:        "sandbox_deploy",
 			Toolset:     "sandbox",
@@ -813,14 +812,14 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.DeploySandboxJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.DeploySandbox(ctx, sandboxIdParam, &params, body)
+				return cl.DeploySandboxWithBody(ctx, sandboxIdParam, &params, "application/json", body)
 			},
 		},
-		// sandbox_template_list: tools.yaml:734 → GET /sandbox-templates
+		// sandbox_template_list: tools.yaml:742 → GET /sandbox-templates
 		{
 			Name:        "sandbox_template_list",
 			Toolset:     "sandbox",
@@ -846,7 +845,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxTemplates(ctx, &params)
 			},
 		},
-		// sandbox_template_create: tools.yaml:741 → POST /sandbox-templates
+		// sandbox_template_create: tools.yaml:749 → POST /sandbox-templates
 		{
 			Name:        "sandbox_template_create",
 			Toolset:     "sandbox",
@@ -892,11 +891,11 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.CreateSandboxTemplateJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CreateSandboxTemplate(ctx, &params, body)
+				return cl.CreateSandboxTemplateWithBody(ctx, &params, "application/json", body)
 			},
 		},
 	}

@@ -13,7 +13,7 @@ import (
 // storageTools returns the storage toolset's tools in tools.yaml order.
 func storageTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// storage_bucket_list: tools.yaml:861 → GET /storage/buckets
+		// storage_bucket_list: tools.yaml:869 → GET /storage/buckets
 		{
 			Name:        "storage_bucket_list",
 			Toolset:     "storage",
@@ -35,7 +35,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListBuckets(ctx)
 			},
 		},
-		// storage_bucket_create: tools.yaml:866 → POST /storage/buckets
+		// storage_bucket_create: tools.yaml:874 → POST /storage/buckets
 		{
 			Name:        "storage_bucket_create",
 			Toolset:     "storage",
@@ -77,14 +77,14 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.CreateBucketJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CreateBucket(ctx, &params, body)
+				return cl.CreateBucketWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// storage_bucket_delete: tools.yaml:871 → DELETE /storage/buckets/{bucket}
+		// storage_bucket_delete: tools.yaml:879 → DELETE /storage/buckets/{bucket}
 		{
 			Name:        "storage_bucket_delete",
 			Toolset:     "storage",
@@ -114,7 +114,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteBucket(ctx, bucketParam)
 			},
 		},
-		// storage_object_list: tools.yaml:876 → GET /storage/buckets/{bucket}/objects
+		// storage_object_list: tools.yaml:884 → GET /storage/buckets/{bucket}/objects
 		{
 			Name:        "storage_object_list",
 			Toolset:     "storage",
@@ -161,7 +161,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListObjects(ctx, bucketParam, &params)
 			},
 		},
-		// storage_object_upload: tools.yaml:881 → PUT /storage/buckets/{bucket}/objects/{key}
+		// storage_object_upload: tools.yaml:889 → PUT /storage/buckets/{bucket}/objects/{key}
 		{
 			Name:        "storage_object_upload",
 			Toolset:     "storage",
@@ -216,7 +216,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.UploadObjectWithBody(ctx, bucketParam, keyParam, contentType, raw)
 			},
 		},
-		// storage_object_download: tools.yaml:889 → GET /storage/buckets/{bucket}/objects/{key}
+		// storage_object_download: tools.yaml:897 → GET /storage/buckets/{bucket}/objects/{key}
 		{
 			Name:        "storage_object_download",
 			Toolset:     "storage",
@@ -254,7 +254,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DownloadObject(ctx, bucketParam, keyParam)
 			},
 		},
-		// storage_object_delete: tools.yaml:898 → DELETE /storage/buckets/{bucket}/objects/{key}
+		// storage_object_delete: tools.yaml:906 → DELETE /storage/buckets/{bucket}/objects/{key}
 		{
 			Name:        "storage_object_delete",
 			Toolset:     "storage",
@@ -292,7 +292,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteObject(ctx, bucketParam, keyParam)
 			},
 		},
-		// storage_presign: tools.yaml:906 → POST /storage/buckets/{bucket}/presign
+		// storage_presign: tools.yaml:914 → POST /storage/buckets/{bucket}/presign
 		{
 			Name:        "storage_presign",
 			Toolset:     "storage",
@@ -336,11 +336,11 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.PresignObjectJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.PresignObject(ctx, bucketParam, body)
+				return cl.PresignObjectWithBody(ctx, bucketParam, "application/json", body)
 			},
 		},
 	}

@@ -13,7 +13,7 @@ import (
 // volumesTools returns the volumes toolset's tools in tools.yaml order.
 func volumesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// volume_list: tools.yaml:1063 → GET /volumes
+		// volume_list: tools.yaml:1071 → GET /volumes
 		{
 			Name:        "volume_list",
 			Toolset:     "volumes",
@@ -52,7 +52,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListVolumes(ctx, &params)
 			},
 		},
-		// volume_create: tools.yaml:1068 → POST /volumes
+		// volume_create: tools.yaml:1076 → POST /volumes
 		{
 			Name:        "volume_create",
 			Toolset:     "volumes",
@@ -94,14 +94,14 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.CreateVolumeJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CreateVolume(ctx, &params, body)
+				return cl.CreateVolumeWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// volume_delete: tools.yaml:1073 → DELETE /volumes/{volume_id}
+		// volume_delete: tools.yaml:1081 → DELETE /volumes/{volume_id}
 		{
 			Name:        "volume_delete",
 			Toolset:     "volumes",
@@ -131,7 +131,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteVolume(ctx, volumeIdParam)
 			},
 		},
-		// volume_attach: tools.yaml:1080 → POST /computers/{computer_id}/volumes
+		// volume_attach: tools.yaml:1088 → POST /computers/{computer_id}/volumes
 		{
 			Name:        "volume_attach",
 			Toolset:     "volumes",
@@ -167,14 +167,14 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.AttachVolumeJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.AttachVolume(ctx, computerIdParam, body)
+				return cl.AttachVolumeWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// volume_detach: tools.yaml:1085 → DELETE /computers/{computer_id}/volumes/{attachment_id}
+		// volume_detach: tools.yaml:1093 → DELETE /computers/{computer_id}/volumes/{attachment_id}
 		{
 			Name:        "volume_detach",
 			Toolset:     "volumes",

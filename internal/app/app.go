@@ -72,6 +72,23 @@ const keyMissingStdio = "MIOSA_API_KEY is not set: the environment variable is m
 
 const keyMissingHTTP = "No API key: send `Authorization: Bearer msk_u_…` with each request (the word Bearer, a space, then your MIOSA key)."
 
+// settings name this app's settings in the runtime's advice texts: the
+// environment variables, and over HTTP the Authorization header each
+// caller sends.
+func settings(mode runtime.Mode) runtime.Settings {
+	st := runtime.Settings{
+		KeyMissing:  keyMissingStdio,
+		KeyRejected: "Check MIOSA_API_KEY in your MCP config (it starts with msk_u_) and that the key is active under Dashboard → Settings → API Keys.",
+		APIURL:      "MIOSA_API_URL",
+		Timeout:     "MIOSA_TIMEOUT_MS",
+	}
+	if mode == runtime.ModeHTTP {
+		st.KeyMissing = keyMissingHTTP
+		st.KeyRejected = "Send `Authorization: Bearer msk_u_…` (the word Bearer, then the key), and check the key is active under Dashboard → Settings → API Keys."
+	}
+	return st
+}
+
 // build assembles the runtime server from the configuration.
 func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat, cfg.APIKey)
@@ -116,18 +133,14 @@ func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 		in.close()
 		return nil, err
 	}
-	hint := keyMissingStdio
-	if o.mode == runtime.ModeHTTP {
-		hint = keyMissingHTTP
-	}
 	ropts := runtime.Options{
 		Name: "miosa-mcp", Version: Version(),
 		Tools: in.enabled, Toolsets: tools.Toolsets, Instructions: tools.Instructions,
 		BaseURL: in.cfg.APIURL, Timeout: cfg.Timeout,
 		Defaults: map[string]string{"MIOSA_DEFAULT_TEMPLATE": cfg.DefaultTemplate},
 		Mode:     o.mode, Logger: log, Mock: o.mock, PollInterval: o.pollInterval,
-		RateLimit:      runtime.RateLimit{PerSecond: o.rateLimit},
-		KeyMissingHint: hint, Observer: in.obs,
+		RateLimit: runtime.RateLimit{PerSecond: o.rateLimit},
+		Settings:  settings(o.mode), Hints: tools.Hints, Observer: in.obs,
 	}
 	if o.mock && o.pollInterval == 0 {
 		ropts.PollInterval = 250 * time.Millisecond

@@ -40,12 +40,29 @@ func resultJSON(t *testing.T, r *mcp.CallToolResult) string {
 	return string(b)
 }
 
+// shapeJSON is the JSON result of an answer, or the error result of an
+// unusable one, as the shape stage and failures build them.
+func shapeJSON(sh *shaper, tool *Tool, h http.Header, ub *upstreamBody) *mcp.CallToolResult {
+	if err := sh.unusableBody(tool, 200, h, ub); err != nil {
+		return (&failures{}).result(nil, tool, err)
+	}
+	return sh.answerResult(tool, ub, 200)
+}
+
+// shapeResult is what a shape function gave, an error as its result.
+func shapeResult(res *mcp.CallToolResult, err error) *mcp.CallToolResult {
+	if err != nil {
+		return errorResult(nil, err.Error())
+	}
+	return res
+}
+
 // TestAnswerMatchesWholeBody: a JSON answer read only as far as the result
 // needs (its start kept, the rest scanned) gives exactly the result the
 // whole body gives: the same cut text, size, paging note, validity verdict
 // and structured content.
 func TestAnswerMatchesWholeBody(t *testing.T) {
-	s := &Server{limits: Limits{TextBytes: 300}.withDefaults()}
+	sh := &shaper{limits: Limits{TextBytes: 300}.withDefaults()}
 	tool := &Tool{Name: "answer_test", OutputSchema: json.RawMessage(`{"type":"object","properties":{"data":{"type":"array"}}}`)}
 	long := strings.Repeat("é-x", 200)
 	docs := []string{
@@ -66,23 +83,16 @@ func TestAnswerMatchesWholeBody(t *testing.T) {
 	for i, d := range docs {
 		for _, mt := range []string{"application/json", "text/plain", "text/html"} {
 			h := http.Header{"Content-Type": {mt}}
-			whole := &upstreamBody{data: []byte(d)}
-			want := s.unusableBody(tool, 200, h, whole)
-			if want == nil {
-				want = s.jsonResult(tool, whole.data, false, 200)
-			}
+			want := shapeJSON(sh, tool, h, &upstreamBody{data: []byte(d)})
 			for _, chunk := range []int{1, 7, 4096} {
-				ub, err := readJSONAnswer(&chunky{b: []byte(d), n: chunk}, s.limits.TextBytes, s.limits.TextBytes, s.limits.ReadBytes, -1)
+				ub, err := readJSONAnswer(&chunky{b: []byte(d), n: chunk}, sh.limits.TextBytes, sh.limits.TextBytes, sh.limits.ReadBytes, -1)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(ub.data) > s.limits.TextBytes+1 {
-					t.Errorf("doc %d: kept %d bytes, want at most %d", i, len(ub.data), s.limits.TextBytes+1)
+				if len(ub.data) > sh.limits.TextBytes+1 {
+					t.Errorf("doc %d: kept %d bytes, want at most %d", i, len(ub.data), sh.limits.TextBytes+1)
 				}
-				got := s.unusableBody(tool, 200, h, ub)
-				if got == nil {
-					got = s.answerResult(tool, ub, 200)
-				}
+				got := shapeJSON(sh, tool, h, ub)
 				if diff := cmp.Diff(resultJSON(t, want), resultJSON(t, got)); diff != "" {
 					t.Errorf("doc %d (%s, chunks of %d): streamed result differs (-whole +streamed):\n%s", i, mt, chunk, diff)
 				}
@@ -95,8 +105,9 @@ func TestAnswerMatchesWholeBody(t *testing.T) {
 // keeps its first TextBytes+1 bytes and gives the result the whole body
 // gives: cut text for UTF-8 text, "not returned" for anything else.
 func TestFileAnswerMatchesWholeBody(t *testing.T) {
-	s := &Server{limits: Limits{TextBytes: 300, BinaryBytes: 1000}.withDefaults()}
-	s.answers = newAnswerBudget(s.limits.AnswerBytes)
+	lim := Limits{TextBytes: 300, BinaryBytes: 1000}.withDefaults()
+	s := &sender{limits: lim, answers: newAnswerBudget(lim.AnswerBytes)}
+	sh := &shaper{limits: lim}
 	tool := &Tool{Name: "file_test", Result: ResultFile}
 	text := strings.Repeat("héllo wörld\n", 400)
 	docs := map[string][]byte{
@@ -111,13 +122,13 @@ func TestFileAnswerMatchesWholeBody(t *testing.T) {
 	}
 	for name, d := range docs {
 		h := http.Header{"Content-Type": {"application/octet-stream"}}
-		want := s.fileResult(nil, tool, &upstreamBody{data: d}, h)
+		want := shapeResult(sh.fileResult(nil, tool, &upstreamBody{data: d}, h))
 		for _, chunk := range []int{1, 5, 4096} {
 			ub, err := s.readFileAnswer(context.Background(), &chunky{b: d, n: chunk}, s.limits.BinaryBytes, s.limits.TextBytes, s.limits.ReadBytes, -1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := s.fileResult(nil, tool, ub, h)
+			got := shapeResult(sh.fileResult(nil, tool, ub, h))
 			ub.done()
 			if diff := cmp.Diff(resultJSON(t, want), resultJSON(t, got)); diff != "" {
 				t.Errorf("%s (chunks of %d): streamed result differs (-whole +streamed):\n%s", name, chunk, diff)
@@ -177,23 +188,16 @@ func FuzzJSONAnswer(f *testing.F) {
 	f.Add([]byte(`{"data":[{"name":"`+strings.Repeat("x", 100)+`"}],"cursor":"c2"}`), uint8(3))
 	f.Add([]byte(`{"data":{"truncated":true,"next_marker":"m","pad":"`+strings.Repeat("é", 60)+`"}}`), uint8(1))
 	f.Add([]byte(`<html>`+strings.Repeat(" ", 100)), uint8(9))
-	s := &Server{limits: Limits{TextBytes: 64}.withDefaults()}
+	sh := &shaper{limits: Limits{TextBytes: 64}.withDefaults()}
 	tool := &Tool{Name: "answer_fuzz", OutputSchema: json.RawMessage(`{"type":"object"}`)}
 	h := http.Header{"Content-Type": {"application/json"}}
 	f.Fuzz(func(t *testing.T, doc []byte, chunk uint8) {
-		whole := &upstreamBody{data: doc}
-		want := s.unusableBody(tool, 200, h, whole)
-		if want == nil {
-			want = s.jsonResult(tool, doc, false, 200)
-		}
-		ub, err := readJSONAnswer(&chunky{b: doc, n: int(chunk)%13 + 1}, s.limits.TextBytes, s.limits.TextBytes, s.limits.ReadBytes, -1)
+		want := shapeJSON(sh, tool, h, &upstreamBody{data: doc})
+		ub, err := readJSONAnswer(&chunky{b: doc, n: int(chunk)%13 + 1}, sh.limits.TextBytes, sh.limits.TextBytes, sh.limits.ReadBytes, -1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := s.unusableBody(tool, 200, h, ub)
-		if got == nil {
-			got = s.answerResult(tool, ub, 200)
-		}
+		got := shapeJSON(sh, tool, h, ub)
 		if ub.head && !ub.topOK {
 			return // a paging member too long to capture: no note (documented)
 		}
@@ -209,8 +213,7 @@ func FuzzJSONAnswer(f *testing.F) {
 // is held elsewhere the read waits (here until its context ends), and the
 // bytes come back when the result is built.
 func TestAnswerBudgetBoundsLargeAnswers(t *testing.T) {
-	s := &Server{limits: Limits{}.withDefaults()}
-	s.answers = newAnswerBudget(4 << 20)
+	s := &sender{limits: Limits{}.withDefaults(), answers: newAnswerBudget(4 << 20)}
 	body := bytes.Repeat([]byte("a"), 3<<20)
 	for _, hint := range []int64{int64(len(body)), -1} {
 		// Budget free: the read takes 2 MiB (+1) and gives it back.
@@ -260,11 +263,11 @@ func TestScrubAnswerLeavesBinariesAlone(t *testing.T) {
 		{"file", ResultFile, http.Header{"Content-Type": {"application/octet-stream"}}},
 	} {
 		tool := &Tool{Name: "t", Result: c.result}
-		if n := testing.AllocsPerRun(5, func() { scrubAnswer(sc, tool, c.h, &upstreamBody{data: bin}) }); n > 1 {
+		if n := testing.AllocsPerRun(5, func() { scrubAnswer(sc, tool, &reply{header: c.h, body: &upstreamBody{data: bin}}) }); n > 1 {
 			t.Errorf("%s: %v allocations scrubbing a binary without the key", c.name, n)
 		}
 		ub := &upstreamBody{data: append(bytes.Clone(bin[:100]), key...)}
-		scrubAnswer(sc, tool, c.h, ub)
+		scrubAnswer(sc, tool, &reply{header: c.h, body: ub})
 		if bytes.Contains(ub.data, []byte(SecretOf(key)[:MinSecretFragment])) {
 			t.Errorf("%s: the key survived: %q", c.name, ub.data)
 		}

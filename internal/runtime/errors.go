@@ -66,14 +66,56 @@ func capList(items []string, sep string, max int) string {
 	return b.String()
 }
 
-// errorResult is how every failed call is answered: the text is scrubbed
-// of the caller's key, then capped.
+// failures is where a failed call becomes its result, whatever stage it
+// failed in: each error a stage returns is worded for the model (what went
+// wrong and what to do), scrubbed of the caller's key, then capped.
+type failures struct {
+	host     string        // the API host, for transport errors
+	timeout  time.Duration // the per-request timeout, for timeouts
+	settings Settings
+	hints    Hints
+}
+
+// result answers t's failed call.
+func (f *failures) result(sc *Scrubber, t *Tool, err error) *mcp.CallToolResult {
+	return errorResult(sc, f.text(sc, t, err))
+}
+
+// text words err, by its kind: the validate and bind stages' *ArgError,
+// and the send stage's *upstreamError, *transportError and
+// *informationalStatus. The others say what to do themselves: the select
+// stage's *refusal and *rateLimited and the shape stage's *unusableAnswer.
+func (f *failures) text(sc *Scrubber, t *Tool, err error) string {
+	var (
+		ae *ArgError
+		te *transportError
+		ue *upstreamError
+		ie *informationalStatus
+	)
+	switch {
+	case errors.As(err, &ae):
+		return "Invalid arguments for " + t.Name + ": " + ae.Msg + "."
+	case errors.As(err, &ue):
+		return f.upstreamErrorText(sc, t, ue)
+	case errors.As(err, &te):
+		if te.status != 0 {
+			return fmt.Sprintf("%s (the API answered HTTP %d but the body could not be read)", f.transportErrorText(t, te.err), te.status)
+		}
+		return f.transportErrorText(t, te.err)
+	case errors.As(err, &ie):
+		return fmt.Sprintf("%s: the MIOSA API answered HTTP %d %s, which an API call never expects; the answer was not read. If it persists, check %s: a proxy may be in the way.", t.Name, ie.status, http.StatusText(ie.status), f.apiURL())
+	}
+	return err.Error()
+}
+
+// errorResult is the result of a failed call: the text scrubbed of the
+// caller's key, then capped.
 func errorResult(sc *Scrubber, msg string) *mcp.CallToolResult {
 	return mcp.NewToolResultError(capError(sc.String(msg)))
 }
 
 // apiError is what the MIOSA error bodies say, normalised across the shapes
-// the public clients accept (miosa-api.md §1.5).
+// the public clients accept (api/README.md, Conventions: Errors).
 type apiError struct {
 	Code, Message, RequestID string
 	Fields                   []string
@@ -308,7 +350,7 @@ func sortedMapKeys(m map[string]any) []string {
 }
 
 // ErrorHint replaces the message for a matching upstream error (tools.yaml
-// `errors:`), e.g. function_invoke's "not yet supported via MCP".
+// `errors:`), e.g. an operation the API does not offer over MCP yet.
 type ErrorHint struct {
 	Status   int    // 0 matches any status
 	Code     string // "" matches any code
@@ -323,18 +365,18 @@ func (h ErrorHint) match(status int, e apiError) bool {
 }
 
 // upstreamErrorText explains a non-2xx response in terms a model can act on.
-// The body and the request id are scrubbed before anything is cut; cut says
-// the body is only the first errorBodyBytes of a longer one.
-func (s *Server) upstreamErrorText(sc *Scrubber, t *Tool, resp *http.Response, body []byte, cut bool) string {
-	e := parseAPIError(sc.Bytes(body), resp.Header)
+// The body and the request id are scrubbed before anything is cut; ue.cut
+// says the body is only the first errorBodyBytes of a longer one.
+func (f *failures) upstreamErrorText(sc *Scrubber, t *Tool, ue *upstreamError) string {
+	e := parseAPIError(sc.Bytes(ue.body), ue.header)
 	e.RequestID = sc.String(e.RequestID)
 	for _, h := range t.ErrorHints {
-		if h.match(resp.StatusCode, e) {
+		if h.match(ue.status, e) {
 			return h.Message
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "MIOSA API error from %s: HTTP %d %s", t.Name, resp.StatusCode, http.StatusText(resp.StatusCode))
+	fmt.Fprintf(&b, "MIOSA API error from %s: HTTP %d %s", t.Name, ue.status, http.StatusText(ue.status))
 	if e.Code != "" {
 		fmt.Fprintf(&b, " (%s)", e.Code)
 	}
@@ -345,32 +387,31 @@ func (s *Server) upstreamErrorText(sc *Scrubber, t *Tool, resp *http.Response, b
 	if len(e.Fields) > 0 {
 		fmt.Fprintf(&b, " Problems: %s.", capList(e.Fields, "; ", MaxErrorTextBytes/2))
 	}
-	if cut {
+	if ue.cut {
 		fmt.Fprintf(&b, " (The error body was longer than %d bytes; this is from its start.)", errorBodyBytes)
 	}
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, " Request ID: %s.", e.RequestID)
 	}
-	b.WriteString(" ")
-	b.WriteString(s.advice(t, resp, e))
+	if a := f.advice(t, ue, e); a != "" {
+		b.WriteString(" ")
+		b.WriteString(a)
+	}
 	return b.String()
 }
 
-func (s *Server) advice(t *Tool, resp *http.Response, e apiError) string {
-	switch code := resp.StatusCode; {
+func (f *failures) advice(t *Tool, ue *upstreamError, e apiError) string {
+	switch code := ue.status; {
 	case code >= 300 && code < 400:
 		host := ""
-		if u, err := url.Parse(resp.Header.Get("Location")); err == nil {
+		if u, err := url.Parse(ue.header.Get("Location")); err == nil {
 			host = u.Host
 		}
-		return fmt.Sprintf("The API answered with a redirect (to %q); it was not followed, so the API key is only ever sent to the configured host. Check MIOSA_API_URL.", host)
+		return fmt.Sprintf("The API answered with a redirect (to %q); it was not followed, so the API key is only ever sent to the configured host. %s", host, f.checkAPIURL(""))
 	case code == http.StatusUnauthorized:
-		if s.mode == ModeHTTP {
-			return "The API key was rejected. Send `Authorization: Bearer msk_u_…` (the word Bearer, then the key), and check the key is active under Dashboard → Settings → API Keys."
-		}
-		return "The API key was rejected. Check MIOSA_API_KEY in your MCP config (it starts with msk_u_) and that the key is active under Dashboard → Settings → API Keys."
+		return "The API key was rejected." + sentences(f.settings.KeyRejected)
 	case code == http.StatusPaymentRequired:
-		return "The account has insufficient credits: top up in the dashboard (billing_plan and billing_usage show the plan and usage)."
+		return "The account has insufficient credits." + sentences(f.hints.PaymentRequired)
 	case code == http.StatusForbidden:
 		return fmt.Sprintf("The key is valid but lacks the scope %s needs. Grant that scope under API Keys, or use a scoped key that has it.", t.Name)
 	case code == http.StatusNotFound:
@@ -383,7 +424,7 @@ func (s *Server) advice(t *Tool, resp *http.Response, e apiError) string {
 		return "Fix the arguments named above and call again."
 	case code == http.StatusTooManyRequests:
 		secs := e.RetryAfter
-		if d, ok := RetryAfter(resp.Header.Get("Retry-After")); ok {
+		if d, ok := RetryAfter(ue.header.Get("Retry-After")); ok {
 			secs = d.Seconds()
 		}
 		if secs <= 0 {
@@ -397,31 +438,45 @@ func (s *Server) advice(t *Tool, resp *http.Response, e apiError) string {
 }
 
 // transportErrorText explains a request that got no HTTP answer.
-func (s *Server) transportErrorText(t *Tool, err error) string {
-	host := s.base.Host
+func (f *failures) transportErrorText(t *Tool, err error) string {
+	host := f.host
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return fmt.Sprintf("%s: no answer from the MIOSA API (%s) within %s (MIOSA_TIMEOUT_MS=%d). Sandbox boots take 2-8 s: raise MIOSA_TIMEOUT_MS, or for long operations call again with wait=true, or poll the get tool.", t.Name, host, s.timeout, s.timeout.Milliseconds())
+		setting, raise := "", "Raise the timeout"
+		if f.settings.Timeout != "" {
+			setting = fmt.Sprintf(" (%s=%d)", f.settings.Timeout, f.timeout.Milliseconds())
+			raise = "Raise " + f.settings.Timeout
+		}
+		return fmt.Sprintf("%s: no answer from the MIOSA API (%s) within %s%s.%s %s, or for long operations call again with wait=true, or poll the get tool.", t.Name, host, f.timeout, setting, sentences(f.hints.Timeout), raise)
 	case errors.Is(err, context.Canceled):
 		return fmt.Sprintf("%s: the call was cancelled before the MIOSA API answered.", t.Name)
 	case errors.Is(err, errRequestRefused):
 		return fmt.Sprintf("%s: %v", t.Name, err)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf("%s: could not connect to the MIOSA API at %s (connection refused). Check MIOSA_API_URL and your network.", t.Name, host)
+		return fmt.Sprintf("%s: could not connect to the MIOSA API at %s (connection refused). %s", t.Name, host, f.checkAPIURL(" and your network"))
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		strings.Contains(err.Error(), "server closed idle connection"): // net/http's unexported errServerClosedIdle
 		again := "Retry shortly"
 		if t.Method == http.MethodPost && !t.SendsIdempotencyKey || t.Method == http.MethodPatch {
 			again = "It was not retried, since repeating it could apply it twice: check its effect with the matching get or list tool before calling again"
 		}
-		return fmt.Sprintf("%s: the MIOSA API at %s closed the connection (%s). %s; if it persists, check MIOSA_API_URL and any proxy in between.", t.Name, host, scrubURLError(err), again)
+		return fmt.Sprintf("%s: the MIOSA API at %s closed the connection (%s). %s; if it persists, check %s and any proxy in between.", t.Name, host, scrubURLError(err), again, f.apiURL())
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
-		return fmt.Sprintf("%s: could not resolve the MIOSA API host %s. Check MIOSA_API_URL and your network.", t.Name, host)
+		return fmt.Sprintf("%s: could not resolve the MIOSA API host %s. %s", t.Name, host, f.checkAPIURL(" and your network"))
 	}
-	return fmt.Sprintf("%s: the request to the MIOSA API at %s failed: %s. Check MIOSA_API_URL and your network, then retry.", t.Name, host, scrubURLError(err))
+	return fmt.Sprintf("%s: the request to the MIOSA API at %s failed: %s. %s", t.Name, host, scrubURLError(err), f.checkAPIURL(" and your network, then retry"))
 }
+
+// checkAPIURL advises checking the setting that names the API's address
+// (Settings.APIURL), then what follows.
+func (f *failures) checkAPIURL(and string) string {
+	return "Check " + f.apiURL() + and + "."
+}
+
+// apiURL names the setting of the API's address, or says what it is.
+func (f *failures) apiURL() string { return orDefault(f.settings.APIURL, "the API URL") }
 
 func isTimeout(err error) bool {
 	var ne net.Error

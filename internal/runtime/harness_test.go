@@ -83,6 +83,9 @@ func newRuntime(t *testing.T, base *url.URL, opts ...serverOpt) (*runtime.Server
 		Name: "test", Version: "0", Tools: catalog, Toolsets: tools.Toolsets, Instructions: tools.Instructions,
 		BaseURL: base, Timeout: 2 * time.Second, Mode: runtime.ModeHTTP, PollInterval: 10 * time.Millisecond,
 		Defaults: map[string]string{"MIOSA_DEFAULT_TEMPLATE": "tmpl-default"},
+		// What internal/app says over HTTP (runtime.Settings).
+		Settings: runtime.Settings{KeyRejected: "Send `Authorization: Bearer msk_u_…` (the word Bearer, then the key)."},
+		Hints:    tools.Hints,
 	}
 	for _, f := range opts {
 		f(&o)

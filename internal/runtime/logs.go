@@ -35,7 +35,7 @@ const (
 // logsResult returns the last `lines` lines of a log snapshot, whatever
 // shape the API used: {data:{lines:[…]}}, {lines|logs:[…]}, {data:[…]}, a
 // plain string, text, or server-sent events.
-func (s *Server) logsResult(sc *Scrubber, t *Tool, call *Call, body *upstreamBody, h http.Header) *mcp.CallToolResult {
+func (sh *shaper) logsResult(sc *Scrubber, t *Tool, call *Call, body *upstreamBody, h http.Header) (*mcp.CallToolResult, error) {
 	n := logLines(call)
 	var all []string
 	var total int
@@ -43,7 +43,7 @@ func (s *Server) logsResult(sc *Scrubber, t *Tool, call *Call, body *upstreamBod
 	case body.tail != nil:
 		all, total = body.tail.list(sc), body.tail.total
 	case body.truncated:
-		return mcp.NewToolResultError(fmt.Sprintf("%s: the API's log answer is JSON larger than %d bytes, more than a snapshot needs. Ask for fewer lines.", t.Name, logJSONBytes))
+		return nil, unusablef("%s: the API's log answer is JSON larger than %d bytes, more than a snapshot needs. Ask for fewer lines.", t.Name, logJSONBytes)
 	default:
 		all = extractLogLines(body.data, mediaType(h))
 		total = len(all)
@@ -60,12 +60,12 @@ func (s *Server) logsResult(sc *Scrubber, t *Tool, call *Call, body *upstreamBod
 	if total == 0 {
 		header = "No log lines."
 	}
-	text, _ := cutText(header+"\n"+strings.Join(all, "\n"), s.limits.TextBytes, "Ask for fewer lines.")
+	text, _ := cutText(header+"\n"+strings.Join(all, "\n"), sh.limits.TextBytes, "Ask for fewer lines.")
 	res := mcp.NewToolResultText(text)
 	if t.OutputSchema != nil {
 		res.StructuredContent = map[string]any{"data": map[string]any{"lines": nonNil(all)}}
 	}
-	return res
+	return res, nil
 }
 
 // logLines is how many lines the call asked for (default 100, at most 1000).
@@ -79,7 +79,7 @@ func logLines(call *Call) int {
 // its last n lines; any other answer whole up to logFullBytes. Beyond that a
 // JSON answer is read whole up to logJSONBytes (under the answer budget) and
 // a text answer keeps its last n lines.
-func (s *Server) readLogs(ctx context.Context, resp *http.Response, n int) (*upstreamBody, error) {
+func (s *sender) readLogs(ctx context.Context, resp *http.Response, n int) (*upstreamBody, error) {
 	if mediaType(resp.Header) == "text/event-stream" {
 		return &upstreamBody{tail: readSSETail(resp.Body, n, s.limits.ReadBytes, streamWindow)}, nil
 	}

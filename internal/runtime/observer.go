@@ -28,7 +28,8 @@ type Observer interface {
 	// UnknownTool: a tools/call named no enabled tool; mcp-go answered it
 	// (NewServer's hooks).
 	UnknownTool(ctx context.Context)
-	// RateLimited: the per-key rate limiter refused the call (execute).
+	// RateLimited: the per-key rate limiter refused the call (the select
+	// stage, select.go).
 	RateLimited(ctx context.Context)
 	// WaitPoll: the wait loop polls operation op (wait.go); the context it
 	// returns is the poll's upstream request's.

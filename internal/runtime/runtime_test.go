@@ -354,6 +354,60 @@ func TestUpstreamErrorsAreActionable(t *testing.T) {
 	}
 }
 
+// TestAdviceComesFromTheCatalogAndTheApp: the runtime names no tool and no
+// setting of its own. Advice that points at another tool comes from the
+// catalog (tools.yaml hints:, here the fixture's), and the settings a person
+// changes are named by the app (Options.Settings); without them the texts
+// say what to check in general terms.
+func TestAdviceComesFromTheCatalogAndTheApp(t *testing.T) {
+	app := runtime.Settings{APIURL: "FIXTURE_API_URL", Timeout: "FIXTURE_TIMEOUT_MS"}
+	cases := []struct {
+		name     string
+		settings runtime.Settings
+		tool     string
+		args     map[string]any
+		answer   http.HandlerFunc
+		want     []string
+	}{
+		{"402 with the catalog's hint", app, "widget_get", map[string]any{"id": "w1"}, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 402, map[string]any{"error": "INSUFFICIENT_CREDITS"})
+		}, []string{"The account has insufficient credits. " + tools.Hints.PaymentRequired}},
+		{"a cut text file with the catalog's hint", app, "blob_get", map[string]any{"key": "big.txt"}, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, strings.Repeat("line of text\n", 10_000))
+		}, []string{"[truncated: showing the first", tools.Hints.FileTooLong}},
+		{"an HTML page names the app's setting", app, "widget_get", map[string]any{"id": "w1"}, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html>portal</html>")
+		}, []string{"wrong FIXTURE_API_URL may be in the way"}},
+		{"a timeout names the app's setting", app, "widget_get", map[string]any{"id": "w1"}, func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+		}, []string{"(FIXTURE_TIMEOUT_MS=300)", "Raise FIXTURE_TIMEOUT_MS"}},
+		{"without the app's settings", runtime.Settings{}, "widget_get", map[string]any{"id": "w1"}, func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+		}, []string{"within 300ms.", "Raise the timeout"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newUpstream(t, tc.answer)
+			srv, cat := newRuntime(t, up.base(), func(o *runtime.Options) {
+				o.Settings, o.Timeout = tc.settings, 300*time.Millisecond
+				o.Limits.TextBytes = 1000
+			})
+			c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
+			got := text(call(t, c, tc.tool, tc.args))
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("missing %q in %s", w, got)
+				}
+			}
+			if strings.Contains(got, "MIOSA_") {
+				t.Errorf("the runtime named a setting of the app: %s", got)
+			}
+		})
+	}
+}
+
 func TestToolErrorHint(t *testing.T) {
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 409, map[string]any{"error": "BUSY"}) })
 	srv, cat := newRuntime(t, up.base())

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,6 +17,13 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
+// The API key is kept out of every output twice over: the APIKey type never
+// prints it (fmt, errors, slog), and a Scrubber removes it from whatever
+// the API or a client sends back. In a call (server.go) the answer is
+// scrubbed as soon as it is read, before the shape stage cuts anything
+// (scrubAnswer), and the result is scrubbed whole as the last stage
+// (Scrubber.Result).
+//
 // Every output channel — tool result text, structuredContent (raw JSON and
 // Go values), embedded resources and blobs, images, progress notifications,
 // error texts, log records and `miosa-mcp call` output — passes through a
@@ -31,6 +37,47 @@ import (
 // line split or an upstream that echoes part of a header can leave a piece
 // of a key, any run of MinSecretFragment characters of the key's secret
 // counts as the key.
+
+// APIKey is a MIOSA API key. Its String, GoString and LogValue never reveal
+// it, so it cannot leak through fmt, %v in errors, or structured logs.
+type APIKey struct{ v string }
+
+// NewAPIKey wraps a raw key.
+func NewAPIKey(s string) APIKey { return APIKey{v: s} }
+
+// Empty reports whether no key is set.
+func (k APIKey) Empty() bool { return k.v == "" }
+
+// Reveal returns the raw key; only the request editor (upstream.go) and
+// the scrubber call it.
+func (k APIKey) Reveal() string { return k.v }
+
+func (k APIKey) String() string   { return k.redacted() }
+func (k APIKey) GoString() string { return k.redacted() }
+
+// LogValue implements slog.LogValuer.
+func (k APIKey) LogValue() slog.Value { return slog.StringValue(k.redacted()) }
+
+func (k APIKey) redacted() string {
+	if k.v == "" {
+		return "<unset>"
+	}
+	return "msk_…[redacted]"
+}
+
+type keyAPIKey struct{}
+
+// WithAPIKey stores the caller's key in ctx. Nothing else holds it: the
+// shared client, server and caches never see it (per-request isolation).
+func WithAPIKey(ctx context.Context, k APIKey) context.Context {
+	return context.WithValue(ctx, keyAPIKey{}, k)
+}
+
+// APIKeyFrom returns the key stored in ctx, if any.
+func APIKeyFrom(ctx context.Context) APIKey {
+	k, _ := ctx.Value(keyAPIKey{}).(APIKey)
+	return k
+}
 
 // MinSecretFragment is the length from which any piece of a key's secret
 // (the key without its well-known prefix such as msk_u_) is treated as the
@@ -614,9 +661,9 @@ func (s *Scrubber) attr(a slog.Attr) slog.Attr {
 	return slog.Attr{Key: a.Key, Value: v}
 }
 
-// scrubAnswer scrubs what fetch kept of an upstream answer before any
+// scrubAnswer scrubs what send kept of an upstream answer before any
 // result builder cuts it: scrub first, then cut. The head kept of a long
-// answer is itself a cut (answer.go keeps its first TextBytes+1 bytes), so
+// answer is itself a cut (send keeps its first TextBytes+1 bytes), so
 // a key straddling it leaves only its start behind; scrubbed here, before
 // cutTextOf cuts the head again, any MinSecretFragment of the secret that
 // the head kept is redacted, and fewer characters of it are no key. JSON
@@ -626,11 +673,12 @@ func (s *Scrubber) attr(a slog.Attr) slog.Attr {
 // JSON-wrapped file again once decoded). The paging members read from the
 // rest of a long answer are scrubbed too. Log lines kept in a tail are
 // scrubbed as they are listed (logTail.list).
-func scrubAnswer(sc *Scrubber, t *Tool, h http.Header, b *upstreamBody) {
+func scrubAnswer(sc *Scrubber, t *Tool, rep *reply) {
+	b := rep.body
 	if sc == nil || b == nil {
 		return
 	}
-	if t.Result == ResultImage || t.Result == ResultFile && !isJSONMedia(mediaType(h)) {
+	if t.Result == ResultImage || t.Result == ResultFile && !isJSONMedia(mediaType(rep.header)) {
 		b.data = sc.Bytes(b.data)
 		return
 	}

@@ -2,10 +2,6 @@ package runtime
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,11 +11,10 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
-	"golang.org/x/sync/semaphore"
 )
 
-// Mode is the transport the server is serving; it changes advice texts
-// (an env var in stdio, a header over HTTP) and what is advertised.
+// Mode is the transport the server is serving; it changes what is
+// advertised (logging) and how busy refusals are counted.
 type Mode int
 
 const (
@@ -35,14 +30,17 @@ type Options struct {
 	Instructions  string        // introduction of the instructions
 	BaseURL       *url.URL      // the API base, e.g. https://api.miosa.ai/api/v1
 	Timeout       time.Duration // per upstream request (default DefaultTimeout)
-	Defaults      map[string]string
-	Limits        Limits
-	Mode          Mode
-	Logger        *slog.Logger
+	// Defaults are the server settings tool arguments fall back to
+	// (Arg.EnvDefault names one).
+	Defaults map[string]string
+	Limits   Limits
+	Mode     Mode
+	Logger   *slog.Logger
 	// Mock marks a server running against the offline mock; the
 	// instructions and logs say so.
 	Mock bool
-	// PollInterval is the wait loop's polling period (default 2 s).
+	// PollInterval is the wait loop's polling period (default
+	// DefaultPollInterval).
 	PollInterval time.Duration
 	// RateLimit limits tool calls per API key (zero: unlimited).
 	RateLimit RateLimit
@@ -50,59 +48,123 @@ type Options struct {
 	// They call nothing upstream, so over HTTP they are callable without a key.
 	ExtraTools []server.ServerTool
 	// Logging advertises the logging capability over HTTP too (stdio always
-	// has it). Only the conformance run sets it: over stateless HTTP mcp-go
-	// keeps one log level for every caller (stack.md §2.6 bug 3).
+	// has it). Only the conformance run sets it: over stateless HTTP, mcp-go
+	// v1.2.1 keeps one log level for all callers (a logging/setLevel from
+	// one sets it for every other).
 	Logging bool
-	// KeyMissingHint is the error text for a call without any key.
-	KeyMissingHint string
+	// Settings name the app's settings in advice texts.
+	Settings Settings
+	// Hints are the catalog's advice (tools.yaml `hints:`, gen/tools.Hints).
+	Hints Hints
 	// Observer is told about each call for metrics, traces and logs
 	// (observer.go; nil: nothing is observed).
 	Observer Observer
 }
 
-// Server serves the tools with mcp-go.
+// DefaultPollInterval is how often a wait polls (Options.PollInterval).
+const DefaultPollInterval = 2 * time.Second
+
+// Settings name, in advice texts, what a person changes to fix what the
+// server cannot: the runtime knows what went wrong, the app (internal/app)
+// which of its settings, flags or headers is the way out. An empty field
+// takes a generic wording.
+type Settings struct {
+	// KeyMissing is the error text of a call without any API key
+	// (default "No API key is configured.").
+	KeyMissing string
+	// KeyRejected follows "The API key was rejected." when the API answers
+	// 401: how to send or check the key.
+	KeyRejected string
+	// APIURL names the setting of the API's address (e.g. an environment
+	// variable), for answers that suggest a wrong one.
+	APIURL string
+	// Timeout names the setting of the per-request timeout, in
+	// milliseconds, for requests that ran out of it.
+	Timeout string
+}
+
+// Limits bound what one tool result may carry. Zero fields take defaults.
+type Limits struct {
+	// ReadBytes caps how much of an upstream body is read (default 16 MiB).
+	ReadBytes int64
+	// TextBytes caps text returned to the model (default 80,000 bytes,
+	// about 20k tokens: under the 25,000-token result cap of common clients).
+	TextBytes int
+	// BinaryBytes caps images and blobs before base64 (default 4 MiB).
+	BinaryBytes int
+	// AnswerBytes is the server-wide budget of upstream-answer bytes held
+	// beyond the first MiB of each (default 16 MiB, at least one answer
+	// at the largest size kept): large images, files and log answers wait
+	// for room instead of all being held at once.
+	AnswerBytes int64
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.ReadBytes <= 0 {
+		l.ReadBytes = 16 << 20
+	}
+	if l.TextBytes <= 0 {
+		l.TextBytes = 80_000
+	}
+	if l.BinaryBytes <= 0 {
+		l.BinaryBytes = 4 << 20
+	}
+	if l.AnswerBytes <= 0 {
+		l.AnswerBytes = 16 << 20
+	}
+	// One answer at the largest size it may keep always fits.
+	l.AnswerBytes = max(l.AnswerBytes, int64(fileJSONBytes(l)), logJSONBytes+1)
+	return l
+}
+
+// Server serves the tools with mcp-go. It holds the stages of a tool call
+// (handler), each a small type of its own file, configured once here.
 type Server struct {
-	mcp      *server.MCPServer
-	tools    map[string]*Tool
-	byOp     map[string]*Tool
-	base     *url.URL
-	timeout  time.Duration
-	defaults map[string]string
-	limits   Limits
-	mode     Mode
-	log      *slog.Logger
-	poll     time.Duration
-	keyHint  string
-	keyless  map[string]bool // ExtraTools: no key needed over HTTP
+	mcp     *server.MCPServer
+	tools   map[string]*Tool
+	keyless map[string]bool // ExtraTools: no key needed over HTTP
+	log     *slog.Logger
+	obs     Observer
+
+	// The stages of a call, in order (handler).
+	sel      selector
 	valid    validator
-	limiter  *keyLimiter
-	answers  *semaphore.Weighted // Limits.AnswerBytes
-	obs      Observer
+	defaults map[string]string // bind: Options.Defaults
+	send     sender
+	shape    shaper
+	fail     failures
 }
 
 // NewServer builds the MCP server for the given tools.
 func NewServer(o Options) *Server {
+	limits := o.Limits.withDefaults()
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Settings.KeyMissing == "" {
+		o.Settings.KeyMissing = "No API key is configured."
+	}
+	host := ""
+	if o.BaseURL != nil {
+		host = o.BaseURL.Host
+	}
 	s := &Server{
-		tools: map[string]*Tool{}, byOp: map[string]*Tool{},
-		base: o.BaseURL, timeout: o.Timeout, defaults: o.Defaults, limits: o.Limits.withDefaults(),
-		mode: o.Mode, log: o.Logger, poll: o.PollInterval, keyHint: o.KeyMissingHint,
-		limiter: newKeyLimiter(o.RateLimit), obs: observerOrNop(o.Observer),
+		tools: map[string]*Tool{}, keyless: map[string]bool{},
+		// Every record is scrubbed with the key of the call it belongs to.
+		log:      slog.New(ScrubLogHandler(o.Logger.Handler())),
+		obs:      observerOrNop(o.Observer),
+		defaults: o.Defaults,
 	}
-	s.answers = newAnswerBudget(s.limits.AnswerBytes)
-	if s.timeout <= 0 {
-		s.timeout = DefaultTimeout
-	}
-	if s.poll <= 0 {
-		s.poll = 2 * time.Second
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	// Every record is scrubbed with the key of the call it belongs to.
-	s.log = slog.New(ScrubLogHandler(s.log.Handler()))
-	if s.keyHint == "" {
-		s.keyHint = "MIOSA_API_KEY is not set."
-	}
+	s.sel = selector{limiter: newKeyLimiter(o.RateLimit), keyMissing: o.Settings.KeyMissing, obs: s.obs}
+	s.send = sender{timeout: o.Timeout, limits: limits, answers: newAnswerBudget(limits.AnswerBytes), log: s.log}
+	s.fail = failures{host: host, timeout: o.Timeout, settings: o.Settings, hints: o.Hints}
+	s.shape = shaper{limits: limits, hints: o.Hints, settings: o.Settings}
 	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
 		// Not server.WithRecovery: that turns a panic into a JSON-RPC
@@ -110,7 +172,11 @@ func NewServer(o Options) *Server {
 		server.WithToolHandlerMiddleware(s.recoverTool),
 		server.WithInstructions(BuildInstructions(o.Instructions, o.Toolsets, o.Tools, o.Mock)),
 		server.WithToolFilter(s.filterForRequest),
-		server.WithToolHandlerMiddleware(notificationFlush),
+	}
+	if o.Mode == ModeHTTP {
+		// Over HTTP a call returns only once its notifications are written
+		// (notify.go); over stdio the loop's one writer orders them.
+		opts = append(opts, server.WithToolHandlerMiddleware(notificationFlush))
 	}
 	opts = append(opts, observerOptions(s.obs)...)
 	if o.Mode == ModeStdio || o.Logging {
@@ -119,19 +185,21 @@ func NewServer(o Options) *Server {
 		opts = append(opts, server.WithLogging())
 	}
 	s.mcp = server.NewMCPServer(o.Name, o.Version, opts...)
+	pollTools := map[string]string{} // the first GET tool of each operation
 	var st []server.ServerTool
 	for i := range o.Tools {
 		t := &o.Tools[i]
 		s.tools[t.Name] = t
-		if t.Method == http.MethodGet {
-			if _, dup := s.byOp[t.Operation]; !dup {
-				s.byOp[t.Operation] = t
-			}
+		if _, dup := pollTools[t.Operation]; !dup && t.Method == http.MethodGet {
+			pollTools[t.Operation] = t.Name
 		}
 		st = append(st, server.ServerTool{Tool: t.MCPTool(), Handler: s.handler(t)})
 	}
+	s.shape.wait = &waiter{
+		send: &s.send, shape: &s.shape, fail: &s.fail, mcp: s.mcp,
+		poll: o.PollInterval, pollTools: pollTools, obs: s.obs, log: s.log,
+	}
 	st = append(st, o.ExtraTools...)
-	s.keyless = map[string]bool{}
 	for _, t := range o.ExtraTools {
 		s.keyless[t.Tool.Name] = true
 	}
@@ -145,182 +213,61 @@ func (s *Server) MCP() *server.MCPServer { return s.mcp }
 // Tool returns an enabled tool by name.
 func (s *Server) Tool(name string) (*Tool, bool) { t, ok := s.tools[name]; return t, ok }
 
+// handler serves one catalog tool. A call runs these stages in order, each
+// in the file named for it; the first that fails ends the call, and
+// failures (errors.go) words its error as the result:
+//
+//	select   (select.go)   this caller may call t now: the tool is enabled
+//	                       for the request, the key is usable and, once the
+//	                       arguments are valid, within its rate
+//	validate (validate.go) the arguments against t's input schema
+//	bind     (bind.go)     the arguments bound to t's request: path values,
+//	                       parameters, one JSON body
+//	send     (send.go)     the request, under the timeout, and its answer read
+//	                       as far as t's result needs
+//	shape    (shape.go)    the answer, scrubbed first, as the result of t's kind
+//	scrub    (scrub.go)    every channel of the result, of the caller's key
 func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, _ error) {
 		start := time.Now()
 		ctx, end := s.obs.StartCall(ctx, t, req)
-		defer func() { end(res) }() // res is nil when execute panicked
+		defer func() { end(res) }() // res is nil when a stage panicked
 		sc := NewScrubber(APIKeyFrom(ctx))
 		ctx = withScrubber(ctx, sc)
-		res = s.execute(ctx, sc, t, req)
-		// The last line of defence: whatever a result builder produced,
-		// no channel of the result carries the key (see scrub.go).
-		sc.Result(res)
+		res, err := s.call(ctx, sc, t, req)
+		if err != nil {
+			res = s.fail.result(sc, t, err)
+		}
+		sc.Result(res) // whatever a stage built, no channel carries the key
 		s.log.DebugContext(ctx, "tool call", "tool", t.Name, "error", res.IsError, "duration", time.Since(start))
 		return res, nil
 	}
 }
 
-func (s *Server) execute(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallToolRequest) *mcp.CallToolResult {
-	if f := requestFilterFrom(ctx); f != nil && !f.allows(t) {
-		return mcp.NewToolResultError(fmt.Sprintf("Tool %s is not enabled for this connection (X-MCP-Toolsets / X-MCP-Tools / X-MCP-Exclude-Tools / X-MCP-Readonly narrow the tools).", t.Name))
+// call runs the stages up to shape (handler).
+func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	if err := s.sel.check(ctx, t); err != nil {
+		return nil, err
 	}
-	if ke := keyErrorFrom(ctx); ke != nil {
-		return errorResult(sc, ke.Error())
-	}
-	key := APIKeyFrom(ctx)
-	if key.Empty() {
-		return mcp.NewToolResultError(s.keyHint)
-	}
-	rawArgs, err := json.Marshal(req.Params.Arguments)
+	args, err := s.valid.validate(t, req.Params.Arguments)
 	if err != nil {
-		return errorResult(sc, "arguments could not be read: "+err.Error())
+		return nil, err
 	}
-	args, err := s.valid.validate(t, rawArgs)
-	if err != nil {
-		return errorResult(sc, err.Error())
-	}
-	if rl := s.limiter.reserve(key); rl != nil {
-		s.obs.RateLimited(ctx)
-		return errorResult(sc, rl.Error())
+	if err := s.sel.reserve(ctx); err != nil { // only a valid call costs a token
+		return nil, err
 	}
 	call := NewCall(t, args, s.defaults)
-	if t.SendsIdempotencyKey {
-		call.idemKey = newIdempotencyKey()
-	}
-	status, header, body, res := s.fetch(ctx, t, call, t.Call)
-	if res != nil {
-		return res
-	}
-	defer body.done()
-	// Scrub first, then cut: every result below is cut from scrubbed bytes.
-	scrubAnswer(sc, t, header, body)
-	switch t.Result {
-	case ResultImage:
-		return s.imageResult(body, header)
-	case ResultFile:
-		return s.fileResult(sc, t, body, header)
-	}
-	if t.Logs {
-		return s.logsResult(sc, t, call, body, header)
-	}
-	if res := s.unusableBody(t, status, header, body); res != nil {
-		return res
-	}
-	if t.Wait != nil {
-		var wait bool
-		call.Arg("wait", &wait)
-		if wait && !body.head {
-			return s.wait(ctx, sc, t, call, req, body.data)
-		}
-	}
-	return s.answerResult(t, body, status)
-}
-
-// do is fetch for a caller that reads the body as bytes (the wait loop's
-// polls, which scrub it): the body, and whether it was not all kept.
-func (s *Server) do(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int, http.Header, []byte, bool, *mcp.CallToolResult) {
-	status, h, body, res := s.fetch(ctx, t, call, fn)
-	if res != nil {
-		return 0, nil, nil, false, res
-	}
-	body.done()
-	return status, h, body.data, body.truncated || body.head, nil
-}
-
-// fetch runs one upstream request under the per-request timeout and reads
-// the answer as far as t's result needs (answer.go). A non-nil result means
-// the call already failed (its text says why); otherwise the 2xx status,
-// headers and body are returned, not yet scrubbed (scrubAnswer). Every
-// exchange ends by the timeout, whatever the API answers: a 1xx that
-// reaches here (101 Switching Protocols, whose body is the raw connection)
-// is refused unread, and the body is closed when the request's context
-// ends, so no read outlives it.
-func (s *Server) fetch(ctx context.Context, t *Tool, call *Call, fn CallFunc) (int, http.Header, *upstreamBody, *mcp.CallToolResult) {
-	sc := scrubberFrom(ctx)
-	cctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	resp, err := fn(cctx, call)
+	rep, err := s.send.send(ctx, t, call, t.Call) // t.Call binds, then sends
 	if err != nil {
-		var ae *ArgError
-		if errors.As(err, &ae) {
-			return 0, nil, nil, errorResult(sc, "Invalid arguments for "+t.Name+": "+ae.Msg+".")
-		}
-		if ctx.Err() == nil && cctx.Err() != nil {
-			err = context.DeadlineExceeded
-		}
-		level := slog.LevelWarn
-		if ctx.Err() != nil {
-			level = slog.LevelDebug // the caller cancelled: nothing failed
-		}
-		s.log.Log(ctx, level, "upstream request failed", "tool", t.Name, "error", scrubURLError(err))
-		return 0, nil, nil, errorResult(sc, s.transportErrorText(t, err))
+		return nil, err
 	}
-	defer resp.Body.Close()
-	stop := context.AfterFunc(cctx, func() { resp.Body.Close() })
-	defer stop()
-	if resp.StatusCode < 200 {
-		s.log.WarnContext(ctx, "upstream answered an informational status", "tool", t.Name, "status", resp.StatusCode)
-		return 0, nil, nil, mcp.NewToolResultError(fmt.Sprintf("%s: the MIOSA API answered HTTP %d %s, which an API call never expects; the answer was not read. If it persists, check MIOSA_API_URL: a proxy may be in the way.", t.Name, resp.StatusCode, http.StatusText(resp.StatusCode)))
-	}
-	var body *upstreamBody
-	var rerr error
-	switch {
-	case resp.StatusCode >= 300:
-		var b []byte
-		var cut bool
-		b, cut, rerr = readBody(resp.Body, errorBodyBytes)
-		body = &upstreamBody{data: b, truncated: cut}
-	case t.Logs:
-		// A log tool is a snapshot: a stream is read for a short window,
-		// never until it ends (it may not).
-		n := DefaultLogLines
-		if call != nil {
-			n = logLines(call)
-		}
-		body, rerr = s.readLogs(cctx, resp, n)
-	case t.Result == ResultImage:
-		body, rerr = s.readBuffered(cctx, resp, s.limits.BinaryBytes)
-	case t.Result == ResultFile && isJSONMedia(mediaType(resp.Header)):
-		body, rerr = s.readBuffered(cctx, resp, fileJSONBytes(s.limits))
-	case t.Result == ResultFile:
-		body, rerr = s.readFileAnswer(cctx, resp.Body, s.limits.BinaryBytes, s.limits.TextBytes, s.limits.ReadBytes, resp.ContentLength)
-	case resp.ContentLength > s.limits.ReadBytes:
-		// Announced as longer than is ever read: not read at all.
-		body = &upstreamBody{truncated: true}
-	default:
-		full := s.limits.TextBytes
-		if t.Wait != nil {
-			full = max(full, waitJSONBytes)
-		}
-		body, rerr = readJSONAnswer(resp.Body, full, s.limits.TextBytes, s.limits.ReadBytes, resp.ContentLength)
-	}
-	if rerr != nil {
-		body.done()
-		s.log.WarnContext(ctx, "reading upstream response failed", "tool", t.Name, "status", resp.StatusCode, "error", scrubURLError(rerr))
-		if ctx.Err() == nil && cctx.Err() != nil {
-			rerr = context.DeadlineExceeded
-		}
-		return 0, nil, nil, errorResult(sc, fmt.Sprintf("%s (the API answered HTTP %d but the body could not be read)", s.transportErrorText(t, rerr), resp.StatusCode))
-	}
-	if resp.StatusCode >= 300 {
-		// The request id is upstream-controlled text: a proxy that echoes
-		// the Authorization header must not put the key into the logs.
-		reqID := capError(sc.String(resp.Header.Get("X-Request-ID")))
-		s.log.InfoContext(ctx, "upstream error", "tool", t.Name, "status", resp.StatusCode, "request_id", reqID)
-		return 0, nil, nil, errorResult(sc, s.upstreamErrorText(sc, t, resp, body.data, body.truncated))
-	}
-	return resp.StatusCode, resp.Header, body, nil
-}
-
-func newIdempotencyKey() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return "mcp-" + hex.EncodeToString(b[:])
+	defer rep.done()
+	scrubAnswer(sc, t, rep)
+	return s.shape.shape(ctx, sc, t, call, req, rep)
 }
 
 // recoverTool turns a panicking tool handler into an isError result and a
-// logged stack; the server (and, over stdio, mcp-go's worker) carries on.
+// logged stack; the server (and, over stdio, its worker) carries on.
 func (s *Server) recoverTool(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		defer func() {

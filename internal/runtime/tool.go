@@ -31,18 +31,20 @@ type Arg struct {
 	In         Location
 	Fixed      json.RawMessage // always sent; the argument is hidden
 	Default    json.RawMessage // sent when the caller omits the argument
-	EnvDefault string          // server setting used when omitted (MIOSA_DEFAULT_TEMPLATE)
+	EnvDefault string          // the server setting (Options.Defaults) used when omitted
 	Transform  string          // "base64": encode the caller's text before sending
 	Hidden     bool            // not part of the input schema
 }
 
-// ResultKind selects how a successful upstream response becomes MCP content.
+// ResultKind selects how a successful upstream response is read and becomes
+// MCP content; shape.go dispatches on it.
 type ResultKind uint8
 
 const (
 	ResultJSON  ResultKind = iota // structuredContent + a text copy
 	ResultImage                   // image content (base64 PNG)
 	ResultFile                    // UTF-8 text as text, anything else as a blob
+	ResultLogs                    // a snapshot of the last `lines` log lines (tools.yaml logs: true)
 )
 
 // Annotations are the four MCP tool hints; the generator always sets all four.
@@ -79,7 +81,6 @@ type Tool struct {
 	Args                              []Arg
 	Result                            ResultKind
 	WrapOutput                        bool // non-object JSON is returned as {"result": …}
-	Logs                              bool // returns a snapshot of the last `lines` lines
 	SendsIdempotencyKey               bool // each call sends a fresh Idempotency-Key header
 	Wait                              *Wait
 	ErrorHints                        []ErrorHint // tools.yaml `errors:`
@@ -101,4 +102,15 @@ type Profile struct {
 // Budget is the tools/list token budget from tools.yaml.
 type Budget struct {
 	TotalTokens, ToolTokens int
+}
+
+// Hints are the catalog's advice in result and error texts, from tools.yaml
+// `hints:` (gen/tools.Hints): the runtime names no tool, so where the way
+// out of a situation is another tool, the catalog says which. Each is a
+// whole sentence; an empty one leaves its sentence out.
+type Hints struct {
+	FileTooLong     string // a text download cut at Limits.TextBytes
+	FileTooLarge    string // a binary download over Limits.BinaryBytes
+	PaymentRequired string // the API answered 402 (insufficient credits)
+	Timeout         string // no answer within the per-request timeout
 }

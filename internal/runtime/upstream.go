@@ -3,10 +3,12 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -170,4 +172,48 @@ func RetryAfter(v string) (time.Duration, bool) {
 		return d, true
 	}
 	return 0, false
+}
+
+// errRequestRefused marks requests the editor refused to send.
+var errRequestRefused = errors.New("request refused")
+
+// Editor returns the request editor registered once on the generated
+// client. For every request it (1) refuses any host other than the
+// configured API host, so the key is never sent elsewhere, (2) refuses paths
+// that escaped the API base path or contain dot segments, as sent or once or
+// twice percent-decoded, and (3) sets the Authorization header from the
+// caller's context.
+func Editor(base *url.URL) func(ctx context.Context, req *http.Request) error {
+	basePath := strings.TrimSuffix(base.EscapedPath(), "/") + "/"
+	return func(ctx context.Context, req *http.Request) error {
+		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
+			return fmt.Errorf("%w: host %s is not the configured API host", errRequestRefused, req.URL.Host)
+		}
+		p := req.URL.EscapedPath()
+		if !strings.HasPrefix(p, basePath) {
+			return fmt.Errorf("%w: path escapes the API base path", errRequestRefused)
+		}
+		if hasDotSegment(p) {
+			return fmt.Errorf("%w: path contains a dot segment", errRequestRefused)
+		}
+		// A proxy in front of the API may decode the path once, and the API
+		// decode it again: neither decoded form may hold a dot segment or a
+		// backslash (Call.Path and Call.PathLike refuse such values first).
+		for i, form := 0, p; i < 2; i++ {
+			d, err := url.PathUnescape(form)
+			if err != nil || d == form {
+				break
+			}
+			if hasDotSegment(d) || strings.Contains(d, `\`) {
+				return fmt.Errorf("%w: path contains a dot segment or a backslash once percent-decoded", errRequestRefused)
+			}
+			form = d
+		}
+		k := APIKeyFrom(ctx)
+		if k.Empty() {
+			return fmt.Errorf("%w: no API key", errRequestRefused)
+		}
+		req.Header.Set("Authorization", "Bearer "+k.Reveal())
+		return nil
+	}
 }

@@ -14,53 +14,55 @@ import (
 	"golang.org/x/text/message"
 )
 
-// validator compiles each tool's input schema on first use (start-up stays
-// free of schema work) and turns violations into messages a model can fix.
+// validator is the validate stage of a call (server.go): it checks the
+// arguments against the tool's input schema, which declares every argument
+// and every member of the objects they hold (the generator closes objects
+// the spec declares, so nothing undeclared reaches the API), and turns
+// violations into messages a model can fix. Each schema is compiled on
+// first use, so start-up stays free of schema work.
 type validator struct {
 	mu      sync.Mutex
 	schemas map[string]*jsonschema.Schema
-	docs    map[string]any // each input schema decoded once, for foldedIn
 }
 
 var printer = message.NewPrinter(language.English)
 
-func (v *validator) schema(t *Tool) (*jsonschema.Schema, any, error) {
+func (v *validator) schema(t *Tool) (*jsonschema.Schema, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if s, ok := v.schemas[t.Name]; ok {
-		return s, v.docs[t.Name], nil
+		return s, nil
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(t.InputSchema))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	url := "mem:///" + t.Name + ".json"
 	if err := c.AddResource(url, doc); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	s, err := c.Compile(url)
 	if err != nil {
-		return nil, nil, err
-	}
-	var plain any
-	if err := json.Unmarshal(t.InputSchema, &plain); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if v.schemas == nil {
 		v.schemas = map[string]*jsonschema.Schema{}
-		v.docs = map[string]any{}
 	}
 	v.schemas[t.Name] = s
-	v.docs[t.Name] = plain
-	return s, plain, nil
+	return s, nil
 }
 
-// validate checks raw tool arguments against the tool's input schema and
-// returns them keyed by argument name. A nil or absent arguments value is an
-// empty object.
-func (v *validator) validate(t *Tool, raw json.RawMessage) (map[string]json.RawMessage, error) {
+// validate checks a call's arguments (as mcp-go decoded them) against the
+// tool's input schema and returns them keyed by argument name. A nil or
+// absent arguments value is an empty object. Every *ArgError it returns is
+// worded for "Invalid arguments for TOOL: …" (errors.go).
+func (v *validator) validate(t *Tool, arguments any) (map[string]json.RawMessage, error) {
+	raw, err := json.Marshal(arguments)
+	if err != nil {
+		return nil, &ArgError{Msg: "arguments could not be read: " + err.Error()}
+	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = []byte("{}")
@@ -72,7 +74,7 @@ func (v *validator) validate(t *Tool, raw json.RawMessage) (map[string]json.RawM
 	if err != nil {
 		return nil, &ArgError{Msg: "arguments are not valid JSON: " + err.Error()}
 	}
-	s, doc, err := v.schema(t)
+	s, err := v.schema(t)
 	if err != nil {
 		return nil, fmt.Errorf("internal: input schema of %s: %w", t.Name, err)
 	}
@@ -81,9 +83,6 @@ func (v *validator) validate(t *Tool, raw json.RawMessage) (map[string]json.RawM
 			return nil, &ArgError{Msg: describeViolations(t, ve)}
 		}
 		return nil, &ArgError{Msg: err.Error()}
-	}
-	if msg := foldedIn(doc, inst, ""); msg != "" {
-		return nil, &ArgError{Msg: "Invalid arguments for " + t.Name + ": " + msg + "."}
 	}
 	var args map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &args); err != nil {
@@ -132,7 +131,7 @@ func describeViolations(t *Tool, ve *jsonschema.ValidationError) string {
 	sort.Strings(msgs)
 	// A hostile argument set can produce thousands of violations: the list
 	// is capped with a count of what was left out (MaxErrorTextBytes).
-	return "Invalid arguments for " + t.Name + ": " + capList(msgs, "; ", MaxErrorTextBytes-200) + "."
+	return capList(msgs, "; ", MaxErrorTextBytes-200)
 }
 
 // isPathArg reports whether the visible argument name is bound to a path
@@ -172,44 +171,4 @@ func argNames(t *Tool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// foldedIn finds an object key the schema did not declare but that equals
-// a declared property when case is folded. Schemas of nested objects may
-// allow extra keys, and the generated request structs are filled by
-// encoding/json, which matches keys case-insensitively (the last one wins):
-// {"effect":"allow","EFFECT":"x"} would send effect "x", unvalidated. The
-// schema is the tool's input schema, decoded once by validator.schema.
-func foldedIn(schema, inst any, loc string) string {
-	s, _ := schema.(map[string]any)
-	switch v := inst.(type) {
-	case map[string]any:
-		props, _ := s["properties"].(map[string]any)
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			sub, declared := props[k]
-			if !declared {
-				for p := range props {
-					if strings.EqualFold(k, p) {
-						return fmt.Sprintf("argument %s: unknown field %s (did you mean %s? names are case-sensitive)", orRoot(loc), k, p)
-					}
-				}
-				sub = s["additionalProperties"]
-			}
-			if m := foldedIn(sub, v[k], joinLoc(loc, k)); m != "" {
-				return m
-			}
-		}
-	case []any:
-		for i, e := range v {
-			if m := foldedIn(s["items"], e, joinLoc(loc, fmt.Sprint(i))); m != "" {
-				return m
-			}
-		}
-	}
-	return ""
 }

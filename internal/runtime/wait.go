@@ -3,19 +3,36 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 )
+
+// waiter polls a long operation to its end for a JSON tool called with
+// wait: true (the shape stage's wait, shape.go): each poll is a send of its
+// own, and each status a progress notification.
+type waiter struct {
+	send      *sender
+	shape     *shaper           // the final result is the JSON result of the last answer
+	fail      *failures         // a poll that fails ends the wait with its error
+	mcp       *server.MCPServer // progress notifications
+	poll      time.Duration     // the pause between polls (Options.PollInterval)
+	pollTools map[string]string // the GET tool of each polled operation, for advice texts
+	obs       Observer
+	log       *slog.Logger
+}
 
 // progress sends notifications/progress when the client asked for it. The
 // message quotes upstream fields (the status, the id), so it is scrubbed.
 type progress struct {
-	s     *Server
+	w     *waiter
 	sc    *Scrubber
 	token mcp.ProgressToken
 	n     int
@@ -30,12 +47,12 @@ func (p *progress) send(ctx context.Context, total int, msg string) {
 	if total > 0 {
 		params["total"] = total
 	}
-	if err := p.s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params); err != nil {
-		p.s.log.DebugContext(ctx, "progress notification not delivered", "error", err)
+	if err := p.w.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params); err != nil {
+		p.w.log.DebugContext(ctx, "progress notification not delivered", "error", err)
 		return
 	}
 	countNotification(ctx)
-	p.s.obs.Progress(ctx)
+	p.w.obs.Progress(ctx)
 }
 
 // lookup follows a dotted path (data.deployment.id) into decoded JSON.
@@ -82,61 +99,60 @@ func lookupString(body []byte, path string) string {
 // the tool to poll; it is not an error, the operation is still going. A poll
 // the API answers with 429 or 503 is not the end of the wait either: the
 // loop sleeps (honouring Retry-After, within the wait budget) and polls
-// again.
-func (s *Server) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, req mcp.CallToolRequest, first []byte) *mcp.CallToolResult {
-	w := t.Wait
+// again. Any other failed poll ends the wait with its error and a note
+// that the operation itself was accepted.
+func (w *waiter) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, req mcp.CallToolRequest, first []byte) *mcp.CallToolResult {
+	spec := t.Wait
 	timeoutSec := DefaultWaitTimeoutSec
 	call.Arg("wait_timeout_sec", &timeoutSec)
 	var id string
-	if arg, ok := strings.CutPrefix(w.ID, "arg:"); ok {
+	if arg, ok := strings.CutPrefix(spec.ID, "arg:"); ok {
 		call.Arg(arg, &id)
 	} else {
-		id = lookupString(first, w.ID)
+		id = lookupString(first, spec.ID)
 	}
 	pollTool := "the matching get tool"
-	if pt, ok := s.byOp[w.Operation]; ok {
-		pollTool = pt.Name
+	if pt, ok := w.pollTools[spec.Operation]; ok {
+		pollTool = pt
+	}
+	// result is the JSON result of the last answer, with a note.
+	result := func(last []byte, note string) *mcp.CallToolResult {
+		res := w.shape.jsonResult(t, last, false, 200)
+		res.Content = append(res.Content, mcp.NewTextContent(note))
+		return res
 	}
 	if id == "" {
-		res := s.jsonResult(t, first, false, 200)
-		res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Could not wait: the response carried no id at %s. Poll %s yourself.", w.ID, pollTool)))
-		return res
+		return result(first, fmt.Sprintf("Could not wait: the response carried no id at %s. Poll %s yourself.", spec.ID, pollTool))
 	}
 	// An id taken from the response becomes a path segment of every poll:
 	// it obeys the same rules as an id the caller passes.
 	if err := CheckPathValue(id); err != nil {
-		res := s.jsonResult(t, first, false, 200)
-		res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Could not wait: the id at %s %v, so it was not polled. Poll %s yourself.", w.ID, err, pollTool)))
-		return res
+		return result(first, fmt.Sprintf("Could not wait: the id at %s %v, so it was not polled. Poll %s yourself.", spec.ID, err, pollTool))
 	}
-	p := &progress{s: s, sc: sc}
+	p := &progress{w: w, sc: sc}
 	if req.Params.Meta != nil {
 		p.token = req.Params.Meta.ProgressToken
 	}
 	deadline := time.Now().Add(time.Duration(timeoutSec) * time.Second)
 	started := time.Now()
 	last := first
-	status := lookupString(first, w.Field)
+	status := lookupString(first, spec.Field)
 	p.send(ctx, 0, fmt.Sprintf("%s %s: %s", t.Name, id, orUnknown(status)))
 	pollCall := NewCall(&Tool{Name: pollTool}, nil, nil)
-	next := s.poll // the pause before the next poll
+	poll := func(ctx context.Context, c *Call) (*http.Response, error) { return spec.Poll(ctx, c, id) }
+	next := w.poll // the pause before the next poll
 	for {
 		switch {
-		case slices.Contains(w.Ready, status):
+		case slices.Contains(spec.Ready, status):
 			p.send(ctx, p.n+1, fmt.Sprintf("%s is %s after %s", id, status, formatDuration(time.Since(started))))
-			res := s.jsonResult(t, last, false, 200)
-			res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Ready: %s is %s after %s.", id, status, formatDuration(time.Since(started)))))
-			return res
-		case slices.Contains(w.Failed, status):
-			res := s.jsonResult(t, last, false, 200)
+			return result(last, fmt.Sprintf("Ready: %s is %s after %s.", id, status, formatDuration(time.Since(started))))
+		case slices.Contains(spec.Failed, status):
+			res := result(last, fmt.Sprintf("Failed: %s reached status %s. Inspect it with %s (and its logs) before retrying.", id, status, pollTool))
 			res.IsError = true
-			res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Failed: %s reached status %s. Inspect it with %s (and its logs) before retrying.", id, status, pollTool)))
 			return res
 		}
 		still := func() *mcp.CallToolResult {
-			res := s.jsonResult(t, last, false, 200)
-			res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Still %s after %s (wait_timeout_sec=%d). The operation continues: poll %s with id=%q until its status is %s.", orUnknown(status), formatDuration(time.Since(started)), timeoutSec, pollTool, id, strings.Join(w.Ready, " or "))))
-			return res
+			return result(last, fmt.Sprintf("Still %s after %s (wait_timeout_sec=%d). The operation continues: poll %s with id=%q until its status is %s.", orUnknown(status), formatDuration(time.Since(started)), timeoutSec, pollTool, id, strings.Join(spec.Ready, " or ")))
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 || ctx.Err() != nil {
@@ -149,37 +165,32 @@ func (s *Server) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, re
 			continue
 		case <-timer.C:
 		}
-		next = s.poll
+		next = w.poll
 		// A poll never outlasts the wait budget (nor the per-request timeout).
-		pctx, cancel := context.WithDeadline(s.obs.WaitPoll(ctx, w.Operation), deadline)
-		var pollStatus int
-		var retryAfter string
-		_, _, body, _, errRes := s.do(pctx, t, pollCall, func(ctx context.Context, c *Call) (*http.Response, error) {
-			resp, err := w.Poll(ctx, c, id)
-			if resp != nil {
-				pollStatus, retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
-			}
-			return resp, err
-		})
+		pctx, cancel := context.WithDeadline(w.obs.WaitPoll(ctx, spec.Operation), deadline)
+		rep, err := w.send.send(pctx, t, pollCall, poll)
 		budgetOver := pctx.Err() != nil && ctx.Err() == nil
 		cancel()
+		var ue *upstreamError
 		switch {
-		case errRes == nil:
+		case err == nil:
 		case budgetOver:
 			return still()
-		case pollStatus == http.StatusTooManyRequests || pollStatus == http.StatusServiceUnavailable:
+		case errors.As(err, &ue) && (ue.status == http.StatusTooManyRequests || ue.status == http.StatusServiceUnavailable):
 			// The operation goes on; the API only asks to slow down.
-			if d, ok := RetryAfter(retryAfter); ok {
+			if d, ok := RetryAfter(ue.header.Get("Retry-After")); ok {
 				next = max(next, d)
 			}
-			p.send(ctx, 0, fmt.Sprintf("%s %s: %s; the API answered HTTP %d to a poll, polling again in %s", t.Name, id, orUnknown(status), pollStatus, formatDuration(min(next, max(time.Until(deadline), 0)))))
+			p.send(ctx, 0, fmt.Sprintf("%s %s: %s; the API answered HTTP %d to a poll, polling again in %s", t.Name, id, orUnknown(status), ue.status, formatDuration(min(next, max(time.Until(deadline), 0)))))
 			continue
 		default:
-			errRes.Content = append(errRes.Content, mcp.NewTextContent(fmt.Sprintf("While waiting for %s; the operation itself was accepted. Poll %s with id=%q.", id, pollTool, id)))
-			return errRes
+			res := w.fail.result(sc, t, err)
+			res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("While waiting for %s; the operation itself was accepted. Poll %s with id=%q.", id, pollTool, id)))
+			return res
 		}
-		last = sc.JSON(body)
-		status = lookupString(last, w.Field)
+		rep.done()
+		last = sc.JSON(rep.body.data)
+		status = lookupString(last, spec.Field)
 		p.send(ctx, 0, fmt.Sprintf("%s %s: %s (%s)", t.Name, id, orUnknown(status), formatDuration(time.Since(started))))
 	}
 }

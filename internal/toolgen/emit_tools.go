@@ -95,7 +95,7 @@ var locNames = map[string]string{
 	InRaw: "InRaw", InControl: "InControl", InExtra: "InExtra",
 }
 
-var resultNames = map[string]string{"json": "ResultJSON", "image": "ResultImage", "file": "ResultFile"}
+var resultNames = map[string]string{"json": "ResultJSON", "image": "ResultImage", "file": "ResultFile", "logs": "ResultLogs"}
 
 // field is one key of a generated struct literal. A nil value is left out.
 type field struct {
@@ -137,6 +137,9 @@ func rawMessage(b json.RawMessage) jen.Code {
 	}
 	return jen.Qual("encoding/json", "RawMessage").Call(jen.Lit(string(b)))
 }
+
+// oneLine folds the white space of a YAML text into single spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func stringSlice(ss []string) jen.Code {
 	items := make([]jen.Code, len(ss))
@@ -189,7 +192,6 @@ func (e *toolsEmitter) toolLiteral(t *Tool) (jen.Code, error) {
 		field{"OutputSchema", out},
 		field{"WrapOutput", ifTrue(t.WrapOutput)},
 		field{"Result", jen.Qual(rt, resultNames[t.Result])},
-		field{"Logs", ifTrue(t.Logs)},
 		field{"SendsIdempotencyKey", ifTrue(t.SendsIdempotencyKey)},
 		field{"Wait", wait},
 		field{"ErrorHints", e.errorHintsLiteral(t)},
@@ -306,11 +308,14 @@ func (e *toolsEmitter) callFunc(t *Tool) (jen.Code, error) {
 	method := op.OperationId
 	switch t.Body {
 	case "json":
+		// The runtime encodes the body once from the arguments; the client's
+		// WithBody variant sends those bytes as they are.
 		stmts = append(stmts,
-			jen.Var().Id("body").Qual(e.clientPath, op.OperationId+"JSONRequestBody"),
-			jen.If(jen.Err().Op(":=").Id("c").Dot("Body").Call(jen.Op("&").Id("body")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.List(jen.Id("body"), jen.Err()).Op(":=").Id("c").Dot("JSONBody").Call(),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		)
-		callArgs = append(callArgs, jen.Id("body"))
+		callArgs = append(callArgs, jen.Lit("application/json"), jen.Id("body"))
+		method += "WithBody"
 	case "raw":
 		stmts = append(stmts,
 			jen.List(jen.Id("contentType"), jen.Id("raw"), jen.Err()).Op(":=").Id("c").Dot("Raw").Call(),
@@ -365,6 +370,13 @@ func (e *toolsEmitter) registryFile(tf *ToolsFile) ([]byte, error) {
 	f.Var().Id("Profiles").Op("=").Index().Qual(rt, "Profile").Values(profs...)
 	f.Comment("Instructions is the introduction of the initialize instructions; the toolset guides follow it.")
 	f.Const().Id("Instructions").Op("=").Lit(strings.TrimSpace(tf.Instructions))
+	f.Comment("Hints are the catalog's advice in result and error texts (tools.yaml hints:).")
+	f.Var().Id("Hints").Op("=").Qual(rt, "Hints").Add(structLit(
+		field{"FileTooLong", ifSet(oneLine(tf.Hints.FileTooLong))},
+		field{"FileTooLarge", ifSet(oneLine(tf.Hints.FileTooLarge))},
+		field{"PaymentRequired", ifSet(oneLine(tf.Hints.PaymentRequired))},
+		field{"Timeout", ifSet(oneLine(tf.Hints.Timeout))},
+	))
 	f.Comment("Budget is the tools/list token budget declared in tools.yaml (cl100k).")
 	f.Var().Id("Budget").Op("=").Qual(rt, "Budget").Values(jen.Dict{
 		jen.Id("TotalTokens"): jen.Lit(tf.Budget.TotalTokens),

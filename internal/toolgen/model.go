@@ -40,8 +40,7 @@ type Tool struct {
 	Output                            map[string]any // nil: no structured output
 	WrapOutput                        bool           // non-object JSON is wrapped as {"result": …}
 	Annotations                       Annotations
-	Result                            string
-	Logs                              bool
+	Result                            string // json, image, file or logs (tools.yaml logs: true)
 	Wait                              *WaitSpec
 	WaitOp                            *Operation
 	Handler                           string
@@ -68,6 +67,10 @@ type Annotations struct {
 
 var toolNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 var argNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
+
+// toolWordRE finds what reads as a tool name in prose (snake_case words),
+// so that hints never advise a tool the catalog does not have.
+var toolWordRE = regexp.MustCompile(`\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b`)
 
 // problems collects every disagreement so one run reports all of them.
 type problems []string
@@ -141,6 +144,16 @@ func buildTools(tf *ToolsFile, ops map[string]*Operation, opOrder []string, comp
 		if !used[id] && !excluded[id] {
 			op := ops[id]
 			probs.addf("api/openapi.yaml: operation %s (%s %s) is used by no tool; map it in tools.yaml or list it under excluded: with a reason", id, op.Method, op.Path)
+		}
+	}
+	for _, h := range []struct{ key, text string }{
+		{"file_too_long", tf.Hints.FileTooLong}, {"file_too_large", tf.Hints.FileTooLarge},
+		{"payment_required", tf.Hints.PaymentRequired}, {"timeout", tf.Hints.Timeout},
+	} {
+		for _, w := range toolWordRE.FindAllString(h.text, -1) {
+			if _, ok := names[w]; !ok {
+				probs.addf("tools.yaml: hints.%s names %q, which is no tool", h.key, w)
+			}
 		}
 	}
 	for _, pname := range sortedKeys(tf.Profiles) {

@@ -71,12 +71,13 @@ func (r *resolver) errorRules() {
 	}
 }
 
-// resultKind: `result:` says how a success becomes content. An image or a
-// file is returned as it came, so `logs` (cutting the last lines) and
+// resultKind: `result:` says how a success becomes content, and `logs:
+// true` makes a JSON result a log snapshot, a kind of its own. An image or
+// a file is returned as it came, so `logs` (cutting the last lines) and
 // `wait` (polling a JSON status) cannot apply to it, and a log snapshot is
-// never awaited; the runtime would ignore the second of each pair.
+// never awaited: each pair is refused rather than one of it ignored.
 func (r *resolver) resultKind() {
-	r.t.Result, r.t.Logs = r.spec.Result, r.spec.Logs
+	r.t.Result = r.spec.Result
 	if r.t.Result == "" {
 		r.t.Result = "json"
 	}
@@ -96,6 +97,9 @@ func (r *resolver) resultKind() {
 	}
 	if r.spec.Logs && r.spec.Wait != nil {
 		r.addf("logs and wait cannot be combined (a log snapshot has nothing to wait for)")
+	}
+	if r.spec.Logs && r.t.Result == "json" {
+		r.t.Result = "logs"
 	}
 }
 
@@ -464,10 +468,11 @@ func deriveAnnotations(method string, o *AnnotationSpec) Annotations {
 }
 
 // outputSchema derives the advisory output schema from the first 2xx JSON
-// response. Non-object JSON is wrapped as {"result": …} because MCP requires
+// response (of a JSON or log result; images and files have none).
+// Non-object JSON is wrapped as {"result": …} because MCP requires
 // outputSchema to describe an object.
 func outputSchema(op *Operation, result string) (map[string]any, bool, error) {
-	if result != "json" {
+	if result != "json" && result != "logs" {
 		return nil, false, nil
 	}
 	_, resp := successResponse(op.Op)

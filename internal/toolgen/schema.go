@@ -142,6 +142,15 @@ func (c *converter) convert(ref *openapi3.SchemaRef, where string) (map[string]a
 				return nil, err
 			}
 			out["additionalProperties"] = v
+		case c.input && len(props) > 0 && ap.Has == nil:
+			// An input object whose members the spec declares is closed.
+			// The runtime sends the arguments as validated, encoded once,
+			// so a member the schema does not declare would reach the API
+			// unchecked; a case variant (EFFECT beside effect) would even
+			// be read as the declared one by a case-insensitive decoder.
+			// A free-form object (no properties, or additionalProperties:
+			// true) stays open.
+			out["additionalProperties"] = false
 		}
 	}
 	return out, nil

@@ -286,6 +286,11 @@ func TestSync(t *testing.T) {
 			want: []string{"oneOf/anyOf/allOf/not are not allowed in tool inputs"},
 		},
 		{
+			name: "hint naming no tool",
+			tool: func(s string) string { return strings.Replace(s, "widget_list shows", "widget_lst shows", 1) },
+			want: []string{`tools.yaml: hints.payment_required names "widget_lst", which is no tool`},
+		},
+		{
 			name: "invalid OpenAPI document",
 			spec: func(s string) string {
 				return strings.Replace(s, "openapi: 3.0.3", "openapi: 3.0.3\nbogus_top_level: 1", 1)
@@ -327,7 +332,7 @@ func TestEntriesNameTheirSource(t *testing.T) {
 	yamlLines := strings.Split(string(in.Tools), "\n")
 	head := regexp.MustCompile(`(?m)^\t\t// ([a-z0-9_]+): tools\.yaml:(\d+) → ([A-Z]+) (/\S*)$`)
 	order := []string{"Name", "Toolset", "Title", "Description", "Operation", "Method", "Path", "Annotations",
-		"Args", "InputSchema", "OutputSchema", "WrapOutput", "Result", "Logs", "SendsIdempotencyKey", "Wait", "ErrorHints", "Call"}
+		"Args", "InputSchema", "OutputSchema", "WrapOutput", "Result", "SendsIdempotencyKey", "Wait", "ErrorHints", "Call"}
 	seen := 0
 	for _, p := range sortedKeys(out.Files) {
 		if !strings.HasPrefix(p, "internal/toolgen/testdata/golden/gen/tools/") || strings.HasSuffix(p, "registry.gen.go") {

@@ -22,6 +22,17 @@ type ToolsFile struct {
 	Profiles     map[string]Profile `yaml:"profiles"`
 	Toolsets     []Toolset          `yaml:"toolsets"`
 	Excluded     []Exclusion        `yaml:"excluded"`
+	Hints        Hints              `yaml:"hints"`
+}
+
+// Hints are the catalog's advice that the runtime adds to result and error
+// texts (runtime.Hints): where the way out of a situation is another tool,
+// the catalog names it, so the runtime names none. Each is a sentence.
+type Hints struct {
+	FileTooLong     string `yaml:"file_too_long"`
+	FileTooLarge    string `yaml:"file_too_large"`
+	PaymentRequired string `yaml:"payment_required"`
+	Timeout         string `yaml:"timeout"`
 }
 
 // Budget caps the cost of tools/list in cl100k tokens. Zero means unchecked.

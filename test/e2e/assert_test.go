@@ -144,7 +144,7 @@ func assertResult(t *testing.T, tool *runtime.Tool, res *mcp.CallToolResult, las
 		if blob.Blob != base64.StdEncoding.EncodeToString(fileBytes) || blob.MIMEType == "" {
 			t.Errorf("blob %q (%s), want the upstream bytes with a MIME type", blob.Blob, blob.MIMEType)
 		}
-	case tool.Logs:
+	case tool.Result == runtime.ResultLogs:
 		if txt := resultText(res); !strings.Contains(txt, logLines[len(logLines)-1]) {
 			t.Errorf("logs result %q lacks the upstream's last line", txt)
 		}

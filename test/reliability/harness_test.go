@@ -190,6 +190,7 @@ func goldenRuntime(t testing.TB, base *url.URL, opts ...runtimeOpt) *built {
 		Name: "reliability", Version: "0", Tools: cat, Toolsets: goldentools.Toolsets, Instructions: goldentools.Instructions,
 		BaseURL: base, Timeout: 2 * time.Second, Mode: runtime.ModeHTTP, PollInterval: 10 * time.Millisecond,
 		Defaults: map[string]string{"MIOSA_DEFAULT_TEMPLATE": "tmpl-default"},
+		Settings: httpSettings,
 	}, opts)
 }
 
@@ -207,7 +208,16 @@ func realRuntime(t testing.TB, base *url.URL, opts ...runtimeOpt) *built {
 		Name: "reliability", Version: "0", Tools: cat, Toolsets: realtools.Toolsets, Instructions: realtools.Instructions,
 		BaseURL: base, Timeout: 2 * time.Second, Mode: runtime.ModeHTTP, PollInterval: 10 * time.Millisecond,
 		Defaults: map[string]string{"MIOSA_DEFAULT_TEMPLATE": "miosa-sandbox"},
+		Settings: httpSettings, Hints: realtools.Hints,
 	}, opts)
+}
+
+// httpSettings are the advice texts internal/app gives an HTTP server
+// (runtime.Settings).
+var httpSettings = runtime.Settings{
+	KeyRejected: "Send `Authorization: Bearer msk_u_…` (the word Bearer, then the key).",
+	APIURL:      "MIOSA_API_URL",
+	Timeout:     "MIOSA_TIMEOUT_MS",
 }
 
 func finish(t testing.TB, b *built, o runtime.Options, opts []runtimeOpt) *built {

@@ -373,7 +373,7 @@ func unescapeU(s string) string {
 }
 
 // TestKeyStraddlingTheKeptHeadNeverLeaks: of a JSON answer longer than the
-// text cap only its first TextBytes+1 bytes are kept (runtime answer.go), and
+// text cap only its first TextBytes+1 bytes are kept (runtime send.go), and
 // that end is a cut too. A key straddling it, written plainly or spelled
 // with \u escapes, is redacted from the kept head before the head is cut to
 // the text cap, whichever byte the head ends at: no 10 characters of the

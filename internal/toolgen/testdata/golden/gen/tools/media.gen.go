@@ -69,8 +69,7 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"widget_id":{"pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["widget_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
-			Result:       runtime.ResultJSON,
-			Logs:         true,
+			Result:       runtime.ResultLogs,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				widgetIdParam, err := c.Path("widget_id")
 				if err != nil {

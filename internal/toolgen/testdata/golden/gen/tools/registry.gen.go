@@ -36,6 +36,12 @@ var Profiles = []runtime.Profile{{
 // Instructions is the introduction of the initialize instructions; the toolset guides follow it.
 const Instructions = "Fixture API for generator tests."
 
+// Hints are the catalog's advice in result and error texts (tools.yaml hints:).
+var Hints = runtime.Hints{
+	FileTooLong:     "Ask blob_get for a smaller blob.",
+	PaymentRequired: "widget_list shows what costs credits.",
+}
+
 // Budget is the tools/list token budget declared in tools.yaml (cl100k).
 var Budget = runtime.Budget{
 	ToolTokens:  400,

@@ -78,11 +78,11 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 				if err := c.Params(&params); err != nil {
 					return nil, err
 				}
-				var body client.CreateWidgetJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.CreateWidget(ctx, &params, body)
+				return cl.CreateWidgetWithBody(ctx, &params, "application/json", body)
 			},
 		},
 		// widget_list: tools.yaml:22 → GET /widgets
@@ -227,11 +227,11 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 				if err != nil {
 					return nil, err
 				}
-				var body client.ClickWidgetJSONRequestBody
-				if err := c.Body(&body); err != nil {
+				body, err := c.JSONBody()
+				if err != nil {
 					return nil, err
 				}
-				return cl.ClickWidget(ctx, widgetIdParam, body)
+				return cl.ClickWidgetWithBody(ctx, widgetIdParam, "application/json", body)
 			},
 		},
 		// widget_port: tools.yaml:46 → GET /widgets/{widget_id}/ports/{port}

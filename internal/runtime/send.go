@@ -4,13 +4,164 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sync/semaphore"
 )
+
+// The send stage of a call (server.go): the bound request goes out once,
+// under the per-request timeout, through the shared client (upstream.go:
+// its editor and retries), and a 2xx answer is read as far as the tool's
+// result kind needs (below). What comes back is a *reply, or an error
+// saying why there is none (a *transportError, an *upstreamError, an
+// *informationalStatus, or the bind stage's *ArgError); errors.go words
+// each for the model.
+
+// sender is the send stage.
+type sender struct {
+	timeout time.Duration
+	limits  Limits
+	answers *semaphore.Weighted // Limits.AnswerBytes
+	log     *slog.Logger
+}
+
+// reply is a 2xx answer as it was read: not yet scrubbed (scrubAnswer), the
+// body as far as the result needs it. Its body's budget is given back by
+// done.
+type reply struct {
+	status int
+	header http.Header
+	body   *upstreamBody
+}
+
+func (r *reply) done() { r.body.done() }
+
+// transportError: the request got no answer, or its body could not be
+// read (status is then the answer's, else 0).
+type transportError struct {
+	err    error
+	status int
+}
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+// upstreamError: the API answered with a status outside 2xx; body is the
+// first errorBodyBytes of its body (cut: there was more).
+type upstreamError struct {
+	status int
+	header http.Header
+	body   []byte
+	cut    bool
+}
+
+func (e *upstreamError) Error() string { return fmt.Sprintf("HTTP %d", e.status) }
+
+// informationalStatus: a 1xx reached the client (101 Switching Protocols,
+// whose body is the raw connection); it was refused unread.
+type informationalStatus struct{ status int }
+
+func (e *informationalStatus) Error() string { return fmt.Sprintf("HTTP %d", e.status) }
+
+// send runs one upstream request of t's call under the per-request timeout
+// and reads the answer as far as t's result needs. Every exchange ends by
+// the timeout, whatever the API answers: a 1xx is refused unread, and the
+// body is closed when the request's context ends, so no read outlives it.
+func (s *sender) send(ctx context.Context, t *Tool, call *Call, fn CallFunc) (*reply, error) {
+	cctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	// A deadline of this request, not of the caller, is a timeout; the
+	// caller going away is a cancellation.
+	timedOut := func(err error) error {
+		if ctx.Err() == nil && cctx.Err() != nil {
+			return context.DeadlineExceeded
+		}
+		return err
+	}
+	resp, err := fn(cctx, call)
+	if err != nil {
+		if ae := (*ArgError)(nil); errors.As(err, &ae) {
+			return nil, ae
+		}
+		err = timedOut(err)
+		level := slog.LevelWarn
+		if ctx.Err() != nil {
+			level = slog.LevelDebug // the caller cancelled: nothing failed
+		}
+		s.log.Log(ctx, level, "upstream request failed", "tool", t.Name, "error", scrubURLError(err))
+		return nil, &transportError{err: err}
+	}
+	defer resp.Body.Close()
+	stop := context.AfterFunc(cctx, func() { resp.Body.Close() })
+	defer stop()
+	if resp.StatusCode < 200 {
+		s.log.WarnContext(ctx, "upstream answered an informational status", "tool", t.Name, "status", resp.StatusCode)
+		return nil, &informationalStatus{status: resp.StatusCode}
+	}
+	if resp.StatusCode >= 300 {
+		b, cut, err := readBody(resp.Body, errorBodyBytes)
+		if err != nil {
+			return nil, s.unreadable(ctx, t, resp, timedOut(err))
+		}
+		// The request id is upstream-controlled text: a proxy that echoes
+		// the Authorization header must not put the key into the logs.
+		reqID := capError(scrubberFrom(ctx).String(resp.Header.Get("X-Request-ID")))
+		s.log.InfoContext(ctx, "upstream error", "tool", t.Name, "status", resp.StatusCode, "request_id", reqID)
+		return nil, &upstreamError{status: resp.StatusCode, header: resp.Header, body: b, cut: cut}
+	}
+	body, err := s.read(cctx, t, call, resp)
+	if err != nil {
+		body.done()
+		return nil, s.unreadable(ctx, t, resp, timedOut(err))
+	}
+	return &reply{status: resp.StatusCode, header: resp.Header, body: body}, nil
+}
+
+// unreadable is the error of an answer whose body could not be read.
+func (s *sender) unreadable(ctx context.Context, t *Tool, resp *http.Response, err error) error {
+	s.log.WarnContext(ctx, "reading upstream response failed", "tool", t.Name, "status", resp.StatusCode, "error", scrubURLError(err))
+	return &transportError{err: err, status: resp.StatusCode}
+}
+
+// read reads a 2xx body as far as t's result kind needs it.
+func (s *sender) read(ctx context.Context, t *Tool, call *Call, resp *http.Response) (*upstreamBody, error) {
+	switch {
+	case t.Result == ResultLogs:
+		// A log tool is a snapshot: a stream is read for a short window,
+		// never until it ends (it may not).
+		return s.readLogs(ctx, resp, logLines(call))
+	case t.Result == ResultImage:
+		return s.readBuffered(ctx, resp, s.limits.BinaryBytes)
+	case t.Result == ResultFile && isJSONMedia(mediaType(resp.Header)):
+		return s.readBuffered(ctx, resp, fileJSONBytes(s.limits))
+	case t.Result == ResultFile:
+		return s.readFileAnswer(ctx, resp.Body, s.limits.BinaryBytes, s.limits.TextBytes, s.limits.ReadBytes, resp.ContentLength)
+	case resp.ContentLength > s.limits.ReadBytes:
+		// Announced as longer than is ever read: not read at all.
+		return &upstreamBody{truncated: true}, nil
+	}
+	full := s.limits.TextBytes
+	if t.Wait != nil {
+		full = max(full, waitJSONBytes)
+	}
+	return readJSONAnswer(resp.Body, full, s.limits.TextBytes, s.limits.ReadBytes, resp.ContentLength)
+}
+
+// readBody reads at most limit bytes; truncated reports that more existed.
+func readBody(r io.Reader, limit int64) ([]byte, bool, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if int64(len(b)) > limit {
+		return b[:limit], true, err
+	}
+	return b, false, err
+}
 
 // Reading upstream answers only as far as the result needs (issue #10): 16
 // concurrent 15 MiB answers used to be read whole and peaked at 400-470 MB,
@@ -125,7 +276,7 @@ func (b *upstreamBody) done() {
 // first taken from the answer budget (waiting while ctx lives): up front
 // when sizeHint (a Content-Length, or -1) says how much will be read, else
 // once the body passes freeAnswerBytes. release gives it back.
-func (s *Server) readUpTo(ctx context.Context, r io.Reader, n int, sizeHint int64) ([]byte, func(), error) {
+func (s *sender) readUpTo(ctx context.Context, r io.Reader, n int, sizeHint int64) ([]byte, func(), error) {
 	release := func() {}
 	take := func(weight int64) error {
 		if weight <= 0 {
@@ -155,7 +306,7 @@ func (s *Server) readUpTo(ctx context.Context, r io.Reader, n int, sizeHint int6
 
 // extend reads more of r into buf, up to n bytes in all, after taking what
 // it adds from the answer budget.
-func (s *Server) extend(ctx context.Context, r io.Reader, buf []byte, n int) ([]byte, func(), error) {
+func (s *sender) extend(ctx context.Context, r io.Reader, buf []byte, n int) ([]byte, func(), error) {
 	weight := int64(n - len(buf))
 	if err := s.answers.Acquire(ctx, weight); err != nil {
 		return nil, func() {}, err
@@ -246,7 +397,7 @@ func readJSONAnswer(r io.Reader, full, textMax int, readMax int64, sizeHint int6
 // whole; a longer file can only be returned as cut text, so from then on
 // only its first textMax+1 bytes are kept and the rest is checked to be
 // text (a binary file over the cap is not read further).
-func (s *Server) readFileAnswer(ctx context.Context, r io.Reader, binMax, textMax int, readMax int64, sizeHint int64) (*upstreamBody, error) {
+func (s *sender) readFileAnswer(ctx context.Context, r io.Reader, binMax, textMax int, readMax int64, sizeHint int64) (*upstreamBody, error) {
 	buf, release, err := s.readUpTo(ctx, r, binMax+1, sizeHint)
 	if err != nil {
 		release()
@@ -331,7 +482,7 @@ func (c *textCheck) feed(p []byte) {
 
 // readBuffered reads an answer whole up to limit (+1 to know it was
 // longer), under the answer budget.
-func (s *Server) readBuffered(ctx context.Context, resp *http.Response, limit int) (*upstreamBody, error) {
+func (s *sender) readBuffered(ctx context.Context, resp *http.Response, limit int) (*upstreamBody, error) {
 	buf, release, err := s.readUpTo(ctx, resp.Body, limit+1, resp.ContentLength)
 	if err != nil {
 		release()

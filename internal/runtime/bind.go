@@ -2,7 +2,9 @@ package runtime
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +13,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 )
+
+// The bind stage of a call (server.go): the validated arguments are bound
+// to the tool's argument declarations (tools.yaml `args:`), and the
+// generated closure reads from the Call what goes where: path values
+// (checked so that they cannot change the request's path), query and
+// header parameters, and one JSON body encoded once from the arguments'
+// API names and values.
 
 // Call is one tool invocation: the validated arguments and the tool's
 // argument bindings. Generated closures read their path values, parameters
@@ -30,9 +39,21 @@ func (e *ArgError) Error() string { return e.Msg }
 
 func argErrorf(format string, a ...any) error { return &ArgError{Msg: fmt.Sprintf(format, a...)} }
 
-// NewCall prepares a call. args must already be schema-validated.
+// NewCall binds a call: args must already be schema-validated. A tool that
+// sends an Idempotency-Key gets a fresh one, which every retry of the
+// call's request repeats (upstream.go).
 func NewCall(t *Tool, args map[string]json.RawMessage, defaults map[string]string) *Call {
-	return &Call{Tool: t, args: args, defaults: defaults}
+	c := &Call{Tool: t, args: args, defaults: defaults}
+	if t.SendsIdempotencyKey {
+		c.idemKey = newIdempotencyKey()
+	}
+	return c
+}
+
+func newIdempotencyKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "mcp-" + hex.EncodeToString(b[:])
 }
 
 // Arg decodes the named tool argument (by tool-facing name) into v. It
@@ -249,25 +270,13 @@ func hasDotSegment(p string) bool {
 }
 
 // Params decodes the query and header values into the generated client's
-// <Operation>Params struct (its JSON tags are the API names).
+// <Operation>Params struct (its JSON tags are the API names; the values are
+// scalars or lists of them, keyed by exactly those names).
 func (c *Call) Params(v any) error {
 	m, err := c.collect(InQuery, InHeader)
 	if err != nil {
 		return err
 	}
-	return decodeInto(m, v)
-}
-
-// Body decodes the JSON body values into the generated request-body type.
-func (c *Call) Body(v any) error {
-	m, err := c.collect(InBody)
-	if err != nil {
-		return err
-	}
-	return decodeInto(m, v)
-}
-
-func decodeInto(m map[string]json.RawMessage, v any) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return argErrorf("arguments: %v", err)
@@ -276,6 +285,27 @@ func decodeInto(m map[string]json.RawMessage, v any) error {
 		return argErrorf("arguments: %v", err)
 	}
 	return nil
+}
+
+// JSONBody is the JSON request body: an object of the body arguments'
+// API names and the values sent for them (fixed, given, defaulted or the
+// server's setting; transformed), encoded once. The values are the
+// caller's as validated (compacted): they are not decoded into the
+// generated request type and encoded again, which would drop what the type
+// does not declare and match keys case-insensitively. A *bytes.Reader, so
+// the request can be sent again on a retry (http.NewRequest sets GetBody).
+func (c *Call) JSONBody() (io.Reader, error) {
+	m, err := c.collect(InBody)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, argErrorf("arguments: %v", err)
+	}
+	return bytes.NewReader(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }
 
 // Raw returns the content type and bytes of a raw-bytes upload from the
@@ -310,8 +340,3 @@ func (c *Call) Raw() (string, io.Reader, error) {
 	}
 	return contentType, bytes.NewReader(data), nil
 }
-
-// ctxKey types keep context values private to this package.
-type ctxKey int
-
-const keyAPIKey ctxKey = iota

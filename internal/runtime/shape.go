@@ -2,59 +2,89 @@ package runtime
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// Limits bound what one tool result may carry. Zero fields take defaults.
-type Limits struct {
-	// ReadBytes caps how much of an upstream body is read (default 16 MiB).
-	ReadBytes int64
-	// TextBytes caps text returned to the model (default 80,000 bytes,
-	// about 20k tokens: under the 25,000-token result cap of common clients).
-	TextBytes int
-	// BinaryBytes caps images and blobs before base64 (default 4 MiB).
-	BinaryBytes int
-	// AnswerBytes is the server-wide budget of upstream-answer bytes held
-	// beyond the first MiB of each (default 16 MiB, at least one answer
-	// at the largest size kept): large images, files and log answers wait
-	// for room instead of all being held at once.
-	AnswerBytes int64
+// The shape stage of a call (server.go): a 2xx answer, scrubbed (scrub
+// first, then cut: scrubAnswer), becomes the MCP result of its tool's
+// kind. One switch dispatches every kind. An answer the tool cannot pass
+// on is an *unusableAnswer, which errors.go words like every other failure.
+
+// shaper is the shape stage.
+type shaper struct {
+	limits   Limits
+	hints    Hints
+	settings Settings
+	wait     *waiter // JSON tools called with wait: true (wait.go)
 }
 
-func (l Limits) withDefaults() Limits {
-	if l.ReadBytes <= 0 {
-		l.ReadBytes = 16 << 20
-	}
-	if l.TextBytes <= 0 {
-		l.TextBytes = 80_000
-	}
-	if l.BinaryBytes <= 0 {
-		l.BinaryBytes = 4 << 20
-	}
-	if l.AnswerBytes <= 0 {
-		l.AnswerBytes = 16 << 20
-	}
-	// One answer at the largest size it may keep always fits.
-	l.AnswerBytes = max(l.AnswerBytes, int64(fileJSONBytes(l)), logJSONBytes+1)
-	return l
+// unusableAnswer: a 2xx answer the tool cannot pass on; msg says why and
+// what to do.
+type unusableAnswer struct{ msg string }
+
+func (e *unusableAnswer) Error() string { return e.msg }
+
+func unusablef(format string, a ...any) error {
+	return &unusableAnswer{msg: fmt.Sprintf(format, a...)}
 }
 
-// readBody reads at most limit bytes; truncated reports that more existed.
-func readBody(r io.Reader, limit int64) ([]byte, bool, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if int64(len(b)) > limit {
-		return b[:limit], true, err
+// shape builds the result of t's call from its reply, by t's result kind.
+// A JSON tool called with wait: true polls until the resource is ready
+// (wait.go); every other kind returns at once.
+func (sh *shaper) shape(ctx context.Context, sc *Scrubber, t *Tool, call *Call, req mcp.CallToolRequest, rep *reply) (*mcp.CallToolResult, error) {
+	switch t.Result {
+	case ResultImage:
+		return sh.imageResult(rep.body, rep.header)
+	case ResultFile:
+		return sh.fileResult(sc, t, rep.body, rep.header)
+	case ResultLogs:
+		return sh.logsResult(sc, t, call, rep.body, rep.header)
 	}
-	return b, false, err
+	if err := sh.unusableBody(t, rep.status, rep.header, rep.body); err != nil {
+		return nil, err
+	}
+	if t.Wait != nil && !rep.body.head && waits(call) {
+		return sh.wait.wait(ctx, sc, t, call, req, rep.body.data), nil
+	}
+	return sh.answerResult(t, rep.body, rep.status), nil
+}
+
+// waits reports whether the call asked to wait (the wait control).
+func waits(call *Call) bool {
+	var wait bool
+	call.Arg("wait", &wait)
+	return wait
+}
+
+// sentences is the given sentences, each after a space; empty ones are
+// left out.
+func sentences(ss ...string) string {
+	var b strings.Builder
+	for _, s := range ss {
+		if s != "" {
+			b.WriteString(" ")
+			b.WriteString(s)
+		}
+	}
+	return b.String()
+}
+
+// orDefault is s, or def when s is empty.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // cutText shortens s to at most max bytes on a rune boundary and says what
@@ -71,7 +101,7 @@ func cutTextOf(s string, total, max int, hint string) (string, bool) {
 	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + fmt.Sprintf("\n\n[truncated: showing the first %d of %d bytes. %s]", cut, total, hint), true
+	return s[:cut] + fmt.Sprintf("\n\n[truncated: showing the first %d of %d bytes.%s]", cut, total, sentences(hint)), true
 }
 
 // fileJSONBytes is how much of a JSON-wrapped download is read: the base64
@@ -97,7 +127,7 @@ const snippetBytes = 200
 // at the read cap (the JSON is incomplete), a GET answered with an empty
 // 200, or a body that is not JSON (an HTML page from a proxy or portal).
 // Plain-text bodies stay results: some endpoints answer text.
-func (s *Server) unusableBody(t *Tool, status int, h http.Header, ub *upstreamBody) *mcp.CallToolResult {
+func (sh *shaper) unusableBody(t *Tool, status int, h http.Header, ub *upstreamBody) error {
 	body, truncated := ub.data, ub.truncated
 	trimmed := bytes.TrimSpace(body)
 	if ub.head {
@@ -115,10 +145,10 @@ func (s *Server) unusableBody(t *Tool, status int, h http.Header, ub *upstreamBo
 	}
 	switch {
 	case truncated:
-		return mcp.NewToolResultError(fmt.Sprintf("%s: the API's response exceeded %d bytes and was cut, so it is incomplete and not returned. Ask for less: use the tool's limit/cursor/page, a narrower path or filter.%s", t.Name, s.limits.ReadBytes, reqID))
+		return unusablef("%s: the API's response exceeded %d bytes and was cut, so it is incomplete and not returned. Ask for less: use the tool's limit/cursor/page, a narrower path or filter.%s", t.Name, sh.limits.ReadBytes, reqID)
 	case len(trimmed) == 0:
 		if t.Method == http.MethodGet && status == http.StatusOK {
-			return mcp.NewToolResultError(fmt.Sprintf("%s: the API answered HTTP 200 with an empty body where JSON was expected. Retry shortly; if it persists, quote the request id to support.%s", t.Name, reqID))
+			return unusablef("%s: the API answered HTTP 200 with an empty body where JSON was expected. Retry shortly; if it persists, quote the request id to support.%s", t.Name, reqID)
 		}
 		return nil
 	case valid() || mediaType(h) == "text/plain":
@@ -126,7 +156,7 @@ func (s *Server) unusableBody(t *Tool, status int, h http.Header, ub *upstreamBo
 	}
 	what := "not valid JSON"
 	if mt := mediaType(h); mt == "text/html" || bytes.HasPrefix(trimmed, []byte("<")) {
-		what += ": it is an HTML page (a proxy, captive portal or wrong MIOSA_API_URL may be in the way)"
+		what += ": it is an HTML page (a proxy, captive portal or wrong " + orDefault(sh.settings.APIURL, "API URL") + " may be in the way)"
 	} else {
 		total := len(trimmed)
 		if ub.head {
@@ -135,17 +165,17 @@ func (s *Server) unusableBody(t *Tool, status int, h http.Header, ub *upstreamBo
 		snippet, _ := cutTextOf(string(trimmed), total, snippetBytes, "")
 		what += fmt.Sprintf(" (%s): %s", mediaType(h), snippet)
 	}
-	return mcp.NewToolResultError(fmt.Sprintf("%s: the API answered HTTP %d but the body is %s. Retry shortly; if it persists, report it.%s", t.Name, status, what, reqID))
+	return unusablef("%s: the API answered HTTP %d but the body is %s. Retry shortly; if it persists, report it.%s", t.Name, status, what, reqID)
 }
 
 // answerResult is jsonResult for an answer of which only the start was
 // kept (readJSONAnswer): its text is cut, and validity, size and the paging
 // note come from the scan of the whole.
-func (s *Server) answerResult(t *Tool, ub *upstreamBody, status int) *mcp.CallToolResult {
+func (sh *shaper) answerResult(t *Tool, ub *upstreamBody, status int) *mcp.CallToolResult {
 	if !ub.head {
-		return s.jsonResult(t, ub.data, ub.truncated, status)
+		return sh.jsonResult(t, ub.data, ub.truncated, status)
 	}
-	lim := s.limits
+	lim := sh.limits
 	head := string(ub.data)
 	if ub.truncated || !ub.valid {
 		text, _ := cutTextOf(head, int(ub.size), lim.TextBytes, "The response was not complete JSON; narrow the request (limit, path, filters).")
@@ -174,8 +204,8 @@ func (s *Server) answerResult(t *Tool, ub *upstreamBody, status int) *mcp.CallTo
 // jsonResult turns a 2xx JSON (or empty) body into structured content plus
 // a text copy. The upstream bytes pass through unchanged: no re-marshalling
 // through Go types that would drop fields or nulls.
-func (s *Server) jsonResult(t *Tool, body []byte, readTruncated bool, status int) *mcp.CallToolResult {
-	lim := s.limits
+func (sh *shaper) jsonResult(t *Tool, body []byte, readTruncated bool, status int) *mcp.CallToolResult {
+	lim := sh.limits
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		res := mcp.NewToolResultText(fmt.Sprintf("Done (HTTP %d, no content).", status))
@@ -265,39 +295,39 @@ func pagingNote(top map[string]json.RawMessage) string {
 }
 
 // imageResult returns an image as MCP image content.
-func (s *Server) imageResult(ub *upstreamBody, h http.Header) *mcp.CallToolResult {
+func (sh *shaper) imageResult(ub *upstreamBody, h http.Header) (*mcp.CallToolResult, error) {
 	body, truncated := ub.data, ub.truncated
 	mt := mediaType(h)
 	if !strings.HasPrefix(mt, "image/") {
 		mt = http.DetectContentType(body)
 		if !strings.HasPrefix(mt, "image/") {
-			return mcp.NewToolResultError(fmt.Sprintf("The API returned %s instead of an image.", mt))
+			return nil, unusablef("The API returned %s instead of an image.", mt)
 		}
 	}
-	if truncated || len(body) > s.limits.BinaryBytes {
-		return mcp.NewToolResultError(fmt.Sprintf("The image is larger than the %d-byte cap; it was not returned.", s.limits.BinaryBytes))
+	if truncated || len(body) > sh.limits.BinaryBytes {
+		return nil, unusablef("The image is larger than the %d-byte cap; it was not returned.", sh.limits.BinaryBytes)
 	}
-	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewImageContent(base64.StdEncoding.EncodeToString(body), mt)}}
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewImageContent(base64.StdEncoding.EncodeToString(body), mt)}}, nil
 }
 
 // fileResult returns a download: valid UTF-8 text as text, anything else as
 // a base64 blob with its MIME type, both capped with an explicit note.
-func (s *Server) fileResult(sc *Scrubber, t *Tool, ub *upstreamBody, h http.Header) *mcp.CallToolResult {
+func (sh *shaper) fileResult(sc *Scrubber, t *Tool, ub *upstreamBody, h http.Header) (*mcp.CallToolResult, error) {
 	body, truncated := ub.data, ub.truncated
 	mt := mediaType(h)
 	if ub.head {
 		// Longer than the binary cap: text is cut, anything else refused.
 		if ub.text {
-			text, _ := cutTextOf(string(body), int(ub.size), s.limits.TextBytes, "Read a smaller file or a range (e.g. file_bash with head/tail/sed -n).")
-			return mcp.NewToolResultText(text)
+			text, _ := cutTextOf(string(body), int(ub.size), sh.limits.TextBytes, sh.hints.FileTooLong)
+			return mcp.NewToolResultText(text), nil
 		}
 		if mt == "" || mt == "application/octet-stream" {
 			mt, _, _ = strings.Cut(http.DetectContentType(body), ";")
 		}
-		return mcp.NewToolResultText(fmt.Sprintf("[not returned: binary content (%s) larger than the %d-byte cap. Use a presigned URL (storage_presign) or split the file.]", mt, s.limits.BinaryBytes))
+		return sh.binaryTooLarge(mt), nil
 	}
 	if isJSONMedia(mt) && truncated {
-		return mcp.NewToolResultText(fmt.Sprintf("[not returned: the API's answer for this file is larger than %d bytes. Read a smaller file or a range (e.g. file_bash with head/tail/sed -n), or use a presigned URL (storage_presign).]", fileJSONBytes(s.limits)))
+		return mcp.NewToolResultText(fmt.Sprintf("[not returned: the API's answer for this file is larger than %d bytes.%s]", fileJSONBytes(sh.limits), sentences(sh.hints.FileTooLong, sh.hints.FileTooLarge))), nil
 	}
 	if isJSONMedia(mt) {
 		// Some endpoints wrap file content as {data:{content, encoding}}.
@@ -313,7 +343,7 @@ func (s *Server) fileResult(sc *Scrubber, t *Tool, ub *upstreamBody, h http.Head
 				if d, err := base64.StdEncoding.DecodeString(c); err == nil {
 					body = d
 				} else if env.Data.Encoding == "base64" {
-					return mcp.NewToolResultError("The API returned file content that is not valid base64.")
+					return nil, unusablef("The API returned file content that is not valid base64.")
 				} else {
 					body = []byte(c)
 				}
@@ -331,18 +361,93 @@ func (s *Server) fileResult(sc *Scrubber, t *Tool, ub *upstreamBody, h http.Head
 		}
 	}
 	if utf8.Valid(body) && !bytes.ContainsRune(body, 0) {
-		text, cut := cutText(string(body), s.limits.TextBytes, "Read a smaller file or a range (e.g. file_bash with head/tail/sed -n).")
+		text, cut := cutText(string(body), sh.limits.TextBytes, sh.hints.FileTooLong)
 		if truncated && !cut {
-			text += fmt.Sprintf("\n\n[truncated: the file exceeded %d bytes and was cut]", s.limits.ReadBytes)
+			text += fmt.Sprintf("\n\n[truncated: the file exceeded %d bytes and was cut]", sh.limits.ReadBytes)
 		}
-		return mcp.NewToolResultText(text)
+		return mcp.NewToolResultText(text), nil
 	}
-	if truncated || len(body) > s.limits.BinaryBytes {
-		return mcp.NewToolResultText(fmt.Sprintf("[not returned: binary content (%s) larger than the %d-byte cap. Use a presigned URL (storage_presign) or split the file.]", mt, s.limits.BinaryBytes))
+	if truncated || len(body) > sh.limits.BinaryBytes {
+		return sh.binaryTooLarge(mt), nil
 	}
 	uri := "miosa://" + t.Name
 	return &mcp.CallToolResult{Content: []mcp.Content{
 		mcp.NewTextContent(fmt.Sprintf("Binary content, %d bytes, %s (base64 blob follows).", len(body), mt)),
 		mcp.NewEmbeddedResource(mcp.BlobResourceContents{URI: uri, MIMEType: mt, Blob: base64.StdEncoding.EncodeToString(body)}),
-	}}
+	}}, nil
+}
+
+// binaryTooLarge is what a binary download over the binary cap returns: a
+// note, not an error (the file exists; it is only too large to carry).
+func (sh *shaper) binaryTooLarge(mt string) *mcp.CallToolResult {
+	return mcp.NewToolResultText(fmt.Sprintf("[not returned: binary content (%s) larger than the %d-byte cap.%s]", mt, sh.limits.BinaryBytes, sentences(sh.hints.FileTooLarge)))
+}
+
+// shapeCache holds each tool's top-level output property types, parsed once.
+var shapeCache sync.Map // tool name -> map[string]string
+
+// outputShape returns the declared JSON type of each top-level property of
+// the tool's output schema (the generator emits them one level deep).
+func outputShape(t *Tool) map[string]string {
+	if v, ok := shapeCache.Load(t.Name); ok {
+		return v.(map[string]string)
+	}
+	var s struct {
+		Properties map[string]struct {
+			Type string `json:"type"`
+		} `json:"properties"`
+	}
+	json.Unmarshal(t.OutputSchema, &s)
+	shape := map[string]string{}
+	for k, p := range s.Properties {
+		shape[k] = p.Type
+	}
+	shapeCache.Store(t.Name, shape)
+	return shape
+}
+
+// conforms reports whether a JSON object body (decoded one level) matches the tool's declared
+// top-level property types. The real API can drift from the spec (a list
+// where an object was documented, a null); clients validate
+// structuredContent against outputSchema, so a body that does not conform
+// is returned as {"result": body} instead, which always does (the schemas
+// require nothing and allow additional properties).
+func conforms(t *Tool, top map[string]json.RawMessage) bool {
+	shape := outputShape(t)
+	if len(shape) == 0 {
+		return true
+	}
+	for k, typ := range shape {
+		raw, ok := top[k]
+		if !ok || typ == "" {
+			continue
+		}
+		if !jsonTypeIs(bytes.TrimSpace(raw), typ) {
+			return false
+		}
+	}
+	return true
+}
+
+func jsonTypeIs(raw []byte, typ string) bool {
+	if len(raw) == 0 {
+		return false
+	}
+	switch c := raw[0]; typ {
+	case "object":
+		return c == '{'
+	case "array":
+		return c == '['
+	case "string":
+		return c == '"'
+	case "boolean":
+		return c == 't' || c == 'f'
+	case "null":
+		return c == 'n'
+	case "number":
+		return c == '-' || (c >= '0' && c <= '9')
+	case "integer":
+		return (c == '-' || (c >= '0' && c <= '9')) && !strings.ContainsAny(string(raw), ".eE")
+	}
+	return true
 }
