@@ -144,9 +144,10 @@ func pause(ctx context.Context, d time.Duration) bool {
 }
 
 // flushNotifications gives mcp-go's notification forwarder a moment before
-// the handler returns, so the last notification is not dropped (mcp-go
-// v1.2.1, stack.md §2.6 bug 2; the runtime does the same for its own
-// progress notifications).
+// the handler returns, so the last notification is not dropped: mcp-go
+// v1.2.1 stops the forwarder when the handler returns, losing one it has
+// taken but not yet written (the runtime waits for its own progress
+// notifications instead: internal/runtime/notify.go).
 func flushNotifications(ctx context.Context) { pause(ctx, 5*time.Millisecond) }
 
 // testPNG is a base64 1x1 red PNG; testWAV a base64 10 ms 440 Hz mono

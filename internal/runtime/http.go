@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -49,21 +48,8 @@ type HTTPOptions struct {
 var MCPPaths = []string{"/mcp", "/api/v1/mcp"}
 
 // HTTPHandler returns the HTTP transport: a stateless streamable-HTTP MCP
-// endpoint. The layers, outermost first, and why each sits where it does:
-//   - recoverer: a panic in any layer below becomes a 500, not a dead server;
-//   - checkHost: a DNS-rebinding request (loopback listener, foreign Host) is
-//     refused before anything else reads it, whatever it asks for; mcp-go's
-//     own Host check stays on too;
-//   - checkOrigin: a foreign or repeated Origin is refused for every method,
-//     from headers alone;
-//   - onlyPost: every method but POST gets 405 with Allow: POST, before any
-//     key is parsed or body read (stateless: no GET stream, no session);
-//   - authenticate: the key and narrowing headers, from headers only, refusing
-//     a repeated Authorization; it reads no body, so the gate knows the caller
-//     is keyless before buffering;
-//   - gate (httpgate.go): reads the body once under the keyless and in-flight
-//     limits, runs the strict JSON-RPC check, answers separate cancels 202,
-//     refuses keyless tools/call with 401 and bounds concurrent calls.
+// endpoint behind the chain of layers listed in it, plus the health,
+// readiness and OAuth discovery paths.
 func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
@@ -95,7 +81,19 @@ func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 		}),
 		server.WithStreamableHTTPLogger(s.log),
 	)
-	endpoint := s.recoverer(checkHost(checkOrigin(o.AllowedOrigins, onlyPost(s.authenticate(o, s.newGate(o).handler(streamable))))))
+	g := s.newGate(o)
+	// The layers, outermost first, each with the reason for its place. The
+	// request's body is read and parsed once (readMessage); what was learnt
+	// travels in the request's context to the layers after it.
+	endpoint := chain(streamable,
+		s.recoverer,                   // first: a panic in any layer below is a 500 and a log line, not a dead server
+		checkHost,                     // a DNS-rebinding request is refused before anything reads it, whatever it asks for (mcp-go's own Host check stays on)
+		checkOrigin(o.AllowedOrigins), // a foreign or repeated Origin is refused for every method, from headers alone
+		onlyPost,                      // every other method gets 405 (stateless: no GET stream, no session), before a key is parsed or a body read
+		s.authenticate(o),             // the key and narrowing headers, headers only: readMessage knows a keyless caller before it reads the body
+		g.readMessage,                 // the body, read once under the keyless and in-flight limits, strict-checked, parsed into the context
+		g.route,                       // by the parsed method: a cancel is answered 202, a keyless tools/call 401, tool calls are bounded
+	)
 	mux := http.NewServeMux()
 	for _, p := range MCPPaths {
 		mux.Handle(p, endpoint)
@@ -119,6 +117,17 @@ func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 		io.WriteString(w, `{"status":"ready"}`)
 	})
 	return mux
+}
+
+// middleware is one layer of the HTTP chain.
+type middleware func(http.Handler) http.Handler
+
+// chain wraps h in the layers, the first outermost.
+func chain(h http.Handler, layers ...middleware) http.Handler {
+	for i := len(layers) - 1; i >= 0; i-- {
+		h = layers[i](h)
+	}
+	return h
 }
 
 // oauthPaths are where an MCP client looks for OAuth after a 401: protected
@@ -153,18 +162,31 @@ func noOAuth(w http.ResponseWriter, r *http.Request) {
 
 type ctxHTTP struct{}
 
+// httpCallState is what the chain learns about one request, for the layers
+// after it and for the MCP call (requestContext): authenticate sets the key
+// and the narrowing, readMessage the parsed message.
 type httpCallState struct {
 	key    APIKey
-	keyErr error
+	keyErr error // why the request carries no usable key
 	filter *requestFilter
+	msg    rpcMessage
 }
 
-// requestContext moves what authenticate parsed into the MCP request's ctx.
+// rpcMessage is what a layer needs of the JSON-RPC message, read once from
+// its top-level members.
+type rpcMessage struct {
+	method string
+	id     json.RawMessage
+	tool   string // params.name of a tools/call
+}
+
+// callState is the request's state; authenticate, the chain's layer before
+// every one that asks, always sets it.
+func callState(r *http.Request) *httpCallState { return r.Context().Value(ctxHTTP{}).(*httpCallState) }
+
+// requestContext moves what the chain learnt into the MCP request's ctx.
 func requestContext(ctx context.Context, r *http.Request) context.Context {
-	st, _ := r.Context().Value(ctxHTTP{}).(*httpCallState)
-	if st == nil {
-		return context.WithValue(ctx, keyErrKey{}, errors.New("internal: request was not authenticated"))
-	}
+	st := callState(r)
 	if st.keyErr != nil {
 		ctx = context.WithValue(ctx, keyErrKey{}, st.keyErr)
 	} else {
@@ -178,32 +200,34 @@ func requestContext(ctx context.Context, r *http.Request) context.Context {
 
 // authenticate parses the caller's key and narrowing headers for this
 // request only. initialize, ping and tools/list need no key (inspectors and
-// the conformance suite connect without one); the gate answers a tools/call
+// the conformance suite connect without one); route answers a tools/call
 // without a usable key 401, before anything reaches the API.
-func (s *Server) authenticate(o HTTPOptions, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Two Authorization headers are refused rather than one of them
-		// taken: a gateway and a client could each think theirs counts.
-		if len(r.Header.Values("Authorization")) > 1 {
-			writeJSONRPCError(w, http.StatusBadRequest, nil, "more than one Authorization header: send exactly one `Authorization: Bearer msk_u_…`")
-			return
-		}
-		st := &httpCallState{}
-		st.key, st.keyErr = ParseBearer(r.Header.Get("Authorization"))
-		if r.URL.Query().Has("api_key") || r.URL.Query().Has("key") || r.URL.Query().Has("token") {
-			writeJSONRPCError(w, http.StatusBadRequest, nil, "API keys are never accepted in the URL; send `Authorization: Bearer msk_u_…`.")
-			return
-		}
-		sels, err := SelectionsFromHeaders(r.Header)
-		if err == nil && len(sels) > 0 {
-			st.filter, err = s.narrow(sels, o.Catalog, o.Toolsets, o.Profiles)
-		}
-		if err != nil {
-			writeJSONRPCError(w, http.StatusBadRequest, nil, capError(err.Error()))
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxHTTP{}, st)))
-	})
+func (s *Server) authenticate(o HTTPOptions) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Two Authorization headers are refused rather than one of them
+			// taken: a gateway and a client could each think theirs counts.
+			if len(r.Header.Values("Authorization")) > 1 {
+				writeJSONRPCError(w, http.StatusBadRequest, nil, "more than one Authorization header: send exactly one `Authorization: Bearer msk_u_…`")
+				return
+			}
+			st := &httpCallState{}
+			st.key, st.keyErr = ParseBearer(r.Header.Get("Authorization"))
+			if r.URL.Query().Has("api_key") || r.URL.Query().Has("key") || r.URL.Query().Has("token") {
+				writeJSONRPCError(w, http.StatusBadRequest, nil, "API keys are never accepted in the URL; send `Authorization: Bearer msk_u_…`.")
+				return
+			}
+			sels, err := SelectionsFromHeaders(r.Header)
+			if err == nil && len(sels) > 0 {
+				st.filter, err = s.narrow(sels, o.Catalog, o.Toolsets, o.Profiles)
+			}
+			if err != nil {
+				writeJSONRPCError(w, http.StatusBadRequest, nil, capError(err.Error()))
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxHTTP{}, st)))
+		})
+	}
 }
 
 func writeJSONRPCError(w http.ResponseWriter, status int, id json.RawMessage, msg string) {
@@ -222,23 +246,25 @@ func writeJSONRPCError(w http.ResponseWriter, status int, id json.RawMessage, ms
 // neither loopback nor allow-listed gets 403. Go's CrossOriginProtection is
 // not enough here: it lets GET through and trusts Origin == Host, which a
 // DNS-rebinding page satisfies.
-func checkOrigin(allowed []string, next http.Handler) http.Handler {
+func checkOrigin(allowed []string) middleware {
 	set := map[string]bool{}
 	for _, o := range allowed {
 		set[strings.TrimSuffix(strings.ToLower(o), "/")] = true
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(r.Header.Values("Origin")) > 1 {
-			writeJSONRPCError(w, http.StatusForbidden, nil, "forbidden: more than one Origin header")
-			return
-		}
-		origin := r.Header.Get("Origin")
-		if origin != "" && !set["*"] && !set[strings.ToLower(origin)] && !isLoopbackOrigin(origin) {
-			writeJSONRPCError(w, http.StatusForbidden, nil, fmt.Sprintf("forbidden: Origin %q is not allowed (see --allowed-origins)", clip(origin, 200)))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if len(r.Header.Values("Origin")) > 1 {
+				writeJSONRPCError(w, http.StatusForbidden, nil, "forbidden: more than one Origin header")
+				return
+			}
+			origin := r.Header.Get("Origin")
+			if origin != "" && !set["*"] && !set[strings.ToLower(origin)] && !isLoopbackOrigin(origin) {
+				writeJSONRPCError(w, http.StatusForbidden, nil, fmt.Sprintf("forbidden: Origin %q is not allowed (see --allowed-origins)", clip(origin, 200)))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // checkHost refuses, on a loopback listener, a Host header that does not
@@ -293,8 +319,9 @@ func IsLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// recoverer turns a panic in the transport into a 500 and a log line
-// (tool handler panics are recovered by mcp-go's WithRecovery).
+// recoverer turns a panic in the transport into a 500 and a log line. A
+// tool handler's panic never gets here: recoverTool (server.go) makes it
+// an isError result.
 func (s *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {

@@ -16,8 +16,9 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// The HTTP gate reads a POST body once, under every limit, before mcp-go
-// sees it (issue #10):
+// The HTTP gate is two layers of the chain (http.go): readMessage reads a
+// POST body once, under every limit, before mcp-go sees it, and route acts
+// on what it parsed (issue #10):
 //   - a request without a usable key may carry at most KeylessBodyBytes
 //     (initialize, ping and tools/list are small), so a keyless 5 MiB body
 //     is refused before it is read or parsed;
@@ -83,14 +84,14 @@ func (s *Server) newGate(o HTTPOptions) *gate {
 	}
 }
 
-func (g *gate) handler(next http.Handler) http.Handler {
+// readMessage reads the body once, under the keyless and in-flight limits,
+// runs the strict JSON-RPC check on it, and parses what the layers after it
+// need (the method, the id, a tool call's tool) into the request's state;
+// the next layers see the same bytes as the body.
+func (g *gate) readMessage(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.Body == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		st, _ := r.Context().Value(ctxHTTP{}).(*httpCallState)
-		keyless := st == nil || st.keyErr != nil
+		st := callState(r)
+		keyless := st.keyErr != nil
 		limit := g.maxBody
 		keylessLimit := keyless && KeylessBodyBytes < limit
 		if keylessLimit {
@@ -98,11 +99,7 @@ func (g *gate) handler(next http.Handler) http.Handler {
 		}
 		tooLarge := func() {
 			if keylessLimit {
-				msg := fmt.Sprintf("a request without an API key may carry at most %d bytes", limit)
-				if st != nil && st.keyErr != nil {
-					msg = st.keyErr.Error() + " (" + msg + ")"
-				}
-				writeUnauthorized(w, nil, st, msg)
+				writeUnauthorized(w, nil, st, st.keyErr.Error()+fmt.Sprintf(" (a request without an API key may carry at most %d bytes)", limit))
 				return
 			}
 			writeJSONRPCError(w, http.StatusRequestEntityTooLarge, nil, fmt.Sprintf("request body exceeds %d bytes", limit))
@@ -116,7 +113,7 @@ func (g *gate) handler(next http.Handler) http.Handler {
 		if err != nil {
 			var mbe *http.MaxBytesError
 			switch {
-			case errors.As(err, &mbe):
+			case errors.As(err, &mbe): // a chunked body longer than the limit
 				tooLarge()
 			case errors.Is(err, errBodyBudget):
 				w.Header().Set("Retry-After", "1")
@@ -133,31 +130,41 @@ func (g *gate) handler(next http.Handler) http.Handler {
 			w.Write(me.Response())
 			return
 		}
-		var method string
-		json.Unmarshal(top["method"], &method)
-		switch method {
-		case string(mcp.MethodNotificationCancelled):
-			w.WriteHeader(http.StatusAccepted)
-			return
-		case string(mcp.MethodToolsCall):
-			id := top["id"]
+		json.Unmarshal(top["method"], &st.msg.method)
+		if st.msg.method == string(mcp.MethodToolsCall) {
+			st.msg.id = top["id"]
 			var p struct {
 				Name string `json:"name"`
 			}
 			json.Unmarshal(top["params"], &p)
-			if keyless && !g.s.keyless[p.Name] {
-				msg := "missing API key"
-				if st != nil && st.keyErr != nil {
-					msg = st.keyErr.Error()
-				}
-				writeUnauthorized(w, id, st, msg)
+			st.msg.tool = p.Name
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// route acts on the message readMessage parsed: a separate cancel is
+// answered 202 and never forwarded, a tools/call needs a usable key (or a
+// keyless tool) and a call slot, and its response writer counts the
+// notifications written before it (notify.go).
+func (g *gate) route(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := callState(r)
+		switch st.msg.method {
+		case string(mcp.MethodNotificationCancelled):
+			w.WriteHeader(http.StatusAccepted)
+			return
+		case string(mcp.MethodToolsCall):
+			if st.keyErr != nil && !g.s.keyless[st.msg.tool] {
+				writeUnauthorized(w, st.msg.id, st, st.keyErr.Error())
 				return
 			}
-			if len(id) > 0 {
+			if len(st.msg.id) > 0 {
 				done, ok := g.callSlot(r.Context())
 				if !ok {
 					g.s.obs.Busy(ModeHTTP)
-					writeBusyResult(w, id, fmt.Sprintf("miosa-mcp is busy: %d tool calls are running and %d are waiting, the most this server takes at once. Retry in a few seconds.", g.maxCalls, g.maxQueued))
+					writeBusyResult(w, st.msg.id, fmt.Sprintf("miosa-mcp is busy: %d tool calls are running and %d are waiting, the most this server takes at once. Retry in a few seconds.", g.maxCalls, g.maxQueued))
 					return
 				}
 				defer done()
@@ -171,7 +178,6 @@ func (g *gate) handler(next http.Handler) http.Handler {
 			ctx, w = countWrites(ctx, w)
 			r = r.WithContext(ctx)
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
 }
@@ -251,13 +257,9 @@ func writeBusyResult(w http.ResponseWriter, id json.RawMessage, text string) {
 }
 
 // writeUnauthorized answers 401 with an RFC 6750 Bearer challenge built from
-// why the caller's Authorization header is unusable, so clients tell the
-// person to send a key instead of starting an OAuth discovery.
+// why the caller's Authorization header is unusable (st.keyErr), so clients
+// tell the person to send a key instead of starting an OAuth discovery.
 func writeUnauthorized(w http.ResponseWriter, id json.RawMessage, st *httpCallState, msg string) {
-	var why error = errors.New(msg)
-	if st != nil && st.keyErr != nil {
-		why = st.keyErr
-	}
-	w.Header().Set("WWW-Authenticate", BearerChallenge(why))
+	w.Header().Set("WWW-Authenticate", BearerChallenge(st.keyErr))
 	writeJSONRPCError(w, http.StatusUnauthorized, id, msg)
 }

@@ -108,7 +108,7 @@ func faults() []fault {
 		{name: "429+body-retry_after", handler: status(429, nil, `{"error":"RATE_LIMITED","retry_after":12}`), want: []string{"retry after 12 seconds"}, attempts: 3},
 		{name: "429+fractional-body", tool: "widget_right_click", args: post, handler: status(429, nil, `{"error":{"code":"RATE_LIMITED","message":"slow down"},"retry_after":2.5}`), want: []string{"slow down", "retry after 3 seconds"}, attempts: 1},
 		{name: "429-no-hint", tool: "widget_right_click", args: post, handler: status(429, nil, ``), want: []string{"HTTP 429", "retry after 5 seconds"}, attempts: 1},
-		// Every error body shape of miosa-api.md §1.5.
+		// Every error body shape api/README.md lists (Conventions, Errors).
 		{name: "shape/error-object", handler: status(422, nil, `{"error":{"code":"VALIDATION_ERROR","message":"invalid widget","details":{"name":["is required","is too short"]}},"request_id":"req_42"}`), want: []string{"HTTP 422", "VALIDATION_ERROR", "invalid widget", "name: is required; is too short", "req_42"}},
 		{name: "shape/error-object-list-details", handler: status(400, nil, `{"error":{"code":"BAD","message":"bad","details":[{"field":"size","message":"unknown"}]}}`), want: []string{"BAD", "size: unknown"}},
 		{name: "shape/error-string+code", handler: status(409, nil, `{"error":"computer is not running","code":"NOT_RUNNING"}`), want: []string{"HTTP 409", "NOT_RUNNING", "computer is not running"}},
