@@ -69,7 +69,7 @@ func (in *instance) serveMetrics(addr string, env Env) (stop func(), err error) 
 	}
 	hs := &http.Server{
 		Handler:           in.metrics.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: defaultHeaderReadTimeout,
 		ReadTimeout:       30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(in.log.Handler(), slog.LevelWarn),
 	}

@@ -80,6 +80,7 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	origins := fs.String("allowed-origins", "", "comma-separated browser origins allowed besides loopback ones (\"*\" allows any)")
 	maxBody := fs.Int64("max-body-bytes", runtime.DefaultMaxBodyBytes, "maximum request body size")
 	grace := fs.Duration("shutdown-grace", 25*time.Second, "how long in-flight calls may finish after SIGTERM")
+	headerTimeout := fs.Duration("header-read-timeout", defaultHeaderReadTimeout, "how long a client may take to send its request headers before the connection is closed")
 	rate := fs.Float64("rate-limit", 0, "max tool calls per second per API key (0: unlimited)")
 	conf := fs.Bool("conformance-tools", false, "also register the MCP conformance suite's test tools (testing only)")
 	maxConns := fs.Int("max-connections", runtime.DefaultMaxConnections, "open connections; beyond it the longest-idle one is closed, or the new one gets 503")
@@ -92,6 +93,10 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 	}
 	if *maxConns < 1 || *maxCalls < 1 || *maxQueued < 1 || *maxInflight < 1 {
 		fmt.Fprintln(env.Stderr, "miosa-mcp: --max-connections, --max-concurrent-calls, --max-queued-calls and --max-inflight-body-bytes must be at least 1")
+		return 2
+	}
+	if *headerTimeout <= 0 {
+		fmt.Fprintln(env.Stderr, "miosa-mcp: --header-read-timeout must be positive")
 		return 2
 	}
 	cfg, err := loadConfig(env, &c, fs)
@@ -124,7 +129,7 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 		AllowedOrigins: runtime.SplitList(*origins), MaxBodyBytes: *maxBody,
 		MaxInflightBodyBytes: *maxInflight, MaxConcurrentCalls: *maxCalls, MaxQueuedCalls: *maxQueued,
 		Catalog: in.catalog, Toolsets: tools.Toolsets, Profiles: tools.Profiles,
-	}, *maxConns, *grace, env)
+	}, httpServerLimits{maxConns: *maxConns, grace: *grace, headerTimeout: *headerTimeout}, env)
 }
 
 // HTTP-mode garbage collector settings, used unless GOGC or GOMEMLIMIT is
@@ -161,18 +166,30 @@ func tuneGC() (restore func()) {
 	}
 }
 
-func serveHTTP(ctx context.Context, in *instance, ln net.Listener, o runtime.HTTPOptions, maxConns int, grace time.Duration, env Env) int {
+// defaultHeaderReadTimeout is how long a client may take to send its
+// request headers (--header-read-timeout), here and on the server's other
+// listeners (the mock, the metrics).
+const defaultHeaderReadTimeout = 10 * time.Second
+
+// httpServerLimits are the http.Server's own limits.
+type httpServerLimits struct {
+	maxConns      int
+	grace         time.Duration // to finish in-flight calls after SIGTERM
+	headerTimeout time.Duration
+}
+
+func serveHTTP(ctx context.Context, in *instance, ln net.Listener, o runtime.HTTPOptions, lim httpServerLimits, env Env) int {
 	host, _, _ := net.SplitHostPort(ln.Addr().String())
 	if !runtime.IsLoopbackHost(host) {
 		in.log.Warn("listening beyond loopback: anyone who can reach this address can use the server with their own MIOSA key; put it behind TLS and a firewall", "addr", ln.Addr().String())
 	}
-	conns := runtime.NewConnLimiter(maxConns)
+	conns := runtime.NewConnLimiter(lim.maxConns)
 	conns.OnRefuse = in.obs.ConnRefused
 	ln = conns.Listener(ln)
 	hs := &http.Server{
 		Handler:           in.obs.HTTP(in.srv.HTTPHandler(o)),
 		ConnState:         conns.ConnState,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: lim.headerTimeout,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -192,8 +209,8 @@ func serveHTTP(ctx context.Context, in *instance, ln net.Listener, o runtime.HTT
 		return 0
 	case <-ctx.Done():
 	}
-	in.log.Info("shutting down; letting in-flight calls finish", "grace", grace)
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	in.log.Info("shutting down; letting in-flight calls finish", "grace", lim.grace)
+	sctx, cancel := context.WithTimeout(context.Background(), lim.grace)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp: shutdown:", err)
