@@ -22,6 +22,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/miosa-osa/miosa-mcp/gen/tools"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 const usageText = `Usage: go run ./cmd/demo [--bin bin/miosa-mcp] [--out-dir demo-output]
@@ -78,30 +79,13 @@ type demo struct {
 	start    time.Time
 	toolset  map[string]string // catalog tool → toolset, for the per-toolset counts
 	cl       *client.Client
-	logs     lockedBuffer // the server's stderr
+	logs     testsupport.Buffer // the server's stderr
 
 	callStart time.Time
 	progress  int // progress notifications seen for the current call
 
 	sandboxID, computerID string
 	screenshot            string
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func (d *demo) printf(format string, a ...any) {
@@ -122,7 +106,10 @@ func (d *demo) run(ctx context.Context, bin string) int {
 	tr := transport.NewStdioWithOptions(bin, nil, []string{"--mock"},
 		transport.WithCommandFunc(func(ctx context.Context, command string, _ []string, args []string) (*exec.Cmd, error) {
 			cmd := exec.CommandContext(ctx, command, args...)
-			cmd.Env = cleanEnv(os.Environ())
+			// Without MIOSA_*: the demo never picks up a real key, API URL
+			// or tool selection from the caller's shell; it always runs the
+			// full catalog against the mock.
+			cmd.Env = testsupport.WithoutMIOSA(os.Environ())
 			return cmd, nil
 		}),
 		transport.WithCommandStderrWriter(&d.logs))
@@ -173,19 +160,6 @@ func (d *demo) run(ctx context.Context, bin string) int {
 	}
 	d.printf("\nNext: wire it into your editor with `miosa-mcp config claude-code` (or cursor, windsurf, vscode, claude-desktop).\n")
 	return 0
-}
-
-// cleanEnv drops MIOSA_* so the demo never picks up a real key, API URL or
-// tool selection from the caller's shell: it always runs the full catalog
-// against the mock.
-func cleanEnv(env []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, "MIOSA_") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 func (d *demo) onNotification(n mcp.JSONRPCNotification) {
@@ -281,7 +255,7 @@ func (d *demo) call(ctx context.Context, name string, args map[string]any, withP
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if res.IsError {
-		return nil, fmt.Errorf("%s returned an error: %s", name, resultText(res))
+		return nil, fmt.Errorf("%s returned an error: %s", name, testsupport.ResultText(res))
 	}
 	return res, nil
 }
@@ -293,7 +267,7 @@ func (d *demo) sandboxCreate(ctx context.Context) error {
 	}
 	id, state := str(res.StructuredContent, "data.id"), str(res.StructuredContent, "data.state")
 	if id == "" {
-		return fmt.Errorf("sandbox_create returned no data.id: %s", resultText(res))
+		return fmt.Errorf("sandbox_create returned no data.id: %s", testsupport.ResultText(res))
 	}
 	d.sandboxID = id
 	if state != "running" {
@@ -319,7 +293,7 @@ func (d *demo) sandboxExec(ctx context.Context) error {
 	}
 	code, ok := get(res.StructuredContent, "data.exit_code")
 	if !ok {
-		return fmt.Errorf("sandbox_exec returned no data.exit_code: %s", resultText(res))
+		return fmt.Errorf("sandbox_exec returned no data.exit_code: %s", testsupport.ResultText(res))
 	}
 	for _, l := range strings.Split(strings.TrimRight(str(res.StructuredContent, "data.stdout"), "\n"), "\n") {
 		d.printf("    stdout | %s\n", l)
@@ -344,7 +318,7 @@ func (d *demo) sandboxFiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	got := resultText(res)
+	got := testsupport.ResultText(res)
 	d.printf("    file | %s\n", strings.TrimRight(got, "\n"))
 	if got != content {
 		return fmt.Errorf("read back %q, wrote %q", got, content)
@@ -374,7 +348,7 @@ func (d *demo) computerCreate(ctx context.Context) error {
 	}
 	id, status := str(res.StructuredContent, "data.id"), str(res.StructuredContent, "data.status")
 	if id == "" {
-		return fmt.Errorf("computer_create returned no data.id: %s", resultText(res))
+		return fmt.Errorf("computer_create returned no data.id: %s", testsupport.ResultText(res))
 	}
 	d.computerID = id
 	if status != "running" {
@@ -416,7 +390,7 @@ func (d *demo) screenshotStep(ctx context.Context) error {
 		d.printf("  ✓ %s %dx%d, %d bytes, saved to %s\n", img.MIMEType, cfg.Width, cfg.Height, len(data), path)
 		return nil
 	}
-	return fmt.Errorf("desktop_screenshot returned no image: %s", resultText(res))
+	return fmt.Errorf("desktop_screenshot returned no image: %s", testsupport.ResultText(res))
 }
 
 // cleanup destroys whatever the demo created, even after a failed step.
@@ -460,17 +434,6 @@ func str(v any, path string) string {
 	x, _ := get(v, path)
 	s, _ := x.(string)
 	return s
-}
-
-// resultText joins a result's text content.
-func resultText(res *mcp.CallToolResult) string {
-	var parts []string
-	for _, c := range res.Content {
-		if t, ok := c.(mcp.TextContent); ok {
-			parts = append(parts, t.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
 }
 
 func clip(s string, n int) string {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
@@ -13,28 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 	"go.uber.org/goleak"
 )
 
-// binPath is the miosa-mcp binary TestMain builds, as `make demo` does.
-var binPath string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "miosa-demo-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "miosa-mcp")
-	build := exec.Command("go", "build", "-trimpath", "-o", binPath, "github.com/miosa-osa/miosa-mcp/cmd/miosa-mcp")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building miosa-mcp:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { os.RemoveAll(dir) }))
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func runDemo(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -56,7 +38,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Setenv("MIOSA_TOOLSETS", "billing")
 			outDir := filepath.Join(t.TempDir(), "out")
 			start := time.Now()
-			code, out, errOut := runDemo(t, "--bin", binPath, "--out-dir", outDir, "--protocol", protocol)
+			code, out, errOut := runDemo(t, "--bin", testsupport.PlainBinary(t), "--out-dir", outDir, "--protocol", protocol)
 			if code != 0 {
 				t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 			}

@@ -89,6 +89,10 @@ func settings(mode runtime.Mode) runtime.Settings {
 	return st
 }
 
+// MockKey is the key a --mock server sends its mock when none is configured
+// (the mock accepts any).
+const MockKey = "msk_u_mock_local_key"
+
 // build assembles the runtime server from the configuration.
 func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat, cfg.APIKey)
@@ -102,13 +106,13 @@ func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 		if err != nil {
 			return nil, fmt.Errorf("starting the mock API: %w", err)
 		}
-		hs := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
+		hs := &http.Server{Handler: m, ReadHeaderTimeout: defaultHeaderReadTimeout}
 		go hs.Serve(ln)
 		in.close = func() { hs.Close() }
 		u, _ := ParseAPIURL("http://" + ln.Addr().String())
 		in.cfg.APIURL = u
 		if in.cfg.APIKey.Empty() {
-			in.cfg.APIKey = runtime.NewAPIKey("msk_u_mock_local_key")
+			in.cfg.APIKey = runtime.NewAPIKey(MockKey)
 		}
 		log.Warn("running against the OFFLINE MOCK of the MIOSA API: nothing real is created", "mock_url", u.String())
 	}

@@ -12,11 +12,11 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/miosa-osa/miosa-mcp/internal/app"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 func TestParseLogFormat(t *testing.T) {
@@ -179,7 +179,7 @@ func TestTracesReachAnOTLPCollector(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
 	t.Setenv("OTEL_SERVICE_NAME", "miosa-mcp-test")
 
-	var stderr syncWriter
+	var stderr testsupport.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	exited := make(chan int, 1)
@@ -232,23 +232,4 @@ func TestTracesReachAnOTLPCollector(t *testing.T) {
 	if bytes.Contains(all, []byte(fakeKey)) || bytes.Contains(all, []byte("msk_u_")) {
 		t.Error("the exported spans carry the key")
 	}
-}
-
-// syncWriter is stderr written by the server's goroutines and read by the
-// test.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }

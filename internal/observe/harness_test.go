@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/miosa-osa/miosa-mcp/internal/observe"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/client"
 	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/tools"
 )
@@ -44,12 +44,6 @@ const (
 
 func key(i int) string { return fmt.Sprintf("%s%04d_9f8e7d6c", keyPrefix, i) }
 
-// recorded is one request the upstream received.
-type recorded struct {
-	Method, Path string
-	Header       http.Header
-}
-
 // upstream is a fake MIOSA API whose answer depends on the widget id:
 //
 //	w_ok     200, running          w_401   401 with the key echoed
@@ -58,17 +52,17 @@ type recorded struct {
 //	w_block  waits for release      POST /widgets creates w_new, pending;
 //	                                its second poll answers running
 type upstream struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	reqs    []recorded
-	polls   int
-	blocked chan struct{} // a request for w_block arrived
-	release chan struct{}
+	*testsupport.Upstream // records every request
+	mu                    sync.Mutex
+	polls                 int
+	blocked               chan struct{} // a request for w_block arrived
+	release               chan struct{}
 }
 
 func newUpstream(t *testing.T) *upstream {
 	u := &upstream{blocked: make(chan struct{}, 16), release: make(chan struct{})}
-	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
+	u.Upstream = testsupport.NewUpstream(t, u.serve)
+	// Runs before the upstream closes: a blocked request is let go first.
 	t.Cleanup(func() {
 		u.mu.Lock()
 		select {
@@ -77,17 +71,12 @@ func newUpstream(t *testing.T) *upstream {
 			close(u.release)
 		}
 		u.mu.Unlock()
-		u.srv.Close()
 	})
 	return u
 }
 
 func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
-	io.Copy(io.Discard, r.Body)
-	u.mu.Lock()
-	u.reqs = append(u.reqs, recorded{Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header.Clone()})
-	n := len(u.reqs)
-	u.mu.Unlock()
+	n := testsupport.RecordOf(r).Seq
 	auth := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	w.Header().Set("X-Request-ID", fmt.Sprintf("req_%d", n))
 	data := func(id, status string) {
@@ -142,35 +131,6 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (u *upstream) requests() []recorded {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]recorded(nil), u.reqs...)
-}
-
-func (u *upstream) base() *url.URL {
-	b, _ := url.Parse(u.srv.URL + "/api/v1")
-	return b
-}
-
-// syncBuffer collects log output written from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type config struct {
 	metrics, tracing bool
 	rate             runtime.RateLimit
@@ -185,15 +145,15 @@ type fixture struct {
 	obs     *observe.Observer
 	metrics *observe.Metrics
 	spans   *tracetest.InMemoryExporter
-	logs    *syncBuffer
+	logs    *testsupport.Buffer
 	srv     *runtime.Server
 	mcp     *httptest.Server // over HTTP: the wrapped handler
 }
 
 func newFixture(t *testing.T, c config) *fixture {
 	t.Helper()
-	f := &fixture{up: newUpstream(t), logs: &syncBuffer{}}
-	base := f.up.base()
+	f := &fixture{up: newUpstream(t), logs: &testsupport.Buffer{}}
+	base := f.up.Base()
 	cl, err := client.NewClient(base.String(),
 		client.WithHTTPClient(observe.WrapClient(runtime.NewHTTPClient(runtime.RetryPolicy{Base: time.Millisecond, OnRetry: observe.OnRetry}))),
 		client.WithRequestEditorFn(runtime.Editor(base)))

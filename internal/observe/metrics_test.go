@@ -129,7 +129,7 @@ func TestMetricsAfterScriptedCalls(t *testing.T) {
 	}
 	// net/http itself sends a GET again once when a reused connection
 	// closes before answering (w_drop), so the upstream may see more.
-	if n := len(f.up.requests()); n < 14 {
+	if n := len(f.up.Requests()); n < 14 {
 		t.Errorf("the upstream received %d requests, want at least the 14 upstream_requests_total counts", n)
 	}
 	for _, name := range []string{"miosa_mcp_received_bytes_total", "miosa_mcp_sent_bytes_total"} {

@@ -54,7 +54,7 @@ func TestTracing(t *testing.T) {
 
 	t.Run("HTTP traceparent continued, and sent on", func(t *testing.T) {
 		f.spans.Reset()
-		before := len(f.up.requests())
+		before := len(f.up.Requests())
 		f.callHTTP(t, key(1), "widget_get", map[string]any{"id": "w_ok"}, nil, header)
 		spans := f.spans.GetSpans()
 		calls, ups := byName(spans, "tools/call widget_get"), byName(spans, "GET /widgets/{widget_id}")
@@ -71,7 +71,7 @@ func TestTracing(t *testing.T) {
 		if u.Parent.SpanID() != c.SpanContext.SpanID() || u.SpanContext.TraceID() != c.SpanContext.TraceID() {
 			t.Errorf("the upstream span is not the call span's child")
 		}
-		reqs := f.up.requests()[before:]
+		reqs := f.up.Requests()[before:]
 		if len(reqs) != 1 {
 			t.Fatalf("%d upstream requests", len(reqs))
 		}
@@ -119,13 +119,13 @@ func TestTracing(t *testing.T) {
 
 	t.Run("no incoming context: a new trace, still sent on", func(t *testing.T) {
 		f.spans.Reset()
-		before := len(f.up.requests())
+		before := len(f.up.Requests())
 		f.callHTTP(t, key(3), "widget_get", map[string]any{"id": "w_ok"}, nil, nil)
 		calls := byName(f.spans.GetSpans(), "tools/call widget_get")
 		if len(calls) != 1 || calls[0].Parent.IsValid() {
 			t.Fatalf("want one root call span, got %v", names(f.spans.GetSpans()))
 		}
-		if tp := f.up.requests()[before].Header.Get("Traceparent"); !strings.Contains(tp, calls[0].SpanContext.TraceID().String()) {
+		if tp := f.up.Requests()[before].Header.Get("Traceparent"); !strings.Contains(tp, calls[0].SpanContext.TraceID().String()) {
 			t.Errorf("the API received traceparent %q, not in trace %s", tp, calls[0].SpanContext.TraceID())
 		}
 	})
@@ -224,7 +224,7 @@ func names(spans tracetest.SpanStubs) []string {
 func TestTracingOffPassesNothing(t *testing.T) {
 	f := newFixture(t, config{metrics: true, mode: runtime.ModeHTTP})
 	f.callHTTP(t, key(1), "widget_get", map[string]any{"id": "w_ok"}, nil, map[string]string{"traceparent": traceparent(callerTrace, callerSpan)})
-	if tp := f.up.requests()[0].Header.Get("Traceparent"); tp != "" {
+	if tp := f.up.Requests()[0].Header.Get("Traceparent"); tp != "" {
 		t.Errorf("with tracing off the API received traceparent %q", tp)
 	}
 }

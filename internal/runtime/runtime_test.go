@@ -16,13 +16,14 @@ import (
 	mcpclient "github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 	"github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/tools"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
 
 func widgetOK(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "w1", "status": "running"}})
+	testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "w1", "status": "running"}})
 }
 
 // TestPathParamsCannotChangeThePath: an id that could become another path
@@ -31,9 +32,9 @@ func widgetOK(w http.ResponseWriter, r *http.Request) {
 // sent escaped in one segment, but no dot segment or backslash as given or
 // once decoded.
 func TestPathParamsCannotChangeThePath(t *testing.T) {
-	up := newUpstream(t, widgetOK)
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
+	up := testsupport.NewUpstream(t, widgetOK)
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
 	cases := []struct {
 		tool, arg, value string
 		wantPath         string // "" = refused, no request
@@ -69,17 +70,17 @@ func TestPathParamsCannotChangeThePath(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s/%q", tc.tool, tc.value), func(t *testing.T) {
-			before := len(up.requests())
-			res := call(t, c, tc.tool, map[string]any{tc.arg: tc.value})
-			reqs := up.requests()[before:]
+			before := len(up.Requests())
+			res := testsupport.MustCall(t, c, tc.tool, map[string]any{tc.arg: tc.value})
+			reqs := up.Requests()[before:]
 			if tc.wantPath == "" {
-				if !res.IsError || len(reqs) != 0 || !strings.Contains(text(res), "argument "+tc.arg) {
-					t.Fatalf("want refusal naming the argument with no request; isError=%v requests=%d text=%s", res.IsError, len(reqs), text(res))
+				if !res.IsError || len(reqs) != 0 || !strings.Contains(testsupport.ResultText(res), "argument "+tc.arg) {
+					t.Fatalf("want refusal naming the argument with no request; isError=%v requests=%d text=%s", res.IsError, len(reqs), testsupport.ResultText(res))
 				}
 				return
 			}
 			if len(reqs) != 1 || reqs[0].Path != tc.wantPath || reqs[0].RawQuery != "" {
-				t.Fatalf("want exactly one request to %s, got %+v (%s)", tc.wantPath, reqs, text(res))
+				t.Fatalf("want exactly one request to %s, got %+v (%s)", tc.wantPath, reqs, testsupport.ResultText(res))
 			}
 		})
 	}
@@ -89,7 +90,7 @@ func TestPathParamsCannotChangeThePath(t *testing.T) {
 // an Idempotency-Key is retried with the same key, a plain POST is sent once.
 func TestRetryPolicy(t *testing.T) {
 	var hits sync.Map
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		n, _ := hits.LoadOrStore(r.Method+r.URL.Path, new(atomic.Int32))
 		if n.(*atomic.Int32).Add(1) == 1 {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -97,26 +98,26 @@ func TestRetryPolicy(t *testing.T) {
 		}
 		widgetOK(w, r)
 	})
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
 
-	count := func(method, path string) []recorded {
-		var out []recorded
-		for _, r := range up.requests() {
+	count := func(method, path string) []testsupport.Recorded {
+		var out []testsupport.Recorded
+		for _, r := range up.Requests() {
 			if r.Method == method && r.Path == path {
 				out = append(out, r)
 			}
 		}
 		return out
 	}
-	if res := call(t, c, "widget_get", map[string]any{"id": "w1"}); res.IsError {
-		t.Fatalf("GET not retried: %s", text(res))
+	if res := testsupport.MustCall(t, c, "widget_get", map[string]any{"id": "w1"}); res.IsError {
+		t.Fatalf("GET not retried: %s", testsupport.ResultText(res))
 	}
 	if n := len(count("GET", "/api/v1/widgets/w1")); n != 2 {
 		t.Errorf("GET attempts = %d, want 2", n)
 	}
-	if res := call(t, c, "widget_create", map[string]any{"name": "n"}); res.IsError {
-		t.Fatalf("keyed POST not retried: %s", text(res))
+	if res := testsupport.MustCall(t, c, "widget_create", map[string]any{"name": "n"}); res.IsError {
+		t.Fatalf("keyed POST not retried: %s", testsupport.ResultText(res))
 	}
 	posts := count("POST", "/api/v1/widgets")
 	if len(posts) != 2 {
@@ -129,15 +130,15 @@ func TestRetryPolicy(t *testing.T) {
 	if string(posts[0].Body) != string(posts[1].Body) || len(posts[1].Body) == 0 {
 		t.Errorf("retried body differs: %q vs %q", posts[0].Body, posts[1].Body)
 	}
-	res := call(t, c, "widget_right_click", map[string]any{"widget_id": "w1", "x": 1, "y": 2})
-	if !res.IsError || !strings.Contains(text(res), "503") {
-		t.Errorf("plain POST: want the 503 reported, got %s", text(res))
+	res := testsupport.MustCall(t, c, "widget_right_click", map[string]any{"widget_id": "w1", "x": 1, "y": 2})
+	if !res.IsError || !strings.Contains(testsupport.ResultText(res), "503") {
+		t.Errorf("plain POST: want the 503 reported, got %s", testsupport.ResultText(res))
 	}
 	if n := len(count("POST", "/api/v1/widgets/w1/click")); n != 1 {
 		t.Errorf("plain POST attempts = %d, want exactly 1", n)
 	}
 	// A fresh call gets a fresh key.
-	call(t, c, "widget_create", map[string]any{"name": "n2"})
+	testsupport.MustCall(t, c, "widget_create", map[string]any{"name": "n2"})
 	posts = count("POST", "/api/v1/widgets")
 	if k3 := posts[len(posts)-1].Header.Get("Idempotency-Key"); k3 == k1 {
 		t.Errorf("a new call reused the previous call's Idempotency-Key")
@@ -146,7 +147,7 @@ func TestRetryPolicy(t *testing.T) {
 
 func TestRetryAfterHonoured(t *testing.T) {
 	var n atomic.Int32
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) == 1 {
 			w.Header().Set("Retry-After", "0.3")
 			w.WriteHeader(http.StatusTooManyRequests)
@@ -154,12 +155,12 @@ func TestRetryAfterHonoured(t *testing.T) {
 		}
 		widgetOK(w, r)
 	})
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-	if res := call(t, c, "widget_get", map[string]any{"id": "w1"}); res.IsError {
-		t.Fatal(text(res))
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+	if res := testsupport.MustCall(t, c, "widget_get", map[string]any{"id": "w1"}); res.IsError {
+		t.Fatal(testsupport.ResultText(res))
 	}
-	reqs := up.requests()
+	reqs := up.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("attempts = %d, want 2", len(reqs))
 	}
@@ -172,18 +173,18 @@ func TestRetryAfterHonoured(t *testing.T) {
 // a progress token receives every notification, the last one included.
 func TestWaitSendsProgress(t *testing.T) {
 	var polls atomic.Int32
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "w9", "status": "creating"}})
+			testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "w9", "status": "creating"}})
 			return
 		}
 		status := "creating"
 		if polls.Add(1) >= 3 {
 			status = "running"
 		}
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "w9", "status": status}})
+		testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "w9", "status": status}})
 	})
-	srv, cat := newRuntime(t, up.base())
+	srv, cat := newRuntime(t, up.Base())
 	hs := mcpHTTP(t, srv, cat)
 	for _, era := range []string{"2025-11-25", ""} {
 		t.Run("era="+era, func(t *testing.T) {
@@ -192,7 +193,7 @@ func TestWaitSendsProgress(t *testing.T) {
 			if era != "" {
 				opts = append(opts, mcpclient.WithProtocolVersion(era))
 			}
-			c := connect(t, hs, bearer(testKey), opts...)
+			c := connect(t, hs, testsupport.Bearer(testKey), opts...)
 			var mu sync.Mutex
 			var got []string
 			c.OnNotification(func(n mcp.JSONRPCNotification) {
@@ -210,8 +211,8 @@ func TestWaitSendsProgress(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.IsError || !strings.Contains(text(res), "Ready: w9 is running") {
-				t.Fatalf("result: %s", text(res))
+			if res.IsError || !strings.Contains(testsupport.ResultText(res), "Ready: w9 is running") {
+				t.Fatalf("result: %s", testsupport.ResultText(res))
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -224,30 +225,30 @@ func TestWaitSendsProgress(t *testing.T) {
 }
 
 func TestWaitTimeoutNamesTheID(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "w5", "status": "creating"}})
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "w5", "status": "creating"}})
 	})
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-	res := call(t, c, "widget_create", map[string]any{"name": "w", "wait": true, "wait_timeout_sec": 1})
-	if res.IsError || !strings.Contains(text(res), `poll widget_get with id="w5"`) {
-		t.Fatalf("timeout result: %s", text(res))
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+	res := testsupport.MustCall(t, c, "widget_create", map[string]any{"name": "w", "wait": true, "wait_timeout_sec": 1})
+	if res.IsError || !strings.Contains(testsupport.ResultText(res), `poll widget_get with id="w5"`) {
+		t.Fatalf("timeout result: %s", testsupport.ResultText(res))
 	}
 }
 
 func TestArgumentBinding(t *testing.T) {
-	up := newUpstream(t, widgetOK)
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
+	up := testsupport.NewUpstream(t, widgetOK)
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
 	// Renamed argument, env default, hidden argument never sent.
-	call(t, c, "widget_create", map[string]any{"name": "n", "size": "xs"})
-	call(t, c, "widget_create", map[string]any{"name": "n", "template": "t2", "labels": map[string]any{"a": "b"}})
+	testsupport.MustCall(t, c, "widget_create", map[string]any{"name": "n", "size": "xs"})
+	testsupport.MustCall(t, c, "widget_create", map[string]any{"name": "n", "template": "t2", "labels": map[string]any{"a": "b"}})
 	// Fixed argument.
-	call(t, c, "widget_right_click", map[string]any{"widget_id": "w1", "x": 3, "y": 4})
+	testsupport.MustCall(t, c, "widget_right_click", map[string]any{"widget_id": "w1", "x": 3, "y": 4})
 	// Query array (csv) and integer path parameter.
-	call(t, c, "widget_list", map[string]any{"tags": []any{"a b", "c,d"}, "limit": 5})
-	call(t, c, "widget_port", map[string]any{"widget_id": "w1", "port": 8080})
-	reqs := up.requests()
+	testsupport.MustCall(t, c, "widget_list", map[string]any{"tags": []any{"a b", "c,d"}, "limit": 5})
+	testsupport.MustCall(t, c, "widget_port", map[string]any{"widget_id": "w1", "port": 8080})
+	reqs := up.Requests()
 	want := []struct{ method, path, query, body string }{
 		{"POST", "/api/v1/widgets", "", `{"name":"n","size":"xs","template_type":"tmpl-default"}`},
 		{"POST", "/api/v1/widgets", "", `{"labels":{"a":"b"},"name":"n","template_type":"t2"}`},
@@ -282,9 +283,9 @@ func canonJSON(b []byte) string {
 }
 
 func TestInvalidArgumentsSendNothing(t *testing.T) {
-	up := newUpstream(t, widgetOK)
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
+	up := testsupport.NewUpstream(t, widgetOK)
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
 	cases := []struct {
 		tool string
 		args map[string]any
@@ -302,12 +303,12 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 		{"widget_list", map[string]any{"limit": 0}, "argument limit"},
 	}
 	for _, tc := range cases {
-		res := call(t, c, tc.tool, tc.args)
-		if !res.IsError || !strings.Contains(text(res), tc.want) {
-			t.Errorf("%s %v: want error mentioning %q, got %s", tc.tool, tc.args, tc.want, text(res))
+		res := testsupport.MustCall(t, c, tc.tool, tc.args)
+		if !res.IsError || !strings.Contains(testsupport.ResultText(res), tc.want) {
+			t.Errorf("%s %v: want error mentioning %q, got %s", tc.tool, tc.args, tc.want, testsupport.ResultText(res))
 		}
 	}
-	if n := len(up.requests()); n != 0 {
+	if n := len(up.Requests()); n != 0 {
 		t.Errorf("%d requests reached the upstream for invalid arguments", n)
 	}
 }
@@ -331,7 +332,7 @@ func TestUpstreamErrorsAreActionable(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
-			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				for k, v := range tc.header {
 					w.Header().Set(k, v)
 				}
@@ -339,15 +340,15 @@ func TestUpstreamErrorsAreActionable(t *testing.T) {
 				w.WriteHeader(tc.status)
 				w.Write([]byte(tc.body))
 			})
-			srv, cat := newRuntime(t, up.base(), func(o *runtime.Options) { o.Timeout = 500 * time.Millisecond })
-			c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-			res := call(t, c, "widget_get", map[string]any{"id": "w1"})
+			srv, cat := newRuntime(t, up.Base(), func(o *runtime.Options) { o.Timeout = 500 * time.Millisecond })
+			c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+			res := testsupport.MustCall(t, c, "widget_get", map[string]any{"id": "w1"})
 			if !res.IsError {
 				t.Fatal("want isError")
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(text(res), w) {
-					t.Errorf("missing %q in %s", w, text(res))
+				if !strings.Contains(testsupport.ResultText(res), w) {
+					t.Errorf("missing %q in %s", w, testsupport.ResultText(res))
 				}
 			}
 		})
@@ -370,7 +371,7 @@ func TestAdviceComesFromTheCatalogAndTheApp(t *testing.T) {
 		want     []string
 	}{
 		{"402 with the catalog's hint", app, "widget_get", map[string]any{"id": "w1"}, func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, 402, map[string]any{"error": "INSUFFICIENT_CREDITS"})
+			testsupport.WriteJSON(w, 402, map[string]any{"error": "INSUFFICIENT_CREDITS"})
 		}, []string{"The account has insufficient credits. " + tools.Hints.PaymentRequired}},
 		{"a cut text file with the catalog's hint", app, "blob_get", map[string]any{"key": "big.txt"}, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain")
@@ -389,13 +390,13 @@ func TestAdviceComesFromTheCatalogAndTheApp(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			up := newUpstream(t, tc.answer)
-			srv, cat := newRuntime(t, up.base(), func(o *runtime.Options) {
+			up := testsupport.NewUpstream(t, tc.answer)
+			srv, cat := newRuntime(t, up.Base(), func(o *runtime.Options) {
 				o.Settings, o.Timeout = tc.settings, 300*time.Millisecond
 				o.Limits.TextBytes = 1000
 			})
-			c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-			got := text(call(t, c, tc.tool, tc.args))
+			c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+			got := testsupport.ResultText(testsupport.MustCall(t, c, tc.tool, tc.args))
 			for _, w := range tc.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("missing %q in %s", w, got)
@@ -409,24 +410,26 @@ func TestAdviceComesFromTheCatalogAndTheApp(t *testing.T) {
 }
 
 func TestToolErrorHint(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 409, map[string]any{"error": "BUSY"}) })
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-	res := call(t, c, "widget_right_click", map[string]any{"widget_id": "w1", "x": 1, "y": 1})
-	if !res.IsError || strings.TrimSpace(text(res)) != "The widget is busy; retry in a moment." {
-		t.Fatalf("got %s", text(res))
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		testsupport.WriteJSON(w, 409, map[string]any{"error": "BUSY"})
+	})
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+	res := testsupport.MustCall(t, c, "widget_right_click", map[string]any{"widget_id": "w1", "x": 1, "y": 1})
+	if !res.IsError || strings.TrimSpace(testsupport.ResultText(res)) != "The widget is busy; retry in a moment." {
+		t.Fatalf("got %s", testsupport.ResultText(res))
 	}
 }
 
 func TestLargeResultsAreCut(t *testing.T) {
 	big := strings.Repeat("x", 200_000)
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"data": []any{map[string]any{"id": "w", "name": big}}, "cursor": "c2"})
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		testsupport.WriteJSON(w, 200, map[string]any{"data": []any{map[string]any{"id": "w", "name": big}}, "cursor": "c2"})
 	})
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-	res := call(t, c, "widget_list", nil)
-	txt := text(res)
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+	res := testsupport.MustCall(t, c, "widget_list", nil)
+	txt := testsupport.ResultText(res)
 	if res.IsError || len(txt) > 90_000 || !strings.Contains(txt, "[truncated: showing the first") || !strings.Contains(txt, "limit/cursor") {
 		t.Fatalf("len=%d isError=%v tail=%q", len(txt), res.IsError, txt[max(0, len(txt)-300):])
 	}
@@ -440,28 +443,28 @@ func TestLogsAreBoundedSnapshots(t *testing.T) {
 	for i := range 5000 {
 		lines = append(lines, fmt.Sprintf("line %d", i))
 	}
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"lines": lines}})
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"lines": lines}})
 	})
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-	res := call(t, c, "widget_logs", map[string]any{"widget_id": "w1", "lines": 10})
-	txt := text(res)
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+	res := testsupport.MustCall(t, c, "widget_logs", map[string]any{"widget_id": "w1", "lines": 10})
+	txt := testsupport.ResultText(res)
 	if !strings.Contains(txt, "Last 10 of 5000") || !strings.Contains(txt, "line 4999") || strings.Contains(txt, "line 4989\n") {
 		t.Fatalf("got %s", txt)
 	}
-	res = call(t, c, "widget_logs", map[string]any{"widget_id": "w1"})
-	if !strings.Contains(text(res), "Last 100 of 5000") {
-		t.Fatalf("default: %s", text(res)[:80])
+	res = testsupport.MustCall(t, c, "widget_logs", map[string]any{"widget_id": "w1"})
+	if !strings.Contains(testsupport.ResultText(res), "Last 100 of 5000") {
+		t.Fatalf("default: %s", testsupport.ResultText(res)[:80])
 	}
-	if q := up.requests()[0].RawQuery; q != "lines=10" {
+	if q := up.Requests()[0].RawQuery; q != "lines=10" {
 		t.Errorf("lines not passed upstream: %q", q)
 	}
 }
 
 func TestImageAndFileResults(t *testing.T) {
 	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/screenshot"):
 			w.Header().Set("Content-Type", "image/png")
@@ -474,18 +477,18 @@ func TestImageAndFileResults(t *testing.T) {
 			w.Write([]byte{0, 1, 2, 0xff})
 		}
 	})
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-	res := call(t, c, "widget_screenshot", map[string]any{"widget_id": "w1"})
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+	res := testsupport.MustCall(t, c, "widget_screenshot", map[string]any{"widget_id": "w1"})
 	img, ok := res.Content[0].(mcp.ImageContent)
 	if !ok || img.MIMEType != "image/png" || img.Data == "" {
 		t.Fatalf("screenshot: %#v", res.Content)
 	}
-	res = call(t, c, "blob_get", map[string]any{"key": "dir/text.txt"})
-	if strings.TrimSpace(text(res)) != "héllo" {
-		t.Errorf("text file: %q", text(res))
+	res = testsupport.MustCall(t, c, "blob_get", map[string]any{"key": "dir/text.txt"})
+	if strings.TrimSpace(testsupport.ResultText(res)) != "héllo" {
+		t.Errorf("text file: %q", testsupport.ResultText(res))
 	}
-	res = call(t, c, "blob_get", map[string]any{"key": "bin"})
+	res = testsupport.MustCall(t, c, "blob_get", map[string]any{"key": "bin"})
 	if len(res.Content) != 2 {
 		t.Fatalf("binary: %#v", res.Content)
 	}
@@ -495,19 +498,19 @@ func TestImageAndFileResults(t *testing.T) {
 }
 
 func TestRawUpload(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"size": 3}})
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"size": 3}})
 	})
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-	call(t, c, "blob_put", map[string]any{"key": "a/b c.bin", "content": "AAEC", "encoding": "base64", "content_type": "application/x-test"})
-	r := up.requests()[0]
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+	testsupport.MustCall(t, c, "blob_put", map[string]any{"key": "a/b c.bin", "content": "AAEC", "encoding": "base64", "content_type": "application/x-test"})
+	r := up.Requests()[0]
 	if r.Method != "PUT" || r.Path != "/api/v1/blobs/a%2Fb%20c.bin" || string(r.Body) != "\x00\x01\x02" || r.Header.Get("Content-Type") != "application/x-test" {
 		t.Fatalf("got %s %s %q %q", r.Method, r.Path, r.Body, r.Header.Get("Content-Type"))
 	}
-	res := call(t, c, "blob_put", map[string]any{"key": "k", "content": "%%%", "encoding": "base64"})
-	if !res.IsError || len(up.requests()) != 1 {
-		t.Errorf("invalid base64 should be refused without a request: %s", text(res))
+	res := testsupport.MustCall(t, c, "blob_put", map[string]any{"key": "k", "content": "%%%", "encoding": "base64"})
+	if !res.IsError || len(up.Requests()) != 1 {
+		t.Errorf("invalid base64 should be refused without a request: %s", testsupport.ResultText(res))
 	}
 }
 
@@ -520,20 +523,20 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 		}
 	}))
 	defer other.Close()
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL+"/steal", http.StatusFound)
 	})
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-	res := call(t, c, "widget_get", map[string]any{"id": "w1"})
-	if !res.IsError || !strings.Contains(text(res), "redirect") || elsewhere.Load() != 0 {
-		t.Fatalf("redirect: %s (other host hits %d)", text(res), elsewhere.Load())
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+	res := testsupport.MustCall(t, c, "widget_get", map[string]any{"id": "w1"})
+	if !res.IsError || !strings.Contains(testsupport.ResultText(res), "redirect") || elsewhere.Load() != 0 {
+		t.Fatalf("redirect: %s (other host hits %d)", testsupport.ResultText(res), elsewhere.Load())
 	}
 }
 
 func TestHTTPAuth(t *testing.T) {
-	up := newUpstream(t, widgetOK)
-	srv, cat := newRuntime(t, up.base())
+	up := testsupport.NewUpstream(t, widgetOK)
+	srv, cat := newRuntime(t, up.Base())
 	hs := mcpHTTP(t, srv, cat)
 	for _, tc := range []struct {
 		name, header, want string
@@ -563,7 +566,7 @@ func TestHTTPAuth(t *testing.T) {
 			}
 		})
 	}
-	if n := len(up.requests()); n != 0 {
+	if n := len(up.Requests()); n != 0 {
 		t.Errorf("%d requests reached the upstream without a key", n)
 	}
 }
@@ -594,8 +597,8 @@ func rawPostBody(t *testing.T, url, auth, body string) (*http.Response, string) 
 // TestHeadersOnlyNarrow: X-MCP-* headers remove tools; they can never add a
 // tool the server's own selection disabled.
 func TestHeadersOnlyNarrow(t *testing.T) {
-	up := newUpstream(t, widgetOK)
-	base := up.base()
+	up := testsupport.NewUpstream(t, widgetOK)
+	base := up.Base()
 	_, cat := newRuntime(t, base)
 	// The server itself serves only read-only tools.
 	ro, err := runtime.Select(cat, nil, nil, runtime.Selection{ReadOnly: true})
@@ -616,7 +619,7 @@ func TestHeadersOnlyNarrow(t *testing.T) {
 		}
 		return m
 	}
-	all := names(connect(t, hs, bearer(testKey)))
+	all := names(connect(t, hs, testsupport.Bearer(testKey)))
 	if all["widget_create"] || !all["widget_get"] {
 		t.Fatalf("server read-only set wrong: %v", all)
 	}
@@ -628,7 +631,7 @@ func TestHeadersOnlyNarrow(t *testing.T) {
 	req := mcp.CallToolRequest{}
 	req.Params.Name = "widget_list"
 	if res, err := widen.CallTool(context.Background(), req); err == nil && !res.IsError {
-		t.Errorf("a tool outside the header selection was callable: %s", text(res))
+		t.Errorf("a tool outside the header selection was callable: %s", testsupport.ResultText(res))
 	}
 	media := names(connect(t, hs, map[string]string{"Authorization": "Bearer " + testKey, "X-MCP-Toolsets": "media"}))
 	if media["widget_get"] || !media["widget_logs"] {
@@ -652,22 +655,22 @@ func TestHeadersOnlyNarrow(t *testing.T) {
 // TestKeysNeverMix: concurrent callers with distinct keys; each upstream
 // request carries its own caller's key and each caller gets its own result.
 func TestKeysNeverMix(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"id": strings.TrimPrefix(r.URL.Path, "/api/v1/widgets/"), "status": r.Header.Get("Authorization")}})
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": strings.TrimPrefix(r.URL.Path, "/api/v1/widgets/"), "status": r.Header.Get("Authorization")}})
 	})
-	srv, cat := newRuntime(t, up.base())
+	srv, cat := newRuntime(t, up.Base())
 	hs := mcpHTTP(t, srv, cat)
 	var wg sync.WaitGroup
 	for k := range 10 {
 		key := fmt.Sprintf("msk_u_caller_%02d_secret", k)
-		c := connect(t, hs, bearer(key))
+		c := connect(t, hs, testsupport.Bearer(key))
 		for i := range 10 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				id := fmt.Sprintf("k%d-%d", k, i)
-				res := call(t, c, "widget_get", map[string]any{"id": id})
-				txt := text(res)
+				res := testsupport.MustCall(t, c, "widget_get", map[string]any{"id": id})
+				txt := testsupport.ResultText(res)
 				if res.IsError || !strings.Contains(txt, `"id":"`+id+`"`) || strings.Contains(txt, "secret") {
 					t.Errorf("caller %d got %s", k, txt)
 				}
@@ -675,7 +678,7 @@ func TestKeysNeverMix(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	for _, r := range up.requests() {
+	for _, r := range up.Requests() {
 		id := strings.TrimPrefix(r.Path, "/api/v1/widgets/")
 		var k, i int
 		fmt.Sscanf(id, "k%d-%d", &k, &i)
@@ -683,14 +686,14 @@ func TestKeysNeverMix(t *testing.T) {
 			t.Errorf("request %s carried %q", id, r.Header.Get("Authorization"))
 		}
 	}
-	if n := len(up.requests()); n != 100 {
+	if n := len(up.Requests()); n != 100 {
 		t.Errorf("requests = %d, want 100", n)
 	}
 }
 
 func TestOriginCheck(t *testing.T) {
-	up := newUpstream(t, widgetOK)
-	srv, cat := newRuntime(t, up.base())
+	up := testsupport.NewUpstream(t, widgetOK)
+	srv, cat := newRuntime(t, up.Base())
 	hs := httptest.NewServer(srv.HTTPHandler(runtime.HTTPOptions{Catalog: cat, AllowedOrigins: []string{"https://ok.example"}}))
 	defer hs.Close()
 	for origin, want := range map[string]int{"": 200, "https://evil.example": 403, "https://ok.example": 200, "http://localhost:3000": 200} {
@@ -712,8 +715,8 @@ func TestOriginCheck(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
-	up := newUpstream(t, widgetOK)
-	srv, cat := newRuntime(t, up.base())
+	up := testsupport.NewUpstream(t, widgetOK)
+	srv, cat := newRuntime(t, up.Base())
 	hs := httptest.NewServer(srv.HTTPHandler(runtime.HTTPOptions{Catalog: cat, MaxBodyBytes: 1 << 20}))
 	defer hs.Close()
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"widget_get","arguments":{"id":"` + strings.Repeat("a", 2<<20) + `"}}}`
@@ -726,12 +729,12 @@ func TestBodyLimit(t *testing.T) {
 // (a list where an object was documented), the structured result is
 // wrapped as {"result": …} so it still matches the advertised outputSchema.
 func TestStructuredContentAlwaysConforms(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"data": []any{"not", "an", "object"}})
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		testsupport.WriteJSON(w, 200, map[string]any{"data": []any{"not", "an", "object"}})
 	})
-	srv, cat := newRuntime(t, up.base())
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
-	res := call(t, c, "widget_get", map[string]any{"id": "w1"})
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+	res := testsupport.MustCall(t, c, "widget_get", map[string]any{"id": "w1"})
 	b, _ := json.Marshal(res.StructuredContent)
 	if res.IsError || !strings.HasPrefix(string(b), `{"result":{"data":[`) {
 		t.Fatalf("structured = %s", b)
@@ -743,7 +746,7 @@ func TestStructuredContentAlwaysConforms(t *testing.T) {
 func TestLogStreamIsASnapshot(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		for i := 0; ; i++ {
 			fmt.Fprintf(w, "data: {\"line\":\"event %d\",\"stream\":\"stdout\"}\n\n", i)
@@ -757,14 +760,14 @@ func TestLogStreamIsASnapshot(t *testing.T) {
 			}
 		}
 	})
-	srv, cat := newRuntime(t, up.base(), func(o *runtime.Options) { o.Timeout = 10 * time.Second })
-	c := connect(t, mcpHTTP(t, srv, cat), bearer(testKey))
+	srv, cat := newRuntime(t, up.Base(), func(o *runtime.Options) { o.Timeout = 10 * time.Second })
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
 	start := time.Now()
-	res := call(t, c, "widget_logs", map[string]any{"widget_id": "w1", "lines": 5})
+	res := testsupport.MustCall(t, c, "widget_logs", map[string]any{"widget_id": "w1", "lines": 5})
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("took %v", d)
 	}
-	if txt := text(res); res.IsError || !strings.Contains(txt, "Last 5 of") || !strings.Contains(txt, "[stdout] event") {
+	if txt := testsupport.ResultText(res); res.IsError || !strings.Contains(txt, "Last 5 of") || !strings.Contains(txt, "[stdout] event") {
 		t.Fatalf("got %s", txt)
 	}
 }

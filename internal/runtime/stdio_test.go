@@ -2,7 +2,6 @@ package runtime_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // rawStdio serves srv with ServeStdio on in-memory pipes; the test writes
@@ -84,14 +83,14 @@ const stdioInit = `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"prot
 // included (mcp-go's StdioServer could write it after, or drop it).
 func TestStdioProgressPrecedesResponse(t *testing.T) {
 	var polls atomic.Int32
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		status := "creating"
 		if r.Method == http.MethodGet && polls.Add(1) >= 3 {
 			status = "running"
 		}
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "w9", "status": status}})
+		testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "w9", "status": status}})
 	})
-	srv, _ := newRuntime(t, up.base(), func(o *runtime.Options) { o.Mode = runtime.ModeStdio })
+	srv, _ := newRuntime(t, up.Base(), func(o *runtime.Options) { o.Mode = runtime.ModeStdio })
 	r := serveRaw(t, srv, runtime.StdioOptions{Key: runtime.NewAPIKey(testKey)})
 	r.send(t, stdioInit)
 	r.next(t)
@@ -156,9 +155,9 @@ func (f *fakeRoots) ListRoots(ctx context.Context, _ mcp.ListRootsRequest) (*mcp
 func TestStdioServerToClientRequest(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		t.Run(fmt.Sprint("client-fails=", fail), func(t *testing.T) {
-			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{}) })
+			up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) { testsupport.WriteJSON(w, 200, map[string]any{}) })
 			var srv *runtime.Server
-			srv, _ = newRuntime(t, up.base(), func(o *runtime.Options) {
+			srv, _ = newRuntime(t, up.Base(), func(o *runtime.Options) {
 				o.Mode = runtime.ModeStdio
 				o.ExtraTools = []server.ServerTool{rootsTool(&srv)}
 			})
@@ -202,7 +201,7 @@ func TestStdioServerToClientRequest(t *testing.T) {
 						results <- "error " + err.Error()
 						return
 					}
-					results <- fmt.Sprint(res.IsError, " ", text(res))
+					results <- fmt.Sprint(res.IsError, " ", testsupport.ResultText(res))
 				}()
 			}
 			seen := map[string]bool{}
@@ -229,33 +228,15 @@ func TestStdioServerToClientRequest(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that several goroutines write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestStdioNeverWritesOrLogsTheKey: what the stdio loop writes and logs by
 // itself, not only what tool handlers return, carries no piece of the
 // session's key: mcp-go's error for an unknown tool quotes the name the
 // client sent (here the key), and a response to no pending request is
 // logged with its id (here the key).
 func TestStdioNeverWritesOrLogsTheKey(t *testing.T) {
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{}) })
-	var logs syncBuffer
-	srv, _ := newRuntime(t, up.base(), func(o *runtime.Options) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) { testsupport.WriteJSON(w, 200, map[string]any{}) })
+	var logs testsupport.Buffer
+	srv, _ := newRuntime(t, up.Base(), func(o *runtime.Options) {
 		o.Mode = runtime.ModeStdio
 		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})

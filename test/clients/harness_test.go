@@ -16,13 +16,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/miosa-osa/miosa-mcp/internal/app"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // mockKey is the key every client is configured to send; the mock accepts
 // any bearer token, so the suite checks what arrived instead.
-const mockKey = "msk_u_mock_local_key"
+const mockKey = app.MockKey
 
 // env is what the suite needs from scripts/clients.sh.
 type env struct {
@@ -79,19 +80,10 @@ func loadServerInfo(t *testing.T, e env) serverInfo {
 	infoOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		c, err := client.NewStdioMCPClient(e.bin, []string{"PATH=/usr/bin:/bin", "HOME=" + os.TempDir(), "MIOSA_LOG_LEVEL=error"}, "--mock")
-		if err != nil {
-			infoErr = err
-			return
-		}
+		c, _, init := testsupport.StdioClient(t, e.bin, testsupport.StdioOptions{
+			Env: []string{"MIOSA_LOG_LEVEL=error"}, Args: []string{"--mock"}, Version: mcp.LATEST_PROTOCOL_VERSION,
+		})
 		defer c.Close()
-		init, err := c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{
-			ProtocolVersion: mcp.LATEST_PROTOCOL_VERSION, ClientInfo: mcp.Implementation{Name: "clients-suite", Version: "1"},
-		}})
-		if err != nil {
-			infoErr = err
-			return
-		}
 		info.instructions = init.Instructions
 		out, err := exec.CommandContext(ctx, e.bin, "tools", "--json").Output()
 		if err != nil {
@@ -129,39 +121,19 @@ func loadServerInfo(t *testing.T, e env) serverInfo {
 // reverse proxy here made Gemini CLI and Codex lose the end of streamed
 // tool results now and then).
 type httpServer struct {
-	url  string      // the relay's /mcp URL, what the client is given
-	logs *syncBuffer // the server's stderr (info level)
+	url  string              // the relay's /mcp URL, what the client is given
+	logs *testsupport.Buffer // the server's stderr (info level)
 
 	mu   sync.Mutex
 	sent []*bytes.Buffer // client → server bytes, per connection
 }
 
-var listenRE = regexp.MustCompile(`serving MCP over HTTP at http://([^\s/]+)/mcp`)
-
 func startHTTP(t *testing.T, e env) *httpServer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, e.bin, "http", "--mock", "--listen", "127.0.0.1:0")
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "MIOSA_LOG_LEVEL=info"}
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-	})
-	var upstream string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := listenRE.FindStringSubmatch(logs.String()); m != nil {
-			upstream = m[1]
-			break
-		}
-	}
-	if upstream == "" {
-		t.Fatalf("miosa-mcp http did not start:\n%s", logs.String())
-	}
+	// Its stderr and stdout are scanned for the key (testsupport).
+	testsupport.RegisterKey(mockKey)
+	srv := testsupport.StartHTTP(t, e.bin, testsupport.HTTPOptions{Env: []string{"MIOSA_LOG_LEVEL=info"}, Args: []string{"--mock"}})
+	upstream, logs := strings.TrimPrefix(srv.URL, "http://"), srv.Stderr
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -283,24 +255,6 @@ func run(ctx context.Context, dir string, envv []string, name string, args ...st
 	cmd.WaitDelay = 5 * time.Second
 	err = cmd.Run()
 	return o.String(), e.String(), err
-}
-
-// syncBuffer is a goroutine-safe sink for a child's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func clipLog(s string) string {

@@ -12,10 +12,11 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // assertRequests checks what the upstream received for one call.
-func assertRequests(t *testing.T, got []recorded, want []wantRequest, key string) {
+func assertRequests(t *testing.T, got []testsupport.Recorded, want []wantRequest, key string) {
 	t.Helper()
 	if len(got) != len(want) {
 		var lines []string
@@ -30,7 +31,7 @@ func assertRequests(t *testing.T, got []recorded, want []wantRequest, key string
 	}
 }
 
-func assertRequest(t *testing.T, i int, got recorded, want wantRequest, key string) {
+func assertRequest(t *testing.T, i int, got testsupport.Recorded, want wantRequest, key string) {
 	t.Helper()
 	where := fmt.Sprintf("request %d (%s %s)", i+1, got.Method, got.Path)
 	if got.Method != want.Method {
@@ -95,23 +96,12 @@ func assertRequest(t *testing.T, i int, got recorded, want wantRequest, key stri
 
 func redact(s, key string) string { return strings.ReplaceAll(s, key, "<key>") }
 
-// resultText joins the text content of a tool result.
-func resultText(res *mcp.CallToolResult) string {
-	var parts []string
-	for _, c := range res.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			parts = append(parts, tc.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
-}
-
 // assertResult checks the MCP result of a successful call against what the
 // default upstream answered (last is the request whose response it carries).
-func assertResult(t *testing.T, tool *runtime.Tool, res *mcp.CallToolResult, last recorded) {
+func assertResult(t *testing.T, tool *runtime.Tool, res *mcp.CallToolResult, last testsupport.Recorded) {
 	t.Helper()
 	if res.IsError {
-		t.Errorf("isError result: %s", resultText(res))
+		t.Errorf("isError result: %s", testsupport.ResultText(res))
 		return
 	}
 	switch {
@@ -138,18 +128,18 @@ func assertResult(t *testing.T, tool *runtime.Tool, res *mcp.CallToolResult, las
 			}
 		}
 		if blob == nil {
-			t.Errorf("binary download returned no blob: %s", resultText(res))
+			t.Errorf("binary download returned no blob: %s", testsupport.ResultText(res))
 			return
 		}
 		if blob.Blob != base64.StdEncoding.EncodeToString(fileBytes) || blob.MIMEType == "" {
 			t.Errorf("blob %q (%s), want the upstream bytes with a MIME type", blob.Blob, blob.MIMEType)
 		}
 	case tool.Result == runtime.ResultLogs:
-		if txt := resultText(res); !strings.Contains(txt, logLines[len(logLines)-1]) {
+		if txt := testsupport.ResultText(res); !strings.Contains(txt, logLines[len(logLines)-1]) {
 			t.Errorf("logs result %q lacks the upstream's last line", txt)
 		}
 	default:
-		txt := resultText(res)
+		txt := testsupport.ResultText(res)
 		if !strings.Contains(txt, fmt.Sprintf(`"seq":%d`, last.Seq)) {
 			t.Errorf("result text %q is not the upstream's response to request %d", txt, last.Seq)
 		}

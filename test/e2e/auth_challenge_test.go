@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // bearerChallengeRE is RFC 6750 §3 for the server's 401s: the Bearer scheme,
@@ -24,7 +25,7 @@ var bearerChallengeRE = regexp.MustCompile(`^Bearer realm="miosa-mcp"(, error="(
 // Code shows that body as the tool's error; see docs/http-auth.md).
 func TestHTTP401Challenge(t *testing.T) {
 	up := newUpstream(t)
-	srv := startHTTP(t, []string{"MIOSA_API_URL=" + up.URL()})
+	srv := testsupport.StartHTTP(t, testsupport.Binary(t), testsupport.HTTPOptions{Interrupt: true, Env: []string{"MIOSA_API_URL=" + up.URL()}})
 	call := map[string]any{"name": "sandbox_list", "arguments": map[string]any{}}
 	for _, path := range runtime.MCPPaths {
 		for _, tc := range []struct {
@@ -37,7 +38,7 @@ func TestHTTP401Challenge(t *testing.T) {
 			{"two tokens", "Bearer msk_u_a msk_u_b", "invalid_request"},
 		} {
 			t.Run(path+"/"+tc.name, func(t *testing.T) {
-				resp, body := post(t, srv.base+path, tc.auth, call)
+				resp, body := post(t, srv.URL+path, tc.auth, call)
 				if resp.StatusCode != http.StatusUnauthorized {
 					t.Fatalf("HTTP %d %s, want 401", resp.StatusCode, body)
 				}
@@ -61,7 +62,7 @@ func TestHTTP401Challenge(t *testing.T) {
 			})
 		}
 	}
-	if n := up.count(); n != 0 {
+	if n := up.Count(); n != 0 {
 		t.Errorf("%d request(s) reached the API", n)
 	}
 
@@ -82,7 +83,7 @@ func TestHTTP401Challenge(t *testing.T) {
 	}
 	for _, d := range discovery {
 		t.Run("discovery"+d.path, func(t *testing.T) {
-			req, _ := http.NewRequest(d.method, srv.base+d.path, strings.NewReader(`{"redirect_uris":["http://localhost:1/cb"]}`))
+			req, _ := http.NewRequest(d.method, srv.URL+d.path, strings.NewReader(`{"redirect_uris":["http://localhost:1/cb"]}`))
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 			if err != nil {

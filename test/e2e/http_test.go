@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // TestHTTPConcurrentKeys runs 8 clients with distinct keys, 10 calls each, at
@@ -21,11 +22,13 @@ import (
 func TestHTTPConcurrentKeys(t *testing.T) {
 	const clients, callsEach = 8, 10
 	up := newUpstream(t)
-	srv := startHTTP(t, []string{"MIOSA_API_URL=" + up.URL()})
+	srv := testsupport.StartHTTP(t, testsupport.Binary(t), testsupport.HTTPOptions{Interrupt: true, Env: []string{"MIOSA_API_URL=" + up.URL()}})
 	keys := make([]string, clients)
 	conns := make([]*client.Client, clients)
 	for i := range clients {
-		keys[i] = fmt.Sprintf("msk_u_e2e_concurrent_%02d_%s", i, strings.Repeat("k", i+8))
+		// No English word of ten letters in the secret: the key scanner
+		// (internal/testsupport) would find it in ordinary output.
+		keys[i] = fmt.Sprintf("msk_u_e2e_caller_%02d_%s", i, strings.Repeat("k", i+8))
 		path := "/mcp"
 		if i%2 == 1 {
 			path = "/api/v1/mcp"
@@ -52,16 +55,16 @@ func TestHTTPConcurrentKeys(t *testing.T) {
 				if j%2 == 1 {
 					name, args = "sandbox_exec", map[string]any{"id": id, "command": "echo " + id}
 				}
-				res, err := callTool(ctx, conns[i], name, args)
+				res, err := testsupport.CallTool(ctx, conns[i], name, args)
 				switch {
 				case err != nil:
 					errs <- fmt.Errorf("client %d %s: %v", i, id, err)
 				case res.IsError:
-					errs <- fmt.Errorf("client %d %s: isError %s", i, id, resultText(res))
-				case !strings.Contains(resultText(res), "/sandboxes/"+id):
-					errs <- fmt.Errorf("client %d got someone else's result for %s: %s", i, id, resultText(res))
-				case strings.Contains(resultText(res), "msk_u_"):
-					errs <- fmt.Errorf("client %d result contains a key: %s", i, resultText(res))
+					errs <- fmt.Errorf("client %d %s: isError %s", i, id, testsupport.ResultText(res))
+				case !strings.Contains(testsupport.ResultText(res), "/sandboxes/"+id):
+					errs <- fmt.Errorf("client %d got someone else's result for %s: %s", i, id, testsupport.ResultText(res))
+				case strings.Contains(testsupport.ResultText(res), "msk_u_"):
+					errs <- fmt.Errorf("client %d result contains a key: %s", i, testsupport.ResultText(res))
 				}
 			}
 		}()
@@ -72,7 +75,7 @@ func TestHTTPConcurrentKeys(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	reqs := up.take()
+	reqs := up.Take()
 	if len(reqs) != clients*callsEach {
 		t.Errorf("upstream received %d requests, want %d", len(reqs), clients*callsEach)
 	}
@@ -86,7 +89,7 @@ func TestHTTPConcurrentKeys(t *testing.T) {
 			t.Errorf("%s %s carried %q, want client %d's key", r.Method, r.Path, got, i)
 		}
 	}
-	if s := srv.stderr.String(); strings.Contains(s, "msk_u_e2e_concurrent") {
+	if s := srv.Stderr.String(); strings.Contains(s, "msk_u_e2e_caller") {
 		t.Errorf("server stderr contains a key:\n%s", s)
 	}
 }
@@ -135,14 +138,14 @@ func rpc(t *testing.T, url, auth, method string, params any) (int, string, map[s
 // reaches the API; both endpoint paths behave the same.
 func TestHTTPAuth(t *testing.T) {
 	up := newUpstream(t)
-	srv := startHTTP(t, []string{"MIOSA_API_URL=" + up.URL()})
+	srv := testsupport.StartHTTP(t, testsupport.Binary(t), testsupport.HTTPOptions{Interrupt: true, Env: []string{"MIOSA_API_URL=" + up.URL()}})
 	initParams := map[string]any{
 		"protocolVersion": "2025-11-25", "capabilities": map[string]any{},
 		"clientInfo": map[string]any{"name": "e2e", "version": "1"},
 	}
 	callParams := map[string]any{"name": "sandbox_get", "arguments": map[string]any{"id": "sb-1"}}
 	for _, path := range []string{"/mcp", "/api/v1/mcp"} {
-		url := srv.base + path
+		url := srv.URL + path
 		t.Run(path, func(t *testing.T) {
 			noKey := []struct {
 				method string
@@ -187,7 +190,7 @@ func TestHTTPAuth(t *testing.T) {
 					t.Errorf("%s: 401 body echoes the key", tc.name)
 				}
 			}
-			if n := up.count(); n != 0 {
+			if n := up.Count(); n != 0 {
 				t.Errorf("%d request(s) reached the API without a usable key", n)
 			}
 			// A well-formed key goes through on the same path.
@@ -195,7 +198,7 @@ func TestHTTPAuth(t *testing.T) {
 			if r, _ := m["result"].(map[string]any); status != http.StatusOK || r == nil || r["isError"] == true {
 				t.Errorf("tools/call with a key: HTTP %d %s", status, body)
 			}
-			if got := up.take(); len(got) != 1 || got[0].Header.Get("Authorization") != "Bearer "+testKey {
+			if got := up.Take(); len(got) != 1 || got[0].Header.Get("Authorization") != "Bearer "+testKey {
 				t.Errorf("upstream got %d request(s) for the keyed call, want 1 carrying the key", len(got))
 			}
 		})
@@ -216,13 +219,13 @@ func TestHTTPAuth(t *testing.T) {
 					t.Fatalf("tools/list without a key: %d tools, %v", len(listed), err)
 				}
 				// mcp-go surfaces an HTTP 401 as "authorization required".
-				res, err := callTool(ctx, c, "sandbox_get", map[string]any{"id": "sb-1"})
+				res, err := testsupport.CallTool(ctx, c, "sandbox_get", map[string]any{"id": "sb-1"})
 				if err == nil {
-					t.Errorf("tools/call without a key was not refused with 401: isError=%v %s", res.IsError, resultText(res))
+					t.Errorf("tools/call without a key was not refused with 401: isError=%v %s", res.IsError, testsupport.ResultText(res))
 				} else if !strings.Contains(err.Error(), "authorization required") {
 					t.Errorf("tools/call without a key: %v, want mcp-go's 401 error", err)
 				}
-				if n := up.count(); n != 0 {
+				if n := up.Count(); n != 0 {
 					t.Errorf("%d request(s) reached the API without a key", n)
 				}
 			})

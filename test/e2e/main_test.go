@@ -1,68 +1,67 @@
 // Package e2e_test drives the real miosa-mcp binary with real MCP clients:
 // mcp-go's stdio client over a spawned process, its streamable-HTTP client
 // against `miosa-mcp http`, and raw JSON-RPC lines where every byte of
-// stdout must be seen. A recording httptest upstream stands in for the MIOSA
-// API, so each test asserts what the API would have received.
+// stdout must be seen. A recording upstream stands in for the MIOSA API, so
+// each test asserts what the API would have received; every output of every
+// server is scanned for the keys the tests hand out (internal/testsupport).
 package e2e_test
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
 	"go.uber.org/goleak"
+
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
-// binPath is the miosa-mcp binary built once by TestMain.
-var binPath string
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "miosa-mcp-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "miosa-mcp")
-	if err := buildBinary(binPath); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: building miosa-mcp:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { os.RemoveAll(dir) }))
+const testKey = "msk_u_e2e_0123456789abcdef_SECRET"
+
+// httpClientOptions configure an MCP client for the HTTP server.
+type httpClientOptions struct {
+	path    string // "/mcp" (default) or "/api/v1/mcp"
+	auth    string // Authorization header value ("" = none)
+	version string // the protocol version to ask for ("" = mcp-go's default)
 }
 
-// buildBinary runs `go build -o out ./cmd/miosa-mcp` from the module root.
-// Under -race the binary is built with -race too, so the concurrency tests
-// check the server's own goroutines, not only the test's.
-func buildBinary(out string) error {
-	root, err := moduleRoot()
-	if err != nil {
-		return err
+// connectHTTP connects mcp-go's streamable HTTP client to a spawned server
+// and initializes it.
+func connectHTTP(t *testing.T, s *testsupport.HTTPServer, o httpClientOptions) (*client.Client, *mcp.InitializeResult) {
+	t.Helper()
+	if o.path == "" {
+		o.path = "/mcp"
 	}
-	args := []string{"build", "-o", out}
-	if raceEnabled {
-		args = append(args, "-race")
+	headers := map[string]string{}
+	if o.auth != "" {
+		headers["Authorization"] = o.auth
 	}
-	args = append(args, "./cmd/miosa-mcp")
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%v\n%s", err, b)
+	var opts []client.ClientOption
+	if o.version != "" {
+		opts = append(opts, client.WithProtocolVersion(o.version))
 	}
-	return nil
+	c := testsupport.HTTPClient(t, s.URL+o.path, headers, opts...)
+	return c, testsupport.Initialize(t, c, "")
 }
 
-func moduleRoot() (string, error) {
-	b, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
+// listAllTools pages through tools/list.
+func listAllTools(ctx context.Context, c *client.Client) ([]mcp.Tool, error) {
+	var out []mcp.Tool
+	var req mcp.ListToolsRequest
+	for range 50 {
+		res, err := c.ListTools(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Tools...)
+		if res.NextCursor == "" {
+			return out, nil
+		}
+		req.Params.Cursor = res.NextCursor
 	}
-	mod := strings.TrimSpace(string(b))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the miosa-mcp module")
-	}
-	return filepath.Dir(mod), nil
+	return nil, fmt.Errorf("tools/list did not stop paging")
 }

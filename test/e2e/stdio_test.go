@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // TestStdioHygiene drives the binary with raw JSON lines at debug log level
@@ -21,10 +23,10 @@ import (
 // stderr nor in any result, even though the upstream echoes it back.
 func TestStdioHygiene(t *testing.T) {
 	echoing := newUpstream(t)
-	echoing.respond = func(w http.ResponseWriter, r *http.Request, rec recorded) {
+	echoing.respond = func(w http.ResponseWriter, r *http.Request, rec testsupport.Recorded) {
 		auth := r.Header.Get("Authorization")
 		w.Header().Set("X-Request-ID", "req-"+auth)
-		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": map[string]any{
+		testsupport.WriteJSON(w, http.StatusInternalServerError, map[string]any{"error": map[string]any{
 			"code": "internal_error", "message": "upstream exploded while handling " + auth,
 			"details": map[string]any{"authorization": auth, "key": strings.TrimPrefix(auth, "Bearer ")},
 		}})
@@ -122,7 +124,7 @@ func TestStdioHygiene(t *testing.T) {
 			if !strings.Contains(stderr, "level=DEBUG") {
 				t.Errorf("no debug log line on stderr at MIOSA_LOG_LEVEL=debug:\n%s", stderr)
 			}
-			if run.up != nil && run.up.count() == 0 {
+			if run.up != nil && run.up.Count() == 0 {
 				t.Errorf("the upstream was never called, so the echo was not exercised")
 			}
 		})
@@ -156,24 +158,17 @@ var hygieneIDs = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
 // of stdout and stderr and the exit code.
 func rawStdioSession(t *testing.T, env []string, lines []string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath)
-	cmd.Env = childEnv(env...)
-	stdin, err := cmd.StdinPipe()
+	p := testsupport.Command(t, testsupport.Binary(t), env)
+	stdin, err := p.Cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdoutPipe, err := cmd.StdoutPipe()
+	stdoutPipe, err := p.Cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var stdout bytes.Buffer
+	p.Start()
+	var stdout testsupport.Buffer
 	ids := make(chan float64, 64)
 	readDone := make(chan struct{})
 	go func() {
@@ -181,7 +176,8 @@ func rawStdioSession(t *testing.T, env []string, lines []string) (string, string
 		r := bufio.NewReader(stdoutPipe)
 		for {
 			line, err := r.ReadString('\n')
-			stdout.WriteString(line)
+			stdout.Write([]byte(line))
+			p.Keys.ScanString("stdout of miosa-mcp stdio", line)
 			var m struct {
 				ID     any             `json:"id"`
 				Result json.RawMessage `json:"result"`
@@ -199,7 +195,7 @@ func rawStdioSession(t *testing.T, env []string, lines []string) (string, string
 	}()
 	for _, l := range lines {
 		if _, err := io.WriteString(stdin, l+"\n"); err != nil {
-			t.Fatalf("writing to stdin: %v\nstderr:\n%s", err, stderr.String())
+			t.Fatalf("writing to stdin: %v\nstderr:\n%s", err, p.Stderr.String())
 		}
 	}
 	want := 0
@@ -208,25 +204,25 @@ func rawStdioSession(t *testing.T, env []string, lines []string) (string, string
 			want++
 		}
 	}
+	deadline := time.After(30 * time.Second)
 	for got := 0; got < want; got++ {
 		select {
 		case <-ids:
-		case <-ctx.Done():
-			t.Fatalf("only %d of %d responses arrived\nstdout:\n%s\nstderr:\n%s", got, want, stdout.String(), stderr.String())
+		case <-deadline: // the process is killed at cleanup
+			t.Fatalf("only %d of %d responses arrived\nstdout:\n%s\nstderr:\n%s", got, want, stdout.String(), p.Stderr.String())
 		}
 	}
 	stdin.Close()
 	<-readDone
-	err = cmd.Wait()
+	<-p.Exited
 	code := 0
 	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	if errors.As(p.WaitErr, &ee) {
 		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
+	} else if p.WaitErr != nil {
+		t.Fatal(p.WaitErr)
 	}
-	checkChildStderr(t, "stdio server", stderr.String())
-	return stdout.String(), stderr.String(), code
+	return stdout.String(), p.Stderr.String(), code
 }
 
 // TestMissingKeyStdio: without MIOSA_API_KEY the server still starts and
@@ -236,9 +232,9 @@ func TestMissingKeyStdio(t *testing.T) {
 	up := newUpstream(t)
 	for _, era := range eras {
 		t.Run(era.name, func(t *testing.T) {
-			c, stderr, init := startStdio(t, stdioOptions{
-				env:     []string{"MIOSA_API_URL=" + up.URL()},
-				version: era.pin,
+			c, stderr, init := testsupport.StdioClient(t, testsupport.Binary(t), testsupport.StdioOptions{
+				Env:     []string{"MIOSA_API_URL=" + up.URL()},
+				Version: era.pin,
 			})
 			if init.ProtocolVersion != era.want {
 				t.Errorf("negotiated %s, want %s", init.ProtocolVersion, era.want)
@@ -257,11 +253,11 @@ func TestMissingKeyStdio(t *testing.T) {
 				{"sandbox_create", map[string]any{"wait": false}},
 				{"desktop_screenshot", map[string]any{"computer_id": "c1"}},
 			} {
-				res, err := callTool(ctx, c, call.name, call.args)
+				res, err := testsupport.CallTool(ctx, c, call.name, call.args)
 				if err != nil {
 					t.Fatalf("%s: %v (want an isError result)", call.name, err)
 				}
-				txt := resultText(res)
+				txt := testsupport.ResultText(res)
 				if !res.IsError {
 					t.Errorf("%s without a key succeeded: %s", call.name, txt)
 				}
@@ -271,7 +267,7 @@ func TestMissingKeyStdio(t *testing.T) {
 					}
 				}
 			}
-			if n := up.count(); n != 0 {
+			if n := up.Count(); n != 0 {
 				t.Errorf("%d request(s) went upstream without a key", n)
 			}
 			if s := stderr.String(); !strings.Contains(s, "level=WARN") || !strings.Contains(s, "MIOSA_API_KEY") {
@@ -310,18 +306,21 @@ func TestStartupErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, binPath, tc.args...)
-			cmd.Env = childEnv(append([]string{"MIOSA_API_KEY=" + testKey}, tc.env...)...)
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			p := testsupport.Command(t, testsupport.Binary(t), append([]string{"MIOSA_API_KEY=" + testKey}, tc.env...), tc.args...)
+			var stdout bytes.Buffer
+			p.Cmd.Stdout = p.Keys.Writer("stdout of miosa-mcp", &stdout)
 			start := time.Now()
-			err := cmd.Run()
+			p.Start()
+			select {
+			case <-p.Exited:
+			case <-time.After(15 * time.Second):
+				t.Fatalf("still running after 15s\nstderr:\n%s", p.Stderr.String())
+			}
 			took := time.Since(start)
+			stderr := p.Stderr
 			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != 2 {
-				t.Fatalf("exit: %v, want exit code 2\nstderr:\n%s", err, stderr.String())
+			if !errors.As(p.WaitErr, &ee) || ee.ExitCode() != 2 {
+				t.Fatalf("exit: %v, want exit code 2\nstderr:\n%s", p.WaitErr, stderr.String())
 			}
 			if took > 5*time.Second {
 				t.Errorf("took %v to fail, want a quick start-up error", took)

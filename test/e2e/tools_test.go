@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // eras are the two protocol eras mcp-go speaks: its default negotiates the
@@ -24,13 +25,6 @@ var eras = []struct{ name, pin, want string }{
 
 func serverDefaults() map[string]string {
 	return map[string]string{"MIOSA_DEFAULT_TEMPLATE": defaultTemplate}
-}
-
-func callTool(ctx context.Context, c *client.Client, name string, args map[string]any) (*mcp.CallToolResult, error) {
-	var req mcp.CallToolRequest
-	req.Params.Name = name
-	req.Params.Arguments = args
-	return c.CallTool(ctx, req)
 }
 
 // runCatalog lists the tools and calls every one of them through c (with a
@@ -70,13 +64,13 @@ func runCatalog(t *testing.T, c *client.Client, up *upstream, key string) int {
 				if err != nil {
 					t.Fatalf("deriving the expected request: %v", err)
 				}
-				up.take()
+				up.Take()
 				up.answerLists(listOutput(tool))
-				res, err := callTool(ctx, c, tool.Name, args)
+				res, err := testsupport.CallTool(ctx, c, tool.Name, args)
 				if err != nil {
 					t.Fatalf("tools/call %s (full=%v): %v", tool.Name, full, err)
 				}
-				got := up.take()
+				got := up.Take()
 				calls++
 				if t.Failed() {
 					continue
@@ -107,13 +101,13 @@ func runCatalog(t *testing.T, c *client.Client, up *upstream, key string) int {
 	}
 	for _, tc := range exactCases {
 		t.Run("exact/"+tc.name, func(t *testing.T) {
-			up.take()
+			up.Take()
 			up.answerLists(listOutput(byName[tc.tool]))
-			res, err := callTool(ctx, c, tc.tool, tc.args)
+			res, err := testsupport.CallTool(ctx, c, tc.tool, tc.args)
 			if err != nil {
 				t.Fatalf("tools/call %s: %v", tc.tool, err)
 			}
-			got := up.take()
+			got := up.Take()
 			calls++
 			var want []wantRequest
 			for _, w := range tc.want {
@@ -127,16 +121,16 @@ func runCatalog(t *testing.T, c *client.Client, up *upstream, key string) int {
 	}
 	for _, tc := range refusedCases {
 		t.Run("refused/"+tc.name, func(t *testing.T) {
-			up.take()
-			res, err := callTool(ctx, c, tc.tool, tc.args)
+			up.Take()
+			res, err := testsupport.CallTool(ctx, c, tc.tool, tc.args)
 			if err != nil {
 				t.Fatalf("tools/call %s: %v (want an isError result, not a protocol error)", tc.tool, err)
 			}
 			calls++
-			if got := up.take(); len(got) != 0 {
+			if got := up.Take(); len(got) != 0 {
 				t.Errorf("%d upstream request(s) for refused arguments, want none", len(got))
 			}
-			if txt := resultText(res); !res.IsError || !strings.Contains(txt, tc.text) {
+			if txt := testsupport.ResultText(res); !res.IsError || !strings.Contains(txt, tc.text) {
 				t.Errorf("result isError=%v %q, want an error naming %q", res.IsError, txt, tc.text)
 			}
 		})
@@ -187,12 +181,12 @@ func TestEveryToolOverStdio(t *testing.T) {
 		t.Run(era.name, func(t *testing.T) {
 			t.Parallel()
 			up := newUpstream(t)
-			c, stderr, init := startStdio(t, stdioOptions{
-				env: []string{
+			c, stderr, init := testsupport.StdioClient(t, testsupport.Binary(t), testsupport.StdioOptions{
+				Env: []string{
 					"MIOSA_API_KEY=" + testKey, "MIOSA_API_URL=" + up.URL(),
 					"MIOSA_DEFAULT_TEMPLATE=" + defaultTemplate,
 				},
-				version: era.pin,
+				Version: era.pin,
 			})
 			if init.ProtocolVersion != era.want {
 				t.Errorf("negotiated protocol %s, want %s", init.ProtocolVersion, era.want)
@@ -212,9 +206,9 @@ func TestEveryToolOverHTTP(t *testing.T) {
 		t.Run(era.name, func(t *testing.T) {
 			t.Parallel()
 			up := newUpstream(t)
-			srv := startHTTP(t, []string{
+			srv := testsupport.StartHTTP(t, testsupport.Binary(t), testsupport.HTTPOptions{Interrupt: true, Env: []string{
 				"MIOSA_API_URL=" + up.URL(), "MIOSA_DEFAULT_TEMPLATE=" + defaultTemplate,
-			})
+			}})
 			key := testKey + "_http"
 			c, init := connectHTTP(t, srv, httpClientOptions{auth: "Bearer " + key, version: era.pin})
 			if init.ProtocolVersion != era.want {
@@ -223,7 +217,7 @@ func TestEveryToolOverHTTP(t *testing.T) {
 			start := time.Now()
 			n := runCatalog(t, c, up, key)
 			t.Logf("http %s: %d tool calls asserted in %v", era.want, n, time.Since(start).Round(time.Millisecond))
-			if strings.Contains(srv.stderr.String(), key) {
+			if strings.Contains(srv.Stderr.String(), key) {
 				t.Errorf("server stderr contains the API key")
 			}
 		})

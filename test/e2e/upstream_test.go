@@ -2,43 +2,29 @@ package e2e_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
-// recorded is one request the upstream received, as it came off the wire.
-type recorded struct {
-	Seq      int
-	Method   string
-	Path     string // escaped path exactly as sent (from the request line)
-	RawQuery string
-	Query    url.Values
-	Header   http.Header
-	Body     []byte
-}
-
-// upstream is a recording stand-in for the MIOSA API. By default every
-// request gets a plausible 2xx: JSON {"data":{…}} echoing the request's
-// sequence number and path, image/png for screenshots, octet-stream for
-// downloads and a few log lines for log endpoints. respond overrides that.
+// upstream is the suite's stand-in for the MIOSA API: a recording upstream
+// (testsupport.Upstream) that gives every request a plausible 2xx by
+// default: JSON {"data":{…}} echoing the request's sequence number and
+// path, image/png for screenshots, octet-stream for downloads and a few
+// log lines for log endpoints. respond, when set, answers instead.
 type upstream struct {
-	srv     *httptest.Server
+	*testsupport.Upstream
 	mu      sync.Mutex
-	reqs    []recorded
-	seq     int
 	list    bool // answer JSON with "data" as an array (list endpoints)
-	respond func(w http.ResponseWriter, r *http.Request, rec recorded)
+	respond func(w http.ResponseWriter, r *http.Request, rec testsupport.Recorded)
 }
 
 // answerLists makes JSON answers carry "data" as an array of one object,
@@ -52,24 +38,13 @@ func (u *upstream) answerLists(list bool) {
 func newUpstream(t *testing.T) *upstream {
 	t.Helper()
 	u := &upstream{}
-	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
-	t.Cleanup(u.srv.Close)
+	u.Upstream = testsupport.NewUpstream(t, u.serve)
 	return u
 }
 
-// URL is the base URL to put in MIOSA_API_URL (the binary appends /api/v1).
-func (u *upstream) URL() string { return u.srv.URL }
-
 func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	path, rawQuery, _ := strings.Cut(r.RequestURI, "?")
+	rec := testsupport.RecordOf(r)
 	u.mu.Lock()
-	u.seq++
-	rec := recorded{
-		Seq: u.seq, Method: r.Method, Path: path, RawQuery: rawQuery,
-		Query: r.URL.Query(), Header: r.Header.Clone(), Body: body,
-	}
-	u.reqs = append(u.reqs, rec)
 	respond, list := u.respond, u.list
 	u.mu.Unlock()
 	if respond != nil {
@@ -77,22 +52,6 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defaultResponse(w, rec, list)
-}
-
-// take returns the requests recorded since the last take and forgets them.
-func (u *upstream) take() []recorded {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	out := u.reqs
-	u.reqs = nil
-	return out
-}
-
-// count is how many requests are pending (not yet taken).
-func (u *upstream) count() int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return len(u.reqs)
 }
 
 var (
@@ -131,7 +90,7 @@ func isDownload(method, path string) bool {
 	return false
 }
 
-func defaultResponse(w http.ResponseWriter, rec recorded, list bool) {
+func defaultResponse(w http.ResponseWriter, rec testsupport.Recorded, list bool) {
 	w.Header().Set("X-Request-ID", fmt.Sprintf("req-e2e-%d", rec.Seq))
 	switch {
 	case rec.Method == http.MethodGet && strings.HasSuffix(rec.Path, "/desktop/screenshot"):
@@ -141,7 +100,7 @@ func defaultResponse(w http.ResponseWriter, rec recorded, list bool) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Write(fileBytes)
 	case rec.Method == http.MethodGet && strings.HasSuffix(rec.Path, "/logs"):
-		writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"lines": logLines}})
+		testsupport.WriteJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"lines": logLines}})
 	default:
 		status := http.StatusOK
 		if rec.Method == http.MethodPost {
@@ -154,12 +113,6 @@ func defaultResponse(w http.ResponseWriter, rec recorded, list bool) {
 		if list {
 			data = []any{data}
 		}
-		writeJSON(w, status, map[string]any{"data": data})
+		testsupport.WriteJSON(w, status, map[string]any{"data": data})
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }

@@ -27,7 +27,9 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/miosa-osa/miosa-mcp/internal/app"
 	"github.com/miosa-osa/miosa-mcp/internal/dist"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 func TestMain(m *testing.M) {
@@ -245,7 +247,13 @@ func start(t *testing.T, dir string, env []string, argv ...string) *proc {
 		t.Fatal(err)
 	}
 	cmd.Stderr = pw
-	p := &proc{cmd: cmd, stdin: stdin, lines: bufio.NewReader(stdout), stderr: &strings.Builder{}, waited: make(chan struct{}), stderrDone: make(chan struct{})}
+	// Every server serves with the mock's key (none is configured); what it
+	// writes is scanned for it (testsupport), the report after the cleanup
+	// below, which collects the output.
+	testsupport.RegisterKey(app.MockKey)
+	ks := testsupport.NewKeyScan(t)
+	name := strings.Join(argv, " ")
+	p := &proc{cmd: cmd, stdin: stdin, lines: bufio.NewReader(ks.Reader("stdout of "+name, stdout)), stderr: &strings.Builder{}, waited: make(chan struct{}), stderrDone: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -267,6 +275,7 @@ func start(t *testing.T, dir string, env []string, argv ...string) *proc {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-p.waited
 		<-p.stderrDone
+		ks.ScanString("stderr of "+name, p.stderrText())
 	})
 	return p
 }

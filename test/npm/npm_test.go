@@ -27,6 +27,7 @@ import (
 
 	"github.com/miosa-osa/miosa-mcp/internal/app"
 	"github.com/miosa-osa/miosa-mcp/internal/dist"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 const catalogSize = 151
@@ -210,13 +211,19 @@ func TestStdioSession(t *testing.T) {
 				env = f.env(t.TempDir(), filepath.Join(t.TempDir(), "fresh-cache"), reg.URL+"/")
 			}
 			var cmd *exec.Cmd
+			var stderr testsupport.Buffer
 			tr := transport.NewStdioWithOptions(lookPath(f.nodeBin, "npx"), nil, tt.args,
 				transport.WithCommandFunc(func(ctx context.Context, command string, _ []string, args []string) (*exec.Cmd, error) {
 					cmd = exec.Command(command, args...)
 					cmd.Dir, cmd.Env = dir, env
+					cmd.Stderr = &stderr
 					return cmd, nil
 				}))
-			c := client.NewClient(tr)
+			// What the server sends and logs is scanned for the mock's key.
+			testsupport.RegisterKey(app.MockKey)
+			ks := testsupport.NewKeyScan(t)
+			t.Cleanup(func() { ks.ScanString("stderr of npx "+strings.Join(tt.args, " "), stderr.String()) })
+			c := client.NewClient(testsupport.ScanTransport(tr, ks, "npx stdio client"))
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			if err := c.Start(ctx); err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // The bad-input table: every case is sent, as raw JSON-RPC, to the spawned
@@ -445,8 +447,8 @@ func TestBadInputTableSize(t *testing.T) {
 
 const badKey = "msk_u_badinput_Gt6Zr1Xq4MvN8j"
 
-func badInputUpstream(t *testing.T) *upstream {
-	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+func badInputUpstream(t *testing.T) *testsupport.Upstream {
+	return testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+badKey {
 			t.Errorf("upstream request without the caller's key: %s %s", r.Method, r.URL)
 		}
@@ -456,7 +458,7 @@ func badInputUpstream(t *testing.T) *upstream {
 
 func TestBadInputStdio(t *testing.T) {
 	up := badInputUpstream(t)
-	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": badKey, "MIOSA_TIMEOUT_MS": "5000", "MIOSA_LOG_LEVEL": "debug"})
+	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_API_KEY": badKey, "MIOSA_TIMEOUT_MS": "5000", "MIOSA_LOG_LEVEL": "debug"})
 	for i, c := range badCases() {
 		id := fmt.Sprint(100000 + i)
 		msg := strings.ReplaceAll(c.msg, "%ID%", id)
@@ -465,7 +467,7 @@ func TestBadInputStdio(t *testing.T) {
 			want = id
 		}
 		t.Run(c.name, func(t *testing.T) {
-			before := up.count()
+			before := up.Count()
 			var got []rpcMsg
 			if want != "null" && c.want.kind != noReply {
 				ch := s.expect(want)
@@ -484,28 +486,28 @@ func TestBadInputStdio(t *testing.T) {
 			ch := s.expect(sentinel)
 			s.write(`{"jsonrpc":"2.0","id":` + sentinel + `,"method":"ping"}`)
 			if _, ok := s.await(ch, sentinel, 15*time.Second); !ok {
-				t.Fatalf("server stopped answering after this case (stderr: %s)", s.stderr.String())
+				t.Fatalf("server stopped answering after this case (stderr: %s)", s.Stderr.String())
 			}
 			if c.want.kind == noReply {
 				time.Sleep(50 * time.Millisecond)
 			}
 			got = append(got, s.takeLoose()...)
-			check(t, c, want, got, up.requests()[before:])
+			check(t, c, want, got, up.Requests()[before:])
 		})
 	}
-	if strings.Contains(s.stderr.String(), badKey) {
+	if strings.Contains(s.Stderr.String(), badKey) {
 		t.Errorf("the API key appears in the debug log")
 	}
 	if t.Failed() {
-		t.Logf("stderr:\n%s", clip(s.stderr.String()))
+		t.Logf("stderr:\n%s", clip(s.Stderr.String()))
 	}
 }
 
 func TestBadInputHTTP(t *testing.T) {
 	up := badInputUpstream(t)
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_TIMEOUT_MS": "5000", "MIOSA_LOG_LEVEL": "debug"})
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_TIMEOUT_MS": "5000", "MIOSA_LOG_LEVEL": "debug"})
 	t.Cleanup(func() {
-		if strings.Contains(h.stderr.String(), badKey) {
+		if strings.Contains(h.Stderr.String(), badKey) {
 			t.Errorf("the API key appears in the debug log")
 		}
 	})
@@ -517,8 +519,8 @@ func TestBadInputHTTP(t *testing.T) {
 			want = id
 		}
 		t.Run(c.name, func(t *testing.T) {
-			before := up.count()
-			status, msgs, raw := rawPost(t, h.URL+"/mcp", bearer(badKey), []byte(msg))
+			before := up.Count()
+			status, msgs, raw := rawPost(t, h.URL+"/mcp", testsupport.Bearer(badKey), []byte(msg))
 			switch {
 			case c.want.kind == noReply:
 				if status != http.StatusAccepted || len(msgs) != 0 {
@@ -534,13 +536,13 @@ func TestBadInputHTTP(t *testing.T) {
 			if c.want.kind == noReply {
 				time.Sleep(50 * time.Millisecond)
 			}
-			check(t, c, want, msgs, up.requests()[before:])
+			check(t, c, want, msgs, up.Requests()[before:])
 		})
 	}
 }
 
 // check asserts one case's replies and upstream traffic.
-func check(t *testing.T, c badCase, wantID string, got []rpcMsg, reqs []recorded) {
+func check(t *testing.T, c badCase, wantID string, got []rpcMsg, reqs []testsupport.Recorded) {
 	t.Helper()
 	var replies []rpcMsg
 	for _, m := range got {

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // Concurrency over stdio: the issue-10 scenario (500 concurrent calls to an
@@ -24,7 +26,7 @@ const concKey = "msk_u_conc_Pz4Kw9Nd2Rq7Vm"
 // segment wait until they are cancelled. It counts requests in
 // flight, their peak, and those whose context ended (the server gave up).
 type slowAPI struct {
-	*upstream
+	*testsupport.Upstream
 	delay     time.Duration
 	release   chan struct{}
 	cur, peak atomic.Int32
@@ -36,7 +38,7 @@ type slowAPI struct {
 
 func newSlowAPI(t *testing.T, delay time.Duration, release chan struct{}) *slowAPI {
 	a := &slowAPI{delay: delay, release: release, arrived: make(chan string, 4096), doneAt: map[string]time.Time{}}
-	a.upstream = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	a.Upstream = testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		n := a.cur.Add(1)
 		defer a.cur.Add(-1)
 		for p := a.peak.Load(); n > p && !a.peak.CompareAndSwap(p, n); p = a.peak.Load() {
@@ -128,7 +130,7 @@ func (s *stdioProc) writeAll(lines []string) chan struct{} {
 func TestStdioUnderLoadFigures(t *testing.T) {
 	const calls, delay = 500, 250 * time.Millisecond
 	api := newSlowAPI(t, delay, nil)
-	s := startStdio(t, map[string]string{"MIOSA_API_URL": api.srv.URL, "MIOSA_API_KEY": concKey, "MIOSA_TIMEOUT_MS": "60000"})
+	s := startStdio(t, map[string]string{"MIOSA_API_URL": api.URL(), "MIOSA_API_KEY": concKey, "MIOSA_TIMEOUT_MS": "60000"})
 
 	// A call to cancel later, already running upstream.
 	target := `"cancel-target"`
@@ -195,7 +197,7 @@ func TestStdioUnderLoadFigures(t *testing.T) {
 	eofStart := time.Now()
 	s.stdin.Close()
 	select {
-	case <-s.exited:
+	case <-s.Exited:
 	case <-time.After(30 * time.Second):
 		t.Fatal("no exit within 30s of EOF")
 	}
@@ -226,7 +228,7 @@ func busyStdio(t *testing.T, n, workers int, args ...string) (s *stdioProc, api 
 	var once sync.Once
 	t.Cleanup(func() { once.Do(func() { close(held) }) })
 	api = newSlowAPI(t, 0, held)
-	s = startStdio(t, map[string]string{"MIOSA_API_URL": api.srv.URL, "MIOSA_API_KEY": concKey, "MIOSA_TIMEOUT_MS": "60000"}, args...)
+	s = startStdio(t, map[string]string{"MIOSA_API_URL": api.URL(), "MIOSA_API_KEY": concKey, "MIOSA_TIMEOUT_MS": "60000"}, args...)
 	var chans []chan rpcMsg
 	var lines []string
 	for i := range n {
@@ -297,7 +299,7 @@ func TestCancelledBeforeStartNeverRuns(t *testing.T) {
 	if _, ok := s.await(after, `"after"`, 30*time.Second); !ok {
 		t.Fatal("the call queued after the cancelled one never ran")
 	}
-	for _, r := range api.requests() {
+	for _, r := range api.Requests() {
 		if r.Method == http.MethodDelete || strings.Contains(r.Path, "cmp_doomed") {
 			t.Errorf("the cancelled computer_destroy reached the API: %s %s", r.Method, r.Path)
 		}
@@ -317,7 +319,7 @@ func TestCancelMatchesTheIDType(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	api := newSlowAPI(t, 0, release)
-	s := startStdio(t, map[string]string{"MIOSA_API_URL": api.srv.URL, "MIOSA_API_KEY": concKey, "MIOSA_TIMEOUT_MS": "60000"})
+	s := startStdio(t, map[string]string{"MIOSA_API_URL": api.URL(), "MIOSA_API_KEY": concKey, "MIOSA_TIMEOUT_MS": "60000"})
 	num, str := s.expect("7"), s.expect(`"7"`)
 	s.write(getCall("7", "hold-number"))
 	s.write(getCall(`"7"`, "string-seven"))
@@ -355,7 +357,7 @@ func TestCancelMatchesTheIDType(t *testing.T) {
 		t.Errorf("a second request 8 while 8 is in flight: %s, want it refused", clip(m.Raw))
 	}
 	s.write(cancelNote("8"))
-	for _, r := range api.requests() {
+	for _, r := range api.Requests() {
 		if strings.Contains(r.Path, "again") {
 			t.Errorf("the duplicate request reached the API")
 		}
@@ -393,7 +395,7 @@ func TestStdioLifecycleCancelsInFlight(t *testing.T) {
 		end  func(s *stdioProc)
 	}{
 		{"eof", func(s *stdioProc) { s.stdin.Close() }},
-		{"sigterm", func(s *stdioProc) { s.cmd.Process.Signal(syscall.SIGTERM) }},
+		{"sigterm", func(s *stdioProc) { s.Cmd.Process.Signal(syscall.SIGTERM) }},
 		{"closed-stdout", func(s *stdioProc) {
 			s.stdout.Close()
 			// The server notices when it next writes.
@@ -407,7 +409,7 @@ func TestStdioLifecycleCancelsInFlight(t *testing.T) {
 			start := time.Now()
 			tc.end(s)
 			select {
-			case <-s.exited:
+			case <-s.Exited:
 			case <-time.After(20 * time.Second):
 				t.Fatal("still running 20s later")
 			}
@@ -416,7 +418,7 @@ func TestStdioLifecycleCancelsInFlight(t *testing.T) {
 			if n := api.cancelled.Load(); n != 32 {
 				t.Errorf("%d of the 32 upstream requests in flight were cancelled", n)
 			}
-			t.Logf("exit %v after %s with 32 calls in flight and 8 queued; exit status %v", exit.Round(time.Millisecond), tc.name, s.cmd.ProcessState)
+			t.Logf("exit %v after %s with 32 calls in flight and 8 queued; exit status %v", exit.Round(time.Millisecond), tc.name, s.Cmd.ProcessState)
 		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // Upstream faults: every fault yields an isError result that names the
@@ -230,16 +231,16 @@ func TestUpstreamFaults(t *testing.T) {
 	for _, f := range faults() {
 		t.Run(f.name, func(t *testing.T) {
 			leakCheck(t)
-			var up *upstream
+			var up *testsupport.Upstream
 			var base *url.URL
 			if f.listener != nil {
 				base, _ = url.Parse(f.listener(t) + "/api/v1")
 			} else {
-				up = newUpstream(t, f.handler)
-				base = up.base()
+				up = testsupport.NewUpstream(t, f.handler)
+				base = up.Base()
 			}
 			b := goldenRuntime(t, base, func(o *runtime.Options) { o.Timeout = timeout })
-			c := connectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", bearer(faultKey))
+			c := testsupport.ConnectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", testsupport.Bearer(faultKey))
 			tool, args := f.tool, f.args
 			if tool == "" {
 				tool, args = "widget_get", map[string]any{"id": "w1"}
@@ -247,12 +248,12 @@ func TestUpstreamFaults(t *testing.T) {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
-			res, err := callTool(ctx, c, tool, args)
+			res, err := testsupport.CallTool(ctx, c, tool, args)
 			elapsed := time.Since(start)
 			if err != nil {
 				t.Fatalf("the call failed at the protocol level instead of an isError result: %v", err)
 			}
-			txt := resultText(res)
+			txt := testsupport.ResultText(res)
 			// Three attempts with capped backoff, or one timeout, plus slack.
 			if limit := 3*timeout + 2*time.Second; elapsed > limit {
 				t.Errorf("answered after %v, over the %v deadline", elapsed, limit)
@@ -274,12 +275,12 @@ func TestUpstreamFaults(t *testing.T) {
 				t.Errorf("error text is %d bytes: not capped", len(txt))
 			}
 			if up != nil && f.attempts > 0 {
-				if n := up.count(); n != f.attempts {
+				if n := up.Count(); n != f.attempts {
 					t.Errorf("upstream attempts = %d, want %d", n, f.attempts)
 				}
 			}
 			if up != nil {
-				for _, r := range up.requests() {
+				for _, r := range up.Requests() {
 					if r.Header.Get("Authorization") != "Bearer "+faultKey {
 						t.Errorf("request without the caller's key")
 					}
@@ -301,13 +302,13 @@ func TestRedirectKeepsTheKeyHome(t *testing.T) {
 				okData(w, r)
 			}))
 			t.Cleanup(other.Close)
-			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, other.URL+"/api/v1/widgets/w1", code)
 			})
-			b := goldenRuntime(t, up.base())
-			c := connectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", bearer(faultKey))
-			res := mustCall(t, c, "widget_get", map[string]any{"id": "w1"})
-			txt := resultText(res)
+			b := goldenRuntime(t, up.Base())
+			c := testsupport.ConnectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", testsupport.Bearer(faultKey))
+			res := testsupport.MustCall(t, c, "widget_get", map[string]any{"id": "w1"})
+			txt := testsupport.ResultText(res)
 			if !res.IsError || !strings.Contains(txt, "redirect") || !strings.Contains(txt, strings.TrimPrefix(other.URL, "http://")) {
 				t.Errorf("want an isError naming the redirect target, got %s", txt)
 			}
@@ -372,25 +373,25 @@ func TestUpstream101BoundedByTimeout(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			leakCheck(t)
-			up := newUpstream(t, tc.h)
-			b := goldenRuntime(t, up.base(), func(o *runtime.Options) { o.Timeout = timeout })
-			c := connectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", bearer(faultKey))
+			up := testsupport.NewUpstream(t, tc.h)
+			b := goldenRuntime(t, up.Base(), func(o *runtime.Options) { o.Timeout = timeout })
+			c := testsupport.ConnectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", testsupport.Bearer(faultKey))
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			res, err := callTool(ctx, c, "widget_get", map[string]any{"id": "w1"})
+			res, err := testsupport.CallTool(ctx, c, "widget_get", map[string]any{"id": "w1"})
 			elapsed := time.Since(start)
 			if err != nil {
 				t.Fatalf("protocol error instead of an isError result after %v: %v", elapsed, err)
 			}
-			if !res.IsError || !strings.Contains(resultText(res), tc.want) {
-				t.Errorf("want an isError result mentioning %q, got %s", tc.want, clip(resultText(res)))
+			if !res.IsError || !strings.Contains(testsupport.ResultText(res), tc.want) {
+				t.Errorf("want an isError result mentioning %q, got %s", tc.want, clip(testsupport.ResultText(res)))
 			}
 			// Three attempts at most (GET retries), each within the timeout.
 			if limit := 3*timeout + 2*time.Second; elapsed > limit {
 				t.Errorf("answered after %v, over %v", elapsed, limit)
 			}
-			t.Logf("answered after %v: %s", elapsed.Round(time.Millisecond), clip(resultText(res)))
+			t.Logf("answered after %v: %s", elapsed.Round(time.Millisecond), clip(testsupport.ResultText(res)))
 		})
 	}
 }
@@ -426,15 +427,15 @@ func TestErrorTextsAreCapped(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			leakCheck(t)
-			up := newUpstream(t, tc.handler)
-			b := goldenRuntime(t, up.base())
-			c := connectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", bearer(faultKey))
+			up := testsupport.NewUpstream(t, tc.handler)
+			b := goldenRuntime(t, up.Base())
+			c := testsupport.ConnectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", testsupport.Bearer(faultKey))
 			args := tc.args
 			if args == nil {
 				args = map[string]any{"id": "w1"}
 			}
-			res := mustCall(t, c, "widget_get", args)
-			txt := resultText(res)
+			res := testsupport.MustCall(t, c, "widget_get", args)
+			txt := testsupport.ResultText(res)
 			if !res.IsError || !strings.Contains(txt, tc.want) {
 				t.Fatalf("want an isError mentioning %q, got %s", tc.want, clip(txt))
 			}
@@ -444,7 +445,7 @@ func TestErrorTextsAreCapped(t *testing.T) {
 			if !strings.Contains(txt, "[… ") {
 				t.Errorf("the cut is not noted: %s", clip(txt))
 			}
-			if leak, found := findLeak([]byte(txt)); found {
+			if leak, found := testsupport.FindLeak([]byte(txt)); found {
 				t.Errorf("the capped text leaks the key: %s", leak)
 			}
 		})

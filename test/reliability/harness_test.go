@@ -3,30 +3,23 @@ package reliability_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	mcpclient "github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
-	"github.com/mark3labs/mcp-go/mcp"
 	"go.uber.org/goleak"
 
 	realclient "github.com/miosa-osa/miosa-mcp/gen/client"
 	realtools "github.com/miosa-osa/miosa-mcp/gen/tools"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 	goldenclient "github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/client"
 	goldentools "github.com/miosa-osa/miosa-mcp/internal/toolgen/testdata/golden/gen/tools"
 )
@@ -37,131 +30,14 @@ import (
 // inside, e.g. to register a panicking tool. Upstreams are httptest servers
 // that record every request they receive.
 
-var binDir string
-
-func TestMain(m *testing.M) {
-	var err error
-	binDir, err = os.MkdirTemp("", "miosa-mcp-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
-		os.RemoveAll(binDir)
-		os.Exit(code)
-	}))
-}
-
-type binBuild struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-var raceBuild, plainBuild binBuild
-
-// binary builds cmd/miosa-mcp once per test run (with -race when the tests
-// run with -race) and returns its path.
-func binary(t testing.TB) string {
-	t.Helper()
-	return buildBinary(t, &raceBuild, raceEnabled)
-}
-
-// plainBinary is the binary as shipped, never built with -race: what a
-// memory measurement must run (the race detector multiplies memory use).
-func plainBinary(t testing.TB) string {
-	t.Helper()
-	if !raceEnabled {
-		return binary(t)
-	}
-	return buildBinary(t, &plainBuild, false)
-}
-
-func buildBinary(t testing.TB, b *binBuild, race bool) string {
-	t.Helper()
-	b.once.Do(func() {
-		b.path = filepath.Join(binDir, "miosa-mcp")
-		args := []string{"build", "-o"}
-		if race {
-			args = append(args, b.path, "-race")
-		} else {
-			b.path += "-plain"
-			args = append(args, b.path)
-		}
-		args = append(args, "./cmd/miosa-mcp")
-		cmd := exec.Command("go", args...)
-		cmd.Dir = "../.."
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			b.err = fmt.Errorf("go build ./cmd/miosa-mcp: %v\n%s", err, out)
-		}
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.path
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // ---------------------------------------------------------------------------
-// Recording upstream
-
-type recorded struct {
-	Method, Path, RawQuery string
-	Header                 http.Header
-	Body                   []byte
-	At                     time.Time
-}
-
-type upstream struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []recorded
-	h    http.HandlerFunc
-}
-
-// newUpstream starts a fake MIOSA API that records every request (its
-// escaped path, query, headers and body) before h answers it.
-func newUpstream(t testing.TB, h http.HandlerFunc) *upstream {
-	u := &upstream{h: h}
-	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		u.mu.Lock()
-		u.reqs = append(u.reqs, recorded{Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: b, At: time.Now()})
-		u.mu.Unlock()
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		u.h(w, r)
-	}))
-	t.Cleanup(u.srv.Close)
-	return u
-}
-
-func (u *upstream) requests() []recorded {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]recorded(nil), u.reqs...)
-}
-
-func (u *upstream) count() int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return len(u.reqs)
-}
-
-// base is the API base the runtime is configured with.
-func (u *upstream) base() *url.URL {
-	b, _ := url.Parse(u.srv.URL + "/api/v1")
-	return b
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
+// Upstream answers (the recording upstream is testsupport.Upstream)
 
 // okData answers every request with a small JSON document naming the path.
 func okData(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "x1", "status": "running", "path": r.URL.EscapedPath()}})
+	testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "x1", "status": "running", "path": r.URL.EscapedPath()}})
 }
 
 // ---------------------------------------------------------------------------
@@ -244,86 +120,6 @@ func (b *built) serve(t testing.TB, o runtime.HTTPOptions) *httptest.Server {
 }
 
 // ---------------------------------------------------------------------------
-// MCP clients
-
-// bearer is the Authorization header for key k; the key is registered
-// with the key scanner (keyscan_test.go).
-func bearer(k string) map[string]string {
-	registerKey(k)
-	return map[string]string{"Authorization": "Bearer " + k}
-}
-
-// connectHTTP opens an initialized mcp-go client over streamable HTTP. Its
-// HTTP responses (headers and bodies) and every message it receives are
-// scanned for keys.
-func connectHTTP(t testing.TB, endpoint string, headers map[string]string, opts ...mcpclient.ClientOption) *mcpclient.Client {
-	t.Helper()
-	registerHeaders(headers)
-	ks := newKeyScan(t)
-	hc := &http.Client{Transport: scanningRoundTripper{ks: ks, next: http.DefaultTransport}}
-	tr, err := transport.NewStreamableHTTP(endpoint, transport.WithHTTPHeaders(headers), transport.WithHTTPBasicClient(hc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return initClient(t, mcpclient.NewClient(&scanningTransport{Interface: tr, ks: ks, channel: "HTTP client"}, opts...))
-}
-
-// scannedClient wraps an mcp-go transport so that every message the
-// client receives is scanned for keys, and initializes the client.
-func scannedClient(t testing.TB, tr transport.Interface, channel string, opts ...mcpclient.ClientOption) *mcpclient.Client {
-	t.Helper()
-	ks := newKeyScan(t)
-	return initClient(t, mcpclient.NewClient(&scanningTransport{Interface: tr, ks: ks, channel: channel}, opts...))
-}
-
-func initClient(t testing.TB, c *mcpclient.Client) *mcpclient.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// Start's context bounds the stdio subprocess's life: not the timeout.
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = "2025-11-25"
-	init.Params.ClientInfo = mcp.Implementation{Name: "reliability-test", Version: "0"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		c.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func callTool(ctx context.Context, c *mcpclient.Client, name string, args map[string]any) (*mcp.CallToolResult, error) {
-	req := mcp.CallToolRequest{}
-	req.Params.Name = name
-	req.Params.Arguments = args
-	return c.CallTool(ctx, req)
-}
-
-func mustCall(t testing.TB, c *mcpclient.Client, name string, args map[string]any) *mcp.CallToolResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := callTool(ctx, c, name, args)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return res
-}
-
-func resultText(res *mcp.CallToolResult) string {
-	var s []string
-	for _, c := range res.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			s = append(s, tc.Text)
-		}
-	}
-	return strings.Join(s, "\n")
-}
-
-// ---------------------------------------------------------------------------
 // Raw JSON-RPC
 
 // rpcMsg is one JSON-RPC message as received.
@@ -369,29 +165,11 @@ func canonID(id json.RawMessage) string {
 }
 
 // rawPost sends body to an MCP endpoint as a client would and returns the
-// status and the JSON-RPC messages of the answer (JSON or SSE).
+// status and the JSON-RPC messages of the answer (JSON or SSE); the answer
+// is scanned for keys (testsupport.Post).
 func rawPost(t testing.TB, endpoint string, header map[string]string, body []byte) (int, []rpcMsg, string) {
 	t.Helper()
-	registerHeaders(header)
-	req, err := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
-	if err != nil {
-		t.Fatalf("POST %s: %v", endpoint, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	scanResponse(t, "POST "+endpoint, resp, raw)
+	resp, raw := testsupport.PostJSON(t, endpoint, header, body)
 	return resp.StatusCode, parseMessages(resp.Header.Get("Content-Type"), raw), string(raw)
 }
 
@@ -422,113 +200,27 @@ func parseMessages(contentType string, raw []byte) []rpcMsg {
 // ---------------------------------------------------------------------------
 // Spawned binary
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// binEnv is a clean environment for the binary: no MIOSA_* from the
-// developer's shell, plus the given values. The binary logs at debug level
-// unless the test sets MIOSA_LOG_LEVEL, so the key scanner sees the most
-// the server can log; its MIOSA_API_KEY is registered with the scanner.
-func binEnv(kv map[string]string) []string {
-	var env []string
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "MIOSA_") {
-			env = append(env, e)
-		}
-	}
-	if _, set := kv["MIOSA_LOG_LEVEL"]; !set {
-		env = append(env, "MIOSA_LOG_LEVEL=debug")
-	}
+// debugEnv is the environment of the suite's servers: the given values, and
+// debug logs unless the test sets MIOSA_LOG_LEVEL, so the key scanner sees
+// the most the server can log.
+func debugEnv(kv map[string]string) []string {
+	env := []string{"MIOSA_LOG_LEVEL=debug"}
 	for k, v := range kv {
-		if k == "MIOSA_API_KEY" {
-			registerKey(v)
-		}
 		env = append(env, k+"="+v)
 	}
 	return env
 }
 
-// scanResponse scans one HTTP answer (status, headers, body) for keys; the
-// leak is reported when the test ends.
-func scanResponse(t testing.TB, channel string, resp *http.Response, body []byte) {
-	ks := newKeyScan(t)
-	ks.scanHeader(channel, resp)
-	ks.scan(channel+" body", body)
-}
-
-type proc struct {
-	cmd     *exec.Cmd
-	stderr  *lockedBuffer
-	exited  chan struct{}
-	waitErr error
-	keys    *keyScan // scans stdout lines as they arrive and stderr at exit
-}
-
-// startProc starts the binary. stdin and stdout may be nil or the child's
-// ends of os.Pipes (closed here once the child holds them).
-func startProc(t testing.TB, env map[string]string, stdin, stdout *os.File, args ...string) *proc {
+// startHTTP runs the binary (testsupport.Binary) as an HTTP server.
+func startHTTP(t testing.TB, env map[string]string, args ...string) *testsupport.HTTPServer {
 	t.Helper()
-	return startProcBin(t, binary(t), env, stdin, stdout, args...)
-}
-
-// startProcBin is startProc for a given binary (plainBinary for the
-// memory test). Every process it starts is scanned for keys: stderr at exit
-// here, stdout lines by the stdio reader.
-func startProcBin(t testing.TB, bin string, env map[string]string, stdin, stdout *os.File, args ...string) *proc {
-	t.Helper()
-	// Created first, so its report runs after the process has exited.
-	p := &proc{cmd: exec.Command(bin, args...), stderr: &lockedBuffer{}, exited: make(chan struct{}), keys: newKeyScan(t)}
-	p.cmd.Env = binEnv(env)
-	if stdin != nil {
-		p.cmd.Stdin = stdin
-	}
-	if stdout != nil {
-		p.cmd.Stdout = stdout
-	}
-	p.cmd.Stderr = p.stderr
-	p.cmd.WaitDelay = 5 * time.Second
-	err := p.cmd.Start()
-	for _, f := range []*os.File{stdin, stdout} {
-		if f != nil {
-			f.Close()
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.exited
-		p.keys.scanString("stderr of miosa-mcp "+strings.Join(args, " "), p.stderr.String())
-		if s := p.stderr.String(); strings.Contains(s, "WARNING: DATA RACE") || strings.Contains(s, "panic:") {
-			t.Errorf("miosa-mcp stderr reports a race or crash:\n%s", s)
-		}
-	})
-	return p
+	return testsupport.StartHTTP(t, testsupport.Binary(t), testsupport.HTTPOptions{Env: debugEnv(env), Args: args})
 }
 
 // stdioProc is a raw newline-delimited JSON-RPC session with the binary in
 // stdio mode. Every stdout line must be a JSON-RPC message (S1).
 type stdioProc struct {
-	*proc
+	*testsupport.Proc
 	t        testing.TB
 	stdin    io.WriteCloser
 	stdout   *os.File // the reading end of the child's stdout
@@ -550,12 +242,14 @@ func startStdio(t testing.TB, env map[string]string, args ...string) *stdioProc 
 		t.Fatal(err)
 	}
 	s := &stdioProc{t: t, stdin: inW, stdout: outR, waiters: map[string]chan rpcMsg{}, readDone: make(chan struct{})}
-	s.proc = startProc(t, env, inR, outW, append([]string{"stdio"}, args...)...)
+	s.Proc = testsupport.Command(t, testsupport.Binary(t), debugEnv(env), append([]string{"stdio"}, args...)...)
+	s.Cmd.Stdin, s.Cmd.Stdout = inR, outW
+	s.Start()
 	go s.read(outR)
 	t.Cleanup(func() {
 		inW.Close()
 		select {
-		case <-s.exited:
+		case <-s.Exited:
 		case <-time.After(10 * time.Second):
 			t.Errorf("miosa-mcp did not exit after stdin closed")
 		}
@@ -576,7 +270,7 @@ func (s *stdioProc) read(r io.Reader) {
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		s.keys.scanString("stdout of miosa-mcp stdio", line)
+		s.Keys.ScanString("stdout of miosa-mcp stdio", line)
 		var m rpcMsg
 		if err := json.Unmarshal([]byte(line), &m); err != nil || !strings.Contains(line, `"jsonrpc":"2.0"`) {
 			s.mu.Lock()
@@ -604,7 +298,7 @@ func (s *stdioProc) read(r io.Reader) {
 func (s *stdioProc) write(line string) {
 	s.t.Helper()
 	if _, err := io.WriteString(s.stdin, line+"\n"); err != nil {
-		s.t.Fatalf("writing to miosa-mcp: %v (stderr: %s)", err, s.stderr.String())
+		s.t.Fatalf("writing to miosa-mcp: %v (stderr: %s)", err, s.Stderr.String())
 	}
 }
 
@@ -640,7 +334,7 @@ func (s *stdioProc) request(id, method, params string) rpcMsg {
 	s.write(msg + "}")
 	m, ok := s.await(ch, id, 30*time.Second)
 	if !ok {
-		s.t.Fatalf("no response to %s %s within 30s (stderr: %s)", method, id, s.stderr.String())
+		s.t.Fatalf("no response to %s %s within 30s (stderr: %s)", method, id, s.Stderr.String())
 	}
 	return m
 }
@@ -661,35 +355,4 @@ func (s *stdioProc) initialize() {
 		s.t.Fatalf("initialize: %s", m.Raw)
 	}
 	s.write(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
-}
-
-// httpProc is the binary serving HTTP on a loopback port.
-type httpProc struct {
-	*proc
-	URL string // http://127.0.0.1:PORT
-}
-
-var listenRE = regexp.MustCompile(`serving MCP over HTTP at (http://[^/\s]+)/mcp`)
-
-func startHTTP(t testing.TB, env map[string]string, args ...string) *httpProc {
-	t.Helper()
-	return startHTTPBin(t, binary(t), env, args...)
-}
-
-func startHTTPBin(t testing.TB, bin string, env map[string]string, args ...string) *httpProc {
-	t.Helper()
-	p := startProcBin(t, bin, env, nil, nil, append([]string{"http", "--listen", "127.0.0.1:0"}, args...)...)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := listenRE.FindStringSubmatch(p.stderr.String()); m != nil {
-			return &httpProc{proc: p, URL: m[1]}
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("miosa-mcp http exited: %v\n%s", p.waitErr, p.stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("miosa-mcp http did not start:\n%s", p.stderr.String())
-	return nil
 }

@@ -1,17 +1,15 @@
 package reliability_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // HTTP header and method rules of the transport (#10): repeated narrowing
@@ -24,31 +22,7 @@ const headerKey = "msk_u_headers_Mb7Qs3Wf9Zc1Hv"
 // included) and returns the response and its body, scanned for keys.
 func send(t *testing.T, method, url string, h http.Header, body string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
-	for k, vs := range h {
-		req.Header.Del(k)
-		for _, v := range vs {
-			if strings.EqualFold(k, "Authorization") {
-				registerKey(v)
-			}
-			req.Header.Add(k, v)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	scanResponse(t, method+" "+url, resp, b)
+	resp, b := testsupport.Do(t, method, url, h, strings.NewReader(body))
 	return resp, string(b)
 }
 
@@ -78,8 +52,8 @@ func toolsListNames(t *testing.T, url string, h http.Header) ([]string, int, str
 // never runs.
 func TestDuplicateNarrowingHeadersIntersect(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, okData)
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL})
+	up := testsupport.NewUpstream(t, okData)
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()})
 	auth := "Bearer " + headerKey
 	cases := []struct {
 		name   string
@@ -117,7 +91,7 @@ func TestDuplicateNarrowingHeadersIntersect(t *testing.T) {
 			}
 			// A tool the headers removed cannot be called either.
 			if !slices.Contains(tc.want, "computer_destroy") {
-				before := up.count()
+				before := up.Count()
 				resp, body := send(t, http.MethodPost, h.URL+"/mcp", hdr, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"computer_destroy","arguments":{"id":"cmp_1"}}}`)
 				msgs := parseMessages(resp.Header.Get("Content-Type"), []byte(body))
 				if len(msgs) != 1 {
@@ -130,7 +104,7 @@ func TestDuplicateNarrowingHeadersIntersect(t *testing.T) {
 				if !notFound && !(isErr && strings.Contains(text, "not enabled")) {
 					t.Errorf("computer_destroy was not refused: %s", clip(body))
 				}
-				if n := up.count() - before; n != 0 {
+				if n := up.Count() - before; n != 0 {
 					t.Errorf("computer_destroy reached the API (%d requests)", n)
 				}
 			}
@@ -143,8 +117,8 @@ func TestDuplicateNarrowingHeadersIntersect(t *testing.T) {
 // message, and nothing reaches the API; the first one is never taken.
 func TestDuplicateAuthorizationOrOriginRefused(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, okData)
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL})
+	up := testsupport.NewUpstream(t, okData)
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()})
 	other := "Bearer msk_u_headers_other_Jd4Kp8Nt2"
 	cases := []struct {
 		name   string
@@ -161,7 +135,7 @@ func TestDuplicateAuthorizationOrOriginRefused(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, msg := range []string{callGet, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"0"}}}`} {
-				before := up.count()
+				before := up.Count()
 				resp, body := send(t, http.MethodPost, h.URL+"/mcp", tc.header, msg)
 				if resp.StatusCode != tc.status {
 					t.Errorf("status %d, want %d: %s", resp.StatusCode, tc.status, clip(body))
@@ -173,7 +147,7 @@ func TestDuplicateAuthorizationOrOriginRefused(t *testing.T) {
 					if json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Error.Message, tc.text) {
 						t.Errorf("want a JSON-RPC error saying %q, got %s", tc.text, clip(body))
 					}
-					if n := up.count() - before; n != 0 {
+					if n := up.Count() - before; n != 0 {
 						t.Errorf("a refused request reached the API (%d)", n)
 					}
 				}
@@ -188,8 +162,8 @@ func TestDuplicateAuthorizationOrOriginRefused(t *testing.T) {
 // TRACE) and 200 (DELETE, HEAD) before.
 func TestNonPostMethodsAnswer405(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, okData)
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL})
+	up := testsupport.NewUpstream(t, okData)
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()})
 	for _, p := range runtime.MCPPaths {
 		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "PROPFIND"} {
 			t.Run(strings.TrimPrefix(p, "/")+"/"+m, func(t *testing.T) {
@@ -208,8 +182,8 @@ func TestNonPostMethodsAnswer405(t *testing.T) {
 			}
 		})
 	}
-	if up.count() != len(runtime.MCPPaths) {
-		t.Errorf("upstream requests = %d, want one per POST", up.count())
+	if up.Count() != len(runtime.MCPPaths) {
+		t.Errorf("upstream requests = %d, want one per POST", up.Count())
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/miosa-osa/miosa-mcp/bench"
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // HTTP limits and isolation: cancels, connections, concurrent calls, body
@@ -30,25 +31,25 @@ func TestCancelNeverCrossesHTTPCallers(t *testing.T) {
 	leakCheck(t)
 	release := make(chan struct{})
 	api := newSlowAPI(t, 0, release)
-	b := goldenRuntime(t, api.base(), func(o *runtime.Options) { o.Timeout = 30 * time.Second })
+	b := goldenRuntime(t, api.Base(), func(o *runtime.Options) { o.Timeout = 30 * time.Second })
 	ep := b.serve(t, runtime.HTTPOptions{}).URL + "/mcp"
-	a := connectHTTP(t, ep, bearer("msk_u_cancel_caller_a_000"))
+	a := testsupport.ConnectHTTP(t, ep, testsupport.Bearer("msk_u_cancel_caller_a_000"))
 	done := make(chan string, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		res, err := callTool(ctx, a, "widget_get", map[string]any{"id": "w-a"})
+		res, err := testsupport.CallTool(ctx, a, "widget_get", map[string]any{"id": "w-a"})
 		switch {
 		case err != nil:
 			done <- "error: " + err.Error()
 		case res.IsError:
-			done <- "isError: " + resultText(res)
+			done <- "isError: " + testsupport.ResultText(res)
 		default:
 			done <- "ok"
 		}
 	}()
 	api.waitArrived(t, "/api/v1/widgets/w-a", 20*time.Second)
-	for _, hdr := range []map[string]string{nil, bearer("msk_u_cancel_caller_b_000")} {
+	for _, hdr := range []map[string]string{nil, testsupport.Bearer("msk_u_cancel_caller_b_000")} {
 		for i := range 201 {
 			for _, id := range []string{fmt.Sprint(i), fmt.Sprintf(`"%d"`, i)} {
 				status, msgs, raw := rawPost(t, ep, hdr, []byte(cancelNote(id)))
@@ -69,7 +70,7 @@ func TestCancelNeverCrossesHTTPCallers(t *testing.T) {
 func TestHTTPDisconnectCancelsTheCall(t *testing.T) {
 	leakCheck(t)
 	api := newSlowAPI(t, 0, nil)
-	b := goldenRuntime(t, api.base(), func(o *runtime.Options) { o.Timeout = 30 * time.Second })
+	b := goldenRuntime(t, api.Base(), func(o *runtime.Options) { o.Timeout = 30 * time.Second })
 	ep := b.serve(t, runtime.HTTPOptions{}).URL + "/mcp"
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -90,7 +91,7 @@ func TestHTTPDisconnectCancelsTheCall(t *testing.T) {
 	<-errc
 	waitFor(t, 20*time.Second, "the upstream request ending after the caller hung up", func() bool { return api.cancelled.Load() == 1 })
 	t.Logf("upstream request cancelled %v after the caller closed its connection", time.Since(start).Round(time.Millisecond))
-	if !strings.Contains(fmt.Sprint(api.requests()), "hold-disconnect") {
+	if !strings.Contains(fmt.Sprint(api.Requests()), "hold-disconnect") {
 		t.Fatal("no upstream request recorded")
 	}
 }
@@ -107,8 +108,8 @@ func padded(n int) []byte {
 // costs the server next to no CPU (it used to cost about 1.1 s each).
 func TestKeylessBodyRefusedBeforeReading(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, okData)
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL})
+	up := testsupport.NewUpstream(t, okData)
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()})
 	ep := h.URL + "/mcp"
 	big := padded(5<<20 - 16)
 	cases := []struct {
@@ -125,7 +126,7 @@ func TestKeylessBodyRefusedBeforeReading(t *testing.T) {
 		{"5MiB-keyless", nil, big, false, 401, "missing Authorization header"},
 		{"5MiB-keyless-chunked", nil, big, true, 401, "at most 65536 bytes"},
 		{"5MiB-malformed-key", map[string]string{"Authorization": "msk_u_bare_key_0000000"}, big, false, 401, "malformed Authorization header"},
-		{"5MiB-with-key", bearer(transportKey), big, false, 200, ""},
+		{"5MiB-with-key", testsupport.Bearer(transportKey), big, false, 200, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,7 +140,7 @@ func TestKeylessBodyRefusedBeforeReading(t *testing.T) {
 			}
 		})
 	}
-	before, err := bench.CPUTime(h.cmd.Process.Pid)
+	before, err := bench.CPUTime(h.Cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestKeylessBodyRefusedBeforeReading(t *testing.T) {
 			t.Fatalf("keyless 5 MiB ping: %d %s", resp.StatusCode, clip(out))
 		}
 	}
-	after, _ := bench.CPUTime(h.cmd.Process.Pid)
+	after, _ := bench.CPUTime(h.Cmd.Process.Pid)
 	per := (after - before) / n
 	t.Logf("server CPU per keyless 5 MiB ping: %v", per)
 	if per > 200*time.Millisecond {
@@ -165,7 +166,7 @@ func TestInflightBodyBytesBounded(t *testing.T) {
 	leakCheck(t)
 	release := make(chan struct{})
 	api := newSlowAPI(t, 0, release)
-	b := goldenRuntime(t, api.base(), func(o *runtime.Options) { o.Timeout = 30 * time.Second })
+	b := goldenRuntime(t, api.Base(), func(o *runtime.Options) { o.Timeout = 30 * time.Second })
 	ep := b.serve(t, runtime.HTTPOptions{MaxBodyBytes: 1 << 20, MaxInflightBodyBytes: 1 << 20, BodyWait: 300 * time.Millisecond}).URL + "/mcp"
 	upload := func(key string) []byte {
 		return []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"blob_put","arguments":{"key":"` + key + `","content":"` + strings.Repeat("a", 900<<10) + `"}}}`)
@@ -184,7 +185,7 @@ func TestInflightBodyBytesBounded(t *testing.T) {
 	if waited := time.Since(start); waited < 250*time.Millisecond {
 		t.Errorf("refused after %v, before BodyWait", waited)
 	}
-	if status, _, raw := rawPost(t, ep, bearer("msk_u_budget_key_0000000"), padded(60<<10)); status != 200 {
+	if status, _, raw := rawPost(t, ep, testsupport.Bearer("msk_u_budget_key_0000000"), padded(60<<10)); status != 200 {
 		t.Errorf("a small request while the budget is held: %d %s", status, clip(raw))
 	}
 	close(release)
@@ -204,7 +205,7 @@ func TestConcurrentCallsCapped(t *testing.T) {
 	leakCheck(t)
 	release := make(chan struct{})
 	api := newSlowAPI(t, 0, release)
-	b := goldenRuntime(t, api.base(), func(o *runtime.Options) { o.Timeout = 30 * time.Second })
+	b := goldenRuntime(t, api.Base(), func(o *runtime.Options) { o.Timeout = 30 * time.Second })
 	ep := b.serve(t, runtime.HTTPOptions{MaxConcurrentCalls: 2, MaxQueuedCalls: 1}).URL + "/mcp"
 	results := make(chan string, 5)
 	callOnce := func(i int) {
@@ -255,14 +256,14 @@ func TestConcurrentCallsCapped(t *testing.T) {
 // refilled, when it is the same as a fresh one).
 func TestRateLimitTableCannotBeFlushed(t *testing.T) {
 	leakCheck(t)
-	up := newUpstream(t, okData)
-	b := goldenRuntime(t, up.base(), func(o *runtime.Options) {
+	up := testsupport.NewUpstream(t, okData)
+	b := goldenRuntime(t, up.Base(), func(o *runtime.Options) {
 		o.RateLimit = runtime.RateLimit{PerSecond: 0.01, Burst: 2, MaxKeys: 50}
 	})
 	ep := b.serve(t, runtime.HTTPOptions{}).URL + "/mcp"
 	get := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"widget_get","arguments":{"id":"w1"}}}`)
 	result := func(key string) (bool, string) {
-		_, msgs, raw := rawPost(t, ep, bearer(key), get)
+		_, msgs, raw := rawPost(t, ep, testsupport.Bearer(key), get)
 		if len(msgs) != 1 {
 			t.Fatalf("reply: %s", raw)
 		}
@@ -341,8 +342,8 @@ func (c *rawConn) ping(t *testing.T) (int, error) {
 // closed, and the four are unaffected.
 func TestConnectionCap(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, okData)
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL}, "--max-connections", "4")
+	up := testsupport.NewUpstream(t, okData)
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()}, "--max-connections", "4")
 	t.Run("evicts-idle", func(t *testing.T) {
 		var idle []*rawConn
 		for i := range 4 {

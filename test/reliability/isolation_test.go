@@ -14,47 +14,48 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // Rate limiting per API key, and per-caller isolation over HTTP.
 
 func TestRateLimitPerKey(t *testing.T) {
 	leakCheck(t)
-	up := newUpstream(t, okData)
-	b := goldenRuntime(t, up.base(), func(o *runtime.Options) { o.RateLimit = runtime.RateLimit{PerSecond: 2, Burst: 3} })
+	up := testsupport.NewUpstream(t, okData)
+	b := goldenRuntime(t, up.Base(), func(o *runtime.Options) { o.RateLimit = runtime.RateLimit{PerSecond: 2, Burst: 3} })
 	hs := b.serve(t, runtime.HTTPOptions{})
-	a := connectHTTP(t, hs.URL+"/mcp", bearer("msk_u_rate_caller_a_000"))
-	bb := connectHTTP(t, hs.URL+"/mcp", bearer("msk_u_rate_caller_b_000"))
+	a := testsupport.ConnectHTTP(t, hs.URL+"/mcp", testsupport.Bearer("msk_u_rate_caller_a_000"))
+	bb := testsupport.ConnectHTTP(t, hs.URL+"/mcp", testsupport.Bearer("msk_u_rate_caller_b_000"))
 	// Invalid calls are refused before the limiter: they cost no token.
 	for range 5 {
-		if res := mustCall(t, a, "widget_get", map[string]any{}); !res.IsError || strings.Contains(resultText(res), "Rate limited") {
-			t.Fatalf("invalid call: %s", resultText(res))
+		if res := testsupport.MustCall(t, a, "widget_get", map[string]any{}); !res.IsError || strings.Contains(testsupport.ResultText(res), "Rate limited") {
+			t.Fatalf("invalid call: %s", testsupport.ResultText(res))
 		}
 	}
 	for i := range 3 {
-		if res := mustCall(t, a, "widget_get", map[string]any{"id": "w1"}); res.IsError {
-			t.Fatalf("call %d within the burst was refused: %s", i, resultText(res))
+		if res := testsupport.MustCall(t, a, "widget_get", map[string]any{"id": "w1"}); res.IsError {
+			t.Fatalf("call %d within the burst was refused: %s", i, testsupport.ResultText(res))
 		}
 	}
-	before := up.count()
-	res := mustCall(t, a, "widget_get", map[string]any{"id": "w1"})
-	txt := resultText(res)
+	before := up.Count()
+	res := testsupport.MustCall(t, a, "widget_get", map[string]any{"id": "w1"})
+	txt := testsupport.ResultText(res)
 	if !res.IsError || !strings.Contains(txt, "Rate limited by this MCP server") || !strings.Contains(txt, "Retry after 1 seconds") {
 		t.Fatalf("over the limit: want isError with a retry hint, got %s", txt)
 	}
-	if up.count() != before {
+	if up.Count() != before {
 		t.Errorf("a rate-limited call reached the upstream")
 	}
 	// Another key has its own bucket.
 	for i := range 3 {
-		if res := mustCall(t, bb, "widget_get", map[string]any{"id": "w1"}); res.IsError {
-			t.Fatalf("caller B call %d limited by caller A's traffic: %s", i, resultText(res))
+		if res := testsupport.MustCall(t, bb, "widget_get", map[string]any{"id": "w1"}); res.IsError {
+			t.Fatalf("caller B call %d limited by caller A's traffic: %s", i, testsupport.ResultText(res))
 		}
 	}
 	// After the hinted wait, A may call again.
 	time.Sleep(600 * time.Millisecond)
-	if res := mustCall(t, a, "widget_get", map[string]any{"id": "w1"}); res.IsError {
-		t.Fatalf("after waiting: %s", resultText(res))
+	if res := testsupport.MustCall(t, a, "widget_get", map[string]any{"id": "w1"}); res.IsError {
+		t.Fatalf("after waiting: %s", testsupport.ResultText(res))
 	}
 }
 
@@ -62,13 +63,13 @@ func TestRateLimitPerKey(t *testing.T) {
 // stdio (the one key).
 func TestRateLimitFlag(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, okData)
+	up := testsupport.NewUpstream(t, okData)
 	t.Run("http", func(t *testing.T) {
-		h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL}, "--rate-limit", "1")
+		h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()}, "--rate-limit", "1")
 		calls := func(key string) []string {
 			var out []string
 			for range 2 {
-				_, msgs, raw := rawPost(t, h.URL+"/mcp", bearer(key), []byte(callGet))
+				_, msgs, raw := rawPost(t, h.URL+"/mcp", testsupport.Bearer(key), []byte(callGet))
 				if len(msgs) != 1 {
 					t.Fatalf("reply: %s", raw)
 				}
@@ -85,7 +86,7 @@ func TestRateLimitFlag(t *testing.T) {
 		}
 	})
 	t.Run("stdio", func(t *testing.T) {
-		s := startStdio(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": transportKey}, "--rate-limit", "1")
+		s := startStdio(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_API_KEY": transportKey}, "--rate-limit", "1")
 		params := `{"name":"computer_get","arguments":{"id":"cmp_1"}}`
 		first, second := s.request("1", "tools/call", params), s.request("2", "tools/call", params)
 		if e, _, _ := first.toolResult(); e {
@@ -105,10 +106,10 @@ func TestRateLimitFlag(t *testing.T) {
 func TestCallerIsolationHTTP(t *testing.T) {
 	leakCheck(t)
 	var polls sync.Map
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		id := "w-" + strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer msk_u_iso_")
 		if r.Method == http.MethodPost {
-			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "status": "creating"}})
+			testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "status": "creating"}})
 			return
 		}
 		n, _ := polls.LoadOrStore(id, new(atomic.Int32))
@@ -117,24 +118,24 @@ func TestCallerIsolationHTTP(t *testing.T) {
 			st = "running"
 		}
 		time.Sleep(5 * time.Millisecond)
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"id": strings.TrimPrefix(r.URL.Path, "/api/v1/widgets/"), "status": st}})
+		testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": strings.TrimPrefix(r.URL.Path, "/api/v1/widgets/"), "status": st}})
 	})
-	b := goldenRuntime(t, up.base())
+	b := goldenRuntime(t, up.Base())
 	hs := b.serve(t, runtime.HTTPOptions{})
 	ep := hs.URL + "/mcp"
 
 	// No logging capability over HTTP; setLevel is refused, not stored.
-	c := connectHTTP(t, ep, bearer("msk_u_iso_probe"))
+	c := testsupport.ConnectHTTP(t, ep, testsupport.Bearer("msk_u_iso_probe"))
 	ctx := context.Background()
 	//lint:ignore SA1019 this pins that stateless HTTP refuses logging/setLevel, so it has to send one
 	if err := c.SetLevel(ctx, mcp.SetLevelRequest{Params: mcp.SetLevelParams{Level: mcp.LoggingLevelDebug}}); err == nil {
 		t.Errorf("logging/setLevel over stateless HTTP was accepted: one caller's level would apply to all")
 	}
-	status, msgs, raw := rawPost(t, ep, bearer("msk_u_iso_probe"), []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"0"}}}`))
+	status, msgs, raw := rawPost(t, ep, testsupport.Bearer("msk_u_iso_probe"), []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"0"}}}`))
 	if status != 200 || len(msgs) != 1 || strings.Contains(string(msgs[0].Result), `"logging"`) {
 		t.Errorf("initialize over HTTP advertises logging: %s", clip(raw))
 	}
-	if r, _ := rawRequest(t, "GET", ep, bearer("msk_u_iso_probe"), nil); r.StatusCode != http.StatusMethodNotAllowed {
+	if r, _ := rawRequest(t, "GET", ep, testsupport.Bearer("msk_u_iso_probe"), nil); r.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET stream: status %d, want 405", r.StatusCode)
 	}
 
@@ -146,7 +147,7 @@ func TestCallerIsolationHTTP(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			key := fmt.Sprintf("msk_u_iso_%d", i)
-			cl := connectHTTP(t, ep, bearer(key))
+			cl := testsupport.ConnectHTTP(t, ep, testsupport.Bearer(key))
 			token := fmt.Sprintf("tok-%d", i)
 			var mu sync.Mutex
 			var got []string
@@ -179,8 +180,8 @@ func TestCallerIsolationHTTP(t *testing.T) {
 		}()
 	}
 	// Meanwhile one caller narrows its tools by header; others are unaffected.
-	narrow := connectHTTP(t, ep, map[string]string{"Authorization": "Bearer msk_u_iso_n", "X-MCP-Tools": "widget_get"})
-	wide := connectHTTP(t, ep, bearer("msk_u_iso_w"))
+	narrow := testsupport.ConnectHTTP(t, ep, map[string]string{"Authorization": "Bearer msk_u_iso_n", "X-MCP-Tools": "widget_get"})
+	wide := testsupport.ConnectHTTP(t, ep, testsupport.Bearer("msk_u_iso_w"))
 	for range 5 {
 		n, w := listNames(t, narrow), listNames(t, wide)
 		if len(n) != 1 || len(w) != len(b.catalog) {

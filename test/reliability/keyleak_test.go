@@ -13,7 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // A hostile (or merely careless) API echoes the caller's key everywhere it
@@ -23,7 +24,7 @@ import (
 // key, file content and images. None of it may reach the caller (text,
 // structuredContent, resources, progress, HTTP headers), stdout of
 // `miosa-mcp call`, or the debug log. Every test here asserts that
-// explicitly, on top of the harness's automatic scan (keyscan_test.go).
+// explicitly, on top of the helpers' automatic scan (internal/testsupport).
 
 const hostileKey = "msk_u_hostile_Wc4Jq8Tn2Rz6Xb1Kp5"
 
@@ -42,22 +43,22 @@ func straddleBody(key string) []byte {
 
 // hostileUpstream answers every request by reflecting the Authorization
 // key it received into the response.
-func hostileUpstream(t *testing.T) *upstream {
+func hostileUpstream(t *testing.T) *testsupport.Upstream {
 	var mu sync.Mutex
 	polls := map[string]int{}
-	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	return testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		w.Header().Set("X-Request-ID", "req-"+key+" part "+key[8:22])
 		w.Header().Set("X-Debug-Echo", key)
 		p := strings.TrimPrefix(r.URL.Path, "/api/v1")
 		switch {
 		case strings.HasSuffix(p, "/logs") && strings.HasPrefix(p, "/sandboxes/"):
-			writeJSON(w, 200, map[string]any{"data": map[string]any{"lines": []string{
+			testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"lines": []string{
 				"boot ok", "auth: Bearer " + key, "half: " + key[:20], "tail: " + key[len(key)-12:],
 				strings.Repeat("z", 1990) + key, // straddles the 2,000-byte line cut
 			}}})
 		case strings.Contains(p, "/services/") && strings.HasSuffix(p, "/logs"):
-			writeJSON(w, 200, map[string]any{"data": []any{
+			testsupport.WriteJSON(w, 200, map[string]any{"data": []any{
 				map[string]any{"line": "service started", "timestamp": "2026-01-01T00:00:00Z"},
 				map[string]any{"line": "token=" + key, "timestamp": "2026-01-01T00:00:01Z"},
 				map[string]any{"message": key, "level": "debug"},
@@ -68,7 +69,7 @@ func hostileUpstream(t *testing.T) *upstream {
 			fmt.Fprintf(w, "data: raw %s\n\n", key)
 			fmt.Fprintf(w, "event: x\ndata: {\"message\":\"%s\"}\n\n", key[:16])
 		case r.Method == http.MethodPost && p == "/computers":
-			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "cmp_h1", "status": "creating " + key}})
+			testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "cmp_h1", "status": "creating " + key}})
 		case p == "/computers/cmp_h1":
 			mu.Lock()
 			polls[p]++
@@ -78,9 +79,9 @@ func hostileUpstream(t *testing.T) *upstream {
 			if n >= 2 {
 				st = "running"
 			}
-			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "cmp_h1", "status": st, "note": key}})
+			testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "cmp_h1", "status": st, "note": key}})
 		case p == "/computers/err401":
-			writeJSON(w, 401, map[string]any{"error": map[string]any{"code": "UNAUTHORIZED", "message": "key " + key + " is revoked",
+			testsupport.WriteJSON(w, 401, map[string]any{"error": map[string]any{"code": "UNAUTHORIZED", "message": "key " + key + " is revoked",
 				"details": map[string]any{"authorization": []string{"Bearer " + key + " is invalid"}}}, "request_id": "req-" + key})
 		case p == "/computers/err500":
 			w.Header().Set("Content-Type", "text/plain")
@@ -99,7 +100,7 @@ func hostileUpstream(t *testing.T) *upstream {
 			w.Header().Set("Content-Type", "image/png")
 			w.Write(append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dtEXtComment\x00"), key...))
 		default:
-			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "x1", "echo": key}})
+			testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "x1", "echo": key}})
 		}
 	})
 }
@@ -131,7 +132,7 @@ const Redacted = "[redacted]" // runtime.Redacted, restated: the test does not t
 // checkNoKey fails when data holds a fragment of the hostile key.
 func checkNoKey(t *testing.T, channel string, data string) {
 	t.Helper()
-	if leak, found := findLeak([]byte(data)); found {
+	if leak, found := testsupport.FindLeak([]byte(data)); found {
 		t.Errorf("%s leaks the key: %s", channel, leak)
 	}
 }
@@ -202,7 +203,7 @@ func checkHostileAnswer(t *testing.T, c hostileCall, result json.RawMessage, pro
 func TestKeyNeverInAnyOutputChannelStdio(t *testing.T) {
 	t.Parallel()
 	up := hostileUpstream(t)
-	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": hostileKey, "MIOSA_LOG_LEVEL": "debug"})
+	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_API_KEY": hostileKey, "MIOSA_LOG_LEVEL": "debug"})
 	for i, c := range hostileCalls {
 		t.Run(c.name, func(t *testing.T) {
 			s.takeLoose()
@@ -214,9 +215,9 @@ func TestKeyNeverInAnyOutputChannelStdio(t *testing.T) {
 			checkHostileAnswer(t, c, json.RawMessage(m.Raw), s.takeLoose())
 		})
 	}
-	t.Cleanup(func() { checkNoKey(t, "the debug log", s.stderr.String()) })
-	if !strings.Contains(s.stderr.String(), "req-msk_u_"+Redacted) {
-		t.Errorf("the debug log does not show the (scrubbed) request id of the failed calls:\n%s", clip(s.stderr.String()))
+	t.Cleanup(func() { checkNoKey(t, "the debug log", s.Stderr.String()) })
+	if !strings.Contains(s.Stderr.String(), "req-msk_u_"+Redacted) {
+		t.Errorf("the debug log does not show the (scrubbed) request id of the failed calls:\n%s", clip(s.Stderr.String()))
 	}
 }
 
@@ -226,7 +227,7 @@ func TestKeyNeverInAnyOutputChannelStdio(t *testing.T) {
 func TestKeyNeverInAnyOutputChannelHTTP(t *testing.T) {
 	t.Parallel()
 	up := hostileUpstream(t)
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_LOG_LEVEL": "debug"})
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_LOG_LEVEL": "debug"})
 	for i, c := range hostileCalls {
 		t.Run(c.name, func(t *testing.T) {
 			body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":%q,"arguments":%s,"_meta":{"progressToken":"tok-%d"}}}`, i+1, c.tool, c.args, i)
@@ -235,7 +236,7 @@ func TestKeyNeverInAnyOutputChannelHTTP(t *testing.T) {
 			req.Header.Set("Accept", "application/json, text/event-stream")
 			req.Header.Set("MCP-Protocol-Version", "2025-11-25")
 			req.Header.Set("Authorization", "Bearer "+hostileKey)
-			registerKey(hostileKey)
+			testsupport.RegisterKey(hostileKey)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -261,11 +262,11 @@ func TestKeyNeverInAnyOutputChannelHTTP(t *testing.T) {
 			checkHostileAnswer(t, c, result, progress)
 		})
 	}
-	t.Cleanup(func() { checkNoKey(t, "the debug log", h.stderr.String()) })
+	t.Cleanup(func() { checkNoKey(t, "the debug log", h.Stderr.String()) })
 	// The HTTP server has no key of its own: the log is scrubbed with the
 	// key of the request each record belongs to.
-	if !strings.Contains(h.stderr.String(), "req-msk_u_"+Redacted) {
-		t.Errorf("the debug log does not show the (scrubbed) request id of the failed calls:\n%s", clip(h.stderr.String()))
+	if !strings.Contains(h.Stderr.String(), "req-msk_u_"+Redacted) {
+		t.Errorf("the debug log does not show the (scrubbed) request id of the failed calls:\n%s", clip(h.Stderr.String()))
 	}
 }
 
@@ -273,22 +274,18 @@ func TestKeyNeverInAnyOutputChannelHTTP(t *testing.T) {
 // stdout and stderr, both scanned for keys.
 func runCLI(t *testing.T, env map[string]string, args ...string) (string, string, int) {
 	t.Helper()
-	ks := newKeyScan(t)
-	cmd := exec.Command(binary(t), args...)
-	cmd.Env = binEnv(env)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	p := testsupport.Command(t, testsupport.Binary(t), debugEnv(env), args...)
+	var stdout bytes.Buffer
+	p.Cmd.Stdout = p.Keys.Writer("stdout of miosa-mcp "+strings.Join(args, " "), &stdout)
+	p.Start()
+	<-p.Exited
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee, ok := p.WaitErr.(*exec.ExitError); ok {
 		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
+	} else if p.WaitErr != nil {
+		t.Fatal(p.WaitErr)
 	}
-	ks.scanString("stdout of miosa-mcp "+strings.Join(args, " "), stdout.String())
-	ks.scanString("stderr of miosa-mcp "+strings.Join(args, " "), stderr.String())
-	return stdout.String(), stderr.String(), code
+	return stdout.String(), p.Stderr.String(), code
 }
 
 // TestKeyNeverInCallOutput: `miosa-mcp call` prints text and
@@ -298,7 +295,7 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (string, string
 func TestKeyNeverInCallOutput(t *testing.T) {
 	t.Parallel()
 	up := hostileUpstream(t)
-	env := map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": hostileKey}
+	env := map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_API_KEY": hostileKey}
 	for _, c := range hostileCalls {
 		if c.progress {
 			continue // call prints no progress; the wait is covered above
@@ -326,7 +323,7 @@ func TestKeyStraddlingTheCutNeverLeaks(t *testing.T) {
 	t.Parallel()
 	var shift int
 	var mu sync.Mutex
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		mu.Lock()
 		n := shift
@@ -336,7 +333,7 @@ func TestKeyStraddlingTheCutNeverLeaks(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, prefix+strings.Repeat("x", pad)+key+strings.Repeat("y", 50)+`"}`)
 	})
-	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": hostileKey})
+	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_API_KEY": hostileKey})
 	for n := 1; n < len(hostileKey); n++ {
 		mu.Lock()
 		shift = n
@@ -385,7 +382,7 @@ func TestKeyStraddlingTheKeptHeadNeverLeaks(t *testing.T) {
 	var mu sync.Mutex
 	var spelled string // the key as the API writes it
 	var kept int       // how many bytes of it fall inside the head
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		k, n := spelled, kept
 		mu.Unlock()
@@ -393,7 +390,7 @@ func TestKeyStraddlingTheKeptHeadNeverLeaks(t *testing.T) {
 		// Streamed: far longer than is ever kept whole.
 		io.WriteString(w, prefix+strings.Repeat("x", head-len(prefix)-n)+k+strings.Repeat("y", 256<<10)+`"}`)
 	})
-	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": hostileKey})
+	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_API_KEY": hostileKey})
 	id := 0
 	for _, form := range []struct {
 		name, key string
@@ -445,11 +442,11 @@ func TestKeyInTailedLogLinesNeverLeaks(t *testing.T) {
 		}
 		return lines
 	}
-	// The lines whose head holds at least minFragment characters of the
-	// secret: the first two, and those with n >= len("msk_u_")+minFragment.
-	wantRedacted := 2 + len(hostileSecret) - minFragment
+	// The lines whose head holds at least testsupport.MinFragment characters of the
+	// secret: the first two, and those with n >= len("msk_u_")+testsupport.MinFragment.
+	wantRedacted := 2 + len(hostileSecret) - testsupport.MinFragment
 	nLines := len(keyLines(hostileKey))
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if strings.HasPrefix(r.URL.Path, "/api/v1/sandboxes/") {
 			w.Header().Set("Content-Type", "text/plain")
@@ -462,7 +459,7 @@ func TestKeyInTailedLogLinesNeverLeaks(t *testing.T) {
 			fmt.Fprintf(w, "data: {\"line\":%q}\n\n", l)
 		}
 	})
-	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": hostileKey})
+	s := startStdio(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_API_KEY": hostileKey})
 	for i, c := range []struct{ name, tool, args string }{
 		{"text-over-1MiB", "sandbox_logs", fmt.Sprintf(`{"id":"sbx_1","lines":%d}`, nLines)},
 		{"event-stream", "logs_tail", fmt.Sprintf(`{"computer_id":"cmp_1","lines":%d}`, nLines)},

@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	mcpclient "github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // Load: 100 concurrent tool calls from 10 HTTP clients with 10 distinct
@@ -40,18 +39,18 @@ func keyTag(auth string) string {
 // loadUpstream answers computer_get with the id from the path and a tag of
 // the Authorization it received, after a short random delay that shuffles
 // the completion order.
-func loadUpstream(t *testing.T) *upstream {
-	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+func loadUpstream(t *testing.T) *testsupport.Upstream {
+	return testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Duration(rand.IntN(5)) * time.Millisecond)
 		id := strings.TrimPrefix(r.URL.Path, "/api/v1/computers/")
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "seen": keyTag(r.Header.Get("Authorization"))}})
+		testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": id, "seen": keyTag(r.Header.Get("Authorization"))}})
 	})
 }
 
 // checkUpstreamKeys: each request's id names the caller whose key it must carry.
-func checkUpstreamKeys(t *testing.T, up *upstream, want int, keyOf func(id string) string) {
+func checkUpstreamKeys(t *testing.T, up *testsupport.Upstream, want int, keyOf func(id string) string) {
 	t.Helper()
-	reqs := up.requests()
+	reqs := up.Requests()
 	if len(reqs) != want {
 		t.Errorf("upstream received %d requests, want %d", len(reqs), want)
 	}
@@ -73,7 +72,7 @@ func keyFromID(id string) string {
 func runHTTPLoad(t *testing.T, endpoint string) {
 	clients := make([]*mcpclient.Client, loadClients)
 	for k := range clients {
-		clients[k] = connectHTTP(t, endpoint, bearer(loadKey(k)))
+		clients[k] = testsupport.ConnectHTTP(t, endpoint, testsupport.Bearer(loadKey(k)))
 	}
 	for round := range loadRounds {
 		var wg sync.WaitGroup
@@ -89,15 +88,15 @@ func runHTTPLoad(t *testing.T, endpoint string) {
 					id := fmt.Sprintf("k%d-r%d-%d", k, round, i)
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 					defer cancel()
-					res, err := callTool(ctx, c, "computer_get", map[string]any{"id": id})
+					res, err := testsupport.CallTool(ctx, c, "computer_get", map[string]any{"id": id})
 					var fail string
 					switch {
 					case err != nil:
 						fail = err.Error()
 					case res.IsError:
-						fail = resultText(res)
+						fail = testsupport.ResultText(res)
 					default:
-						txt := resultText(res)
+						txt := testsupport.ResultText(res)
 						if !strings.Contains(txt, `"id":"`+id+`"`) || !strings.Contains(txt, keyTag("Bearer "+loadKey(k))) {
 							fail = "another caller's result: " + txt
 						}
@@ -126,7 +125,7 @@ func runHTTPLoad(t *testing.T, endpoint string) {
 func TestLoadHTTPInProcess(t *testing.T) {
 	leakCheck(t)
 	up := loadUpstream(t)
-	b := realRuntime(t, up.base(), func(o *runtime.Options) { o.Timeout = 10 * time.Second })
+	b := realRuntime(t, up.Base(), func(o *runtime.Options) { o.Timeout = 10 * time.Second })
 	runHTTPLoad(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp")
 	checkUpstreamKeys(t, up, loadClients*loadPerCall*loadRounds, keyFromID)
 }
@@ -135,7 +134,7 @@ func TestLoadHTTPInProcess(t *testing.T) {
 func TestLoadHTTPBinary(t *testing.T) {
 	t.Parallel()
 	up := loadUpstream(t)
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL})
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()})
 	runHTTPLoad(t, h.URL+"/mcp")
 	checkUpstreamKeys(t, up, loadClients*loadPerCall*loadRounds, keyFromID)
 }
@@ -146,18 +145,11 @@ func TestLoadStdio(t *testing.T) {
 	t.Parallel()
 	up := loadUpstream(t)
 	const key = "msk_u_load_stdio_secret"
-	var stderr lockedBuffer
-	tr := transport.NewStdioWithOptions(binary(t), nil, []string{"stdio"},
-		transport.WithCommandFunc(func(ctx context.Context, command string, _ []string, args []string) (*exec.Cmd, error) {
-			cmd := exec.CommandContext(ctx, command, args...)
-			cmd.Env = binEnv(map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": key, "MIOSA_TIMEOUT_MS": "20000"})
-			cmd.Stderr = &stderr
-			return cmd, nil
-		}))
-	registerKey(key)
-	ks := newKeyScan(t)
-	t.Cleanup(func() { ks.scanString("stderr of miosa-mcp stdio (mcp-go transport)", stderr.String()) })
-	c := scannedClient(t, tr, "stdio (mcp-go transport)")
+	c, stderr, _ := testsupport.StdioClient(t, testsupport.Binary(t), testsupport.StdioOptions{
+		Env:     debugEnv(map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_API_KEY": key, "MIOSA_TIMEOUT_MS": "20000"}),
+		Args:    []string{"stdio"},
+		Version: testsupport.ProtocolVersion,
+	})
 	total := 0
 	for round, n := range []int{100, 100, 100, 250} {
 		total += n
@@ -173,15 +165,15 @@ func TestLoadStdio(t *testing.T) {
 				id := fmt.Sprintf("s-r%d-%d", round, i)
 				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 				defer cancel()
-				res, err := callTool(ctx, c, "computer_get", map[string]any{"id": id})
+				res, err := testsupport.CallTool(ctx, c, "computer_get", map[string]any{"id": id})
 				fail := ""
 				switch {
 				case err != nil:
 					fail = err.Error()
 				case res.IsError:
-					fail = resultText(res)
-				case !strings.Contains(resultText(res), `"id":"`+id+`"`):
-					fail = "wrong result: " + resultText(res)
+					fail = testsupport.ResultText(res)
+				case !strings.Contains(testsupport.ResultText(res), `"id":"`+id+`"`):
+					fail = "wrong result: " + testsupport.ResultText(res)
 				}
 				if fail != "" {
 					mu.Lock()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/miosa-osa/miosa-mcp/bench"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // Memory: the issue-10 scenario against the shipped (non-race) binary in
@@ -57,7 +58,7 @@ func largeAPI(t *testing.T) *httptest.Server {
 		}
 		if r.Method != http.MethodGet {
 			io.Copy(io.Discard, r.Body)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{"code": "UNAUTHORIZED", "message": "invalid API key"}})
+			testsupport.WriteJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{"code": "UNAUTHORIZED", "message": "invalid API key"}})
 			return
 		}
 		head := []byte(`{"data":{"id":"` + strings.TrimPrefix(r.URL.Path, "/api/v1/computers/") + `","status":"running","blob":"`)
@@ -79,7 +80,7 @@ func largeAPI(t *testing.T) *httptest.Server {
 // postRPC sends one JSON-RPC body and returns the status and the answer.
 // The key is registered with the key scanner and the answer is scanned.
 func postRPC(t testing.TB, ctx context.Context, endpoint, key string, body []byte) (int, string, error) {
-	registerKey(key)
+	testsupport.RegisterKey(key)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, "", err
@@ -94,15 +95,15 @@ func postRPC(t testing.TB, ctx context.Context, endpoint, key string, body []byt
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	scanResponse(t, "POST "+endpoint, resp, b)
+	testsupport.ScanResponse(t, "POST "+endpoint, resp, b)
 	return resp.StatusCode, string(b), err
 }
 
 func TestMemoryCeilingUnderConcurrentLargeAnswers(t *testing.T) {
 	api := largeAPI(t)
-	h := startHTTPBin(t, plainBinary(t), map[string]string{"MIOSA_API_URL": api.URL, "MIOSA_TIMEOUT_MS": "60000"})
+	h := testsupport.StartHTTP(t, testsupport.PlainBinary(t), testsupport.HTTPOptions{Env: debugEnv(map[string]string{"MIOSA_API_URL": api.URL, "MIOSA_TIMEOUT_MS": "60000"})})
 	endpoint := h.URL + "/mcp"
-	pid := h.cmd.Process.Pid
+	pid := h.Cmd.Process.Pid
 
 	var peakRSS atomic.Int64
 	stop := make(chan struct{})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -23,15 +24,15 @@ const obsKey = "msk_u_Zq8v3KpL7xWm2Ny5Tb4R"
 // echoUpstream answers computer_get for cmp_echo with a 401 that echoes the
 // caller's key in its body and in X-Request-ID, for cmp_boom with a 500,
 // and everything else with okData.
-func echoUpstream(t *testing.T) *upstream {
-	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+func echoUpstream(t *testing.T) *testsupport.Upstream {
+	return testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		k := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/cmp_echo"):
 			w.Header().Set("X-Request-ID", "req-"+k)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{"code": "UNAUTHORIZED", "message": "key " + k + " is revoked"}})
+			testsupport.WriteJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{"code": "UNAUTHORIZED", "message": "key " + k + " is revoked"}})
 		case strings.HasSuffix(r.URL.Path, "/cmp_boom"):
-			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "boom"})
+			testsupport.WriteJSON(w, http.StatusInternalServerError, map[string]any{"error": "boom"})
 		default:
 			okData(w, r)
 		}
@@ -78,8 +79,8 @@ func checkJSONLog(t *testing.T, stderr string) []map[string]any {
 }
 
 func TestJSONLogsRedactTheKey(t *testing.T) {
-	env := func(up *upstream) map[string]string {
-		return map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_LOG_FORMAT": "json", "MIOSA_LOG_LEVEL": "debug", "MIOSA_TIMEOUT_MS": "5000"}
+	env := func(up *testsupport.Upstream) map[string]string {
+		return map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_LOG_FORMAT": "json", "MIOSA_LOG_LEVEL": "debug", "MIOSA_TIMEOUT_MS": "5000"}
 	}
 	wantCalls := func(t *testing.T, calls []map[string]any) {
 		t.Helper()
@@ -98,13 +99,13 @@ func TestJSONLogsRedactTheKey(t *testing.T) {
 		up := echoUpstream(t)
 		h := startHTTP(t, env(up))
 		for _, id := range []string{"cmp_ok", "cmp_echo"} {
-			status, msgs, raw := rawPost(t, h.URL+"/mcp", bearer(obsKey), []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"computer_get","arguments":{"id":"`+id+`"}}}`))
+			status, msgs, raw := rawPost(t, h.URL+"/mcp", testsupport.Bearer(obsKey), []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"computer_get","arguments":{"id":"`+id+`"}}}`))
 			if status != http.StatusOK || len(msgs) != 1 || strings.Contains(raw, obsKey) {
 				t.Fatalf("%s: HTTP %d %s", id, status, raw)
 			}
 		}
-		logged(t, h.proc, `"outcome":"upstream_error_4xx"`)
-		wantCalls(t, checkJSONLog(t, h.stderr.String()))
+		logged(t, h.Proc, `"outcome":"upstream_error_4xx"`)
+		wantCalls(t, checkJSONLog(t, h.Stderr.String()))
 	})
 	t.Run("stdio", func(t *testing.T) {
 		up := echoUpstream(t)
@@ -117,25 +118,25 @@ func TestJSONLogsRedactTheKey(t *testing.T) {
 				t.Fatalf("the result carries the key: %s", m.Raw)
 			}
 		}
-		logged(t, s.proc, `"outcome":"upstream_error_4xx"`)
-		wantCalls(t, checkJSONLog(t, s.stderr.String()))
+		logged(t, s.Proc, `"outcome":"upstream_error_4xx"`)
+		wantCalls(t, checkJSONLog(t, s.Stderr.String()))
 	})
 }
 
 // logged waits until stderr shows s: a call's log line is written as its
 // result is returned, so it may trail the response by a moment.
-func logged(t *testing.T, p *proc, s string) {
+func logged(t *testing.T, p *testsupport.Proc, s string) {
 	t.Helper()
-	waitFor(t, 20*time.Second, "stderr shows "+s, func() bool { return strings.Contains(p.stderr.String(), s) })
+	waitFor(t, 20*time.Second, "stderr shows "+s, func() bool { return strings.Contains(p.Stderr.String(), s) })
 }
 
 var metricsRE = regexp.MustCompile(`serving Prometheus metrics at (http://[^/\s"]+)/metrics`)
 
-func scrapeBinary(t *testing.T, p *proc) map[string]*dto.MetricFamily {
+func scrapeBinary(t *testing.T, p *testsupport.Proc) map[string]*dto.MetricFamily {
 	t.Helper()
-	m := metricsRE.FindStringSubmatch(p.stderr.String())
+	m := metricsRE.FindStringSubmatch(p.Stderr.String())
 	if m == nil {
-		t.Fatalf("no metrics listener announced:\n%s", p.stderr.String())
+		t.Fatalf("no metrics listener announced:\n%s", p.Stderr.String())
 	}
 	resp, err := http.Get(m[1] + "/metrics")
 	if err != nil {
@@ -197,17 +198,17 @@ func TestMetricsFromTheBinary(t *testing.T) {
 	}
 	t.Run("http", func(t *testing.T) {
 		up := echoUpstream(t)
-		h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_TIMEOUT_MS": "5000"}, "--metrics-listen", "127.0.0.1:0")
+		h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_TIMEOUT_MS": "5000"}, "--metrics-listen", "127.0.0.1:0")
 		for _, c := range []struct {
 			header map[string]string
 			id     string
 			status int
-		}{{bearer(obsKey), "cmp_ok", 200}, {bearer(obsKey), "cmp_boom", 200}, {nil, "cmp_ok", 401}} {
+		}{{testsupport.Bearer(obsKey), "cmp_ok", 200}, {testsupport.Bearer(obsKey), "cmp_boom", 200}, {nil, "cmp_ok", 401}} {
 			if status, _, raw := rawPost(t, h.URL+"/mcp", c.header, []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"computer_get","arguments":{"id":"`+c.id+`"}}}`)); status != c.status {
 				t.Fatalf("%s: HTTP %d %s", c.id, status, raw)
 			}
 		}
-		check(t, scrapeBinary(t, h.proc), "http", map[string]float64{
+		check(t, scrapeBinary(t, h.Proc), "http", map[string]float64{
 			"miosa_mcp_tool_calls_total tool computer_get outcome ok":                 1,
 			"miosa_mcp_tool_calls_total tool computer_get outcome upstream_error_5xx": 1,
 			"miosa_mcp_upstream_requests_total operation getComputer code 200":        1,
@@ -218,9 +219,9 @@ func TestMetricsFromTheBinary(t *testing.T) {
 	})
 	t.Run("stdio", func(t *testing.T) {
 		up := echoUpstream(t)
-		s := startStdio(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_API_KEY": obsKey, "MIOSA_TIMEOUT_MS": "5000"}, "--metrics-listen", "127.0.0.1:0")
+		s := startStdio(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_API_KEY": obsKey, "MIOSA_TIMEOUT_MS": "5000"}, "--metrics-listen", "127.0.0.1:0")
 		s.request("1", "tools/call", `{"name":"computer_get","arguments":{"id":"cmp_ok"}}`)
-		check(t, scrapeBinary(t, s.proc), "stdio", map[string]float64{
+		check(t, scrapeBinary(t, s.Proc), "stdio", map[string]float64{
 			"miosa_mcp_tool_calls_total tool computer_get outcome ok":          1,
 			"miosa_mcp_upstream_requests_total operation getComputer code 200": 1,
 		})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 // decodingProxy is the reverse proxy of issue #10: like nginx proxy_pass
@@ -39,8 +40,8 @@ func decodingProxy(t *testing.T, target *url.URL) *httptest.Server {
 // inside their own resource.
 func TestDotSegmentsNeverReachUpstreamThroughDecodingProxy(t *testing.T) {
 	leakCheck(t)
-	up := newUpstream(t, okData)
-	proxy := decodingProxy(t, mustURL(t, up.srv.URL))
+	up := testsupport.NewUpstream(t, okData)
+	proxy := decodingProxy(t, mustURL(t, up.URL()))
 
 	// The proxy is a real threat: sent straight through it, the old
 	// escaped forms reach other resources.
@@ -48,20 +49,20 @@ func TestDotSegmentsNeverReachUpstreamThroughDecodingProxy(t *testing.T) {
 		"/api/v1/computers/..%2Fadmin":                                            "/api/v1/admin",
 		"/api/v1/storage/buckets/b/objects/..%2F..%2F..%2F..%2Fcomputers%2Fcmp_x": "/api/v1/computers/cmp_x",
 	} {
-		before := up.count()
+		before := up.Count()
 		resp, err := http.Get(proxy.URL + escaped)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if reqs := up.requests()[before:]; len(reqs) != 1 || reqs[0].Path != lands {
+		if reqs := up.Requests()[before:]; len(reqs) != 1 || reqs[0].Path != lands {
 			t.Fatalf("control: %s through the proxy reached %v, want %s", escaped, reqs, lands)
 		}
 	}
 
 	base := mustURL(t, proxy.URL+"/api/v1")
 	b := realRuntime(t, base)
-	c := connectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", bearer("msk_u_proxy_Tq2Wm6Xk9Bv3Ld"))
+	c := testsupport.ConnectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", testsupport.Bearer("msk_u_proxy_Tq2Wm6Xk9Bv3Ld"))
 	cases := []struct {
 		tool string
 		args map[string]any
@@ -95,9 +96,9 @@ func TestDotSegmentsNeverReachUpstreamThroughDecodingProxy(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.tool+"/"+clipName(firstString(tc.args)), func(t *testing.T) {
-			before := up.count()
-			res := mustCall(t, c, tc.tool, tc.args)
-			reqs := up.requests()[before:]
+			before := up.Count()
+			res := testsupport.MustCall(t, c, tc.tool, tc.args)
+			reqs := up.Requests()[before:]
 			for _, r := range reqs {
 				decoded, _ := url.PathUnescape(r.Path)
 				if strings.Contains(decoded, "/admin") || strings.HasPrefix(path.Clean(decoded), "/api/v1/computers/cmp_x") {
@@ -106,12 +107,12 @@ func TestDotSegmentsNeverReachUpstreamThroughDecodingProxy(t *testing.T) {
 			}
 			if tc.within == "" {
 				if !res.IsError || len(reqs) != 0 {
-					t.Errorf("want a refusal with nothing sent; isError=%v, %d requests, %s", res.IsError, len(reqs), clip(resultText(res)))
+					t.Errorf("want a refusal with nothing sent; isError=%v, %d requests, %s", res.IsError, len(reqs), clip(testsupport.ResultText(res)))
 				}
 				return
 			}
 			if res.IsError || len(reqs) != 1 {
-				t.Fatalf("want one request, got %d: %s", len(reqs), clip(resultText(res)))
+				t.Fatalf("want one request, got %d: %s", len(reqs), clip(testsupport.ResultText(res)))
 			}
 			decoded, _ := url.PathUnescape(reqs[0].Path)
 			if !strings.HasPrefix(path.Clean(decoded), strings.TrimSuffix(tc.within, "/")) || (!strings.HasSuffix(tc.within, "/") && decoded != tc.within) {

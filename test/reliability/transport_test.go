@@ -20,34 +20,15 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 const transportKey = "msk_u_transport_Vq7Lx2Rk9TzW4c"
 
+// rawRequest is testsupport.Post with the body as a string.
 func rawRequest(t *testing.T, method, url string, header map[string]string, body io.Reader) (*http.Response, string) {
 	t.Helper()
-	registerHeaders(header)
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
-	for k, v := range header {
-		if k == "Host" {
-			req.Host = v
-			continue
-		}
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	scanResponse(t, method+" "+url, resp, b)
+	resp, b := testsupport.Post(t, method, url, header, body)
 	return resp, string(b)
 }
 
@@ -59,8 +40,8 @@ const callGet = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":
 // upstream either way.
 func TestOriginAndHost(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, okData)
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL}, "--allowed-origins", "https://ok.example, https://app.example:8443")
+	up := testsupport.NewUpstream(t, okData)
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()}, "--allowed-origins", "https://ok.example, https://app.example:8443")
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(h.URL, "http://"))
 	cases := []struct {
 		name   string
@@ -92,13 +73,13 @@ func TestOriginAndHost(t *testing.T) {
 			for k, v := range tc.header {
 				hdr[k] = v
 			}
-			before := up.count()
+			before := up.Count()
 			resp, body := rawRequest(t, "POST", h.URL+"/mcp", hdr, strings.NewReader(callGet))
 			if resp.StatusCode != tc.want {
 				t.Errorf("POST: status %d, want %d (%s)", resp.StatusCode, tc.want, clip(body))
 			}
 			if tc.want == 403 {
-				if n := up.count() - before; n != 0 {
+				if n := up.Count() - before; n != 0 {
 					t.Errorf("a refused request reached the upstream (%d)", n)
 				}
 				// Every method is refused, not only POST.
@@ -116,9 +97,9 @@ func TestOriginAndHost(t *testing.T) {
 // by Content-Length or streamed chunked, with or without a key.
 func TestBodyLimit(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, okData)
+	up := testsupport.NewUpstream(t, okData)
 	const limit = 64 << 10
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL}, "--max-body-bytes", fmt.Sprint(limit))
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()}, "--max-body-bytes", fmt.Sprint(limit))
 	body := func(n int) string {
 		// A valid tools/call padded with whitespace to n bytes.
 		return callGet + strings.Repeat(" ", n-len(callGet))
@@ -141,7 +122,7 @@ func TestBodyLimit(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := up.count()
+			before := up.Count()
 			var r io.Reader = strings.NewReader(body(tc.size))
 			if tc.chunked {
 				r = struct{ io.Reader }{r} // hides the length: sent chunked
@@ -154,19 +135,21 @@ func TestBodyLimit(t *testing.T) {
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tc.want, clip(out))
 			}
-			if tc.want == 413 && (!strings.Contains(out, "exceeds") || up.count() != before) {
-				t.Errorf("want a JSON-RPC error naming the limit and nothing upstream; body %s, upstream +%d", clip(out), up.count()-before)
+			if tc.want == 413 && (!strings.Contains(out, "exceeds") || up.Count() != before) {
+				t.Errorf("want a JSON-RPC error naming the limit and nothing upstream; body %s, upstream +%d", clip(out), up.Count()-before)
 			}
 		})
 	}
 }
 
 // TestHeaderReadTimeout: a client that never finishes its headers is
-// disconnected (ReadHeaderTimeout), and meanwhile others are served.
+// disconnected after --header-read-timeout (ReadHeaderTimeout; 1 s here,
+// 10 s by default), and meanwhile others are served.
 func TestHeaderReadTimeout(t *testing.T) {
 	t.Parallel()
-	up := newUpstream(t, okData)
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL})
+	const timeout = time.Second
+	up := testsupport.NewUpstream(t, okData)
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()}, "--header-read-timeout", timeout.String())
 	conn, err := net.Dial("tcp", strings.TrimPrefix(h.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +158,7 @@ func TestHeaderReadTimeout(t *testing.T) {
 	io.WriteString(conn, "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n") // never ends
 	start := time.Now()
 	// Others are served while the slow client hangs.
-	if r, _ := rawRequest(t, "POST", h.URL+"/mcp", bearer(transportKey), strings.NewReader(callGet)); r.StatusCode != 200 {
+	if r, _ := rawRequest(t, "POST", h.URL+"/mcp", testsupport.Bearer(transportKey), strings.NewReader(callGet)); r.StatusCode != 200 {
 		t.Errorf("a concurrent request got %d", r.StatusCode)
 	}
 	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -184,8 +167,8 @@ func TestHeaderReadTimeout(t *testing.T) {
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatalf("the server kept a header-less connection open for %v", elapsed)
 	}
-	if elapsed < 5*time.Second || elapsed > 15*time.Second {
-		t.Errorf("connection closed after %v, want the 10s header timeout (got %q)", elapsed, b)
+	if elapsed < timeout/2 || elapsed > timeout+5*time.Second {
+		t.Errorf("connection closed after %v, want the %v header timeout (got %q)", elapsed, timeout, b)
 	}
 }
 
@@ -195,7 +178,7 @@ func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		select {
 		case <-release:
@@ -203,7 +186,7 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 		okData(w, r)
 	})
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL}, "--shutdown-grace", "10s")
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL()}, "--shutdown-grace", "10s")
 	type result struct {
 		status int
 		body   string
@@ -229,7 +212,7 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the call never reached the upstream")
 	}
-	if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := h.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// The listener closes at once: new connections are refused.
@@ -246,7 +229,7 @@ func TestGracefulShutdown(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	select {
-	case <-h.exited:
+	case <-h.Exited:
 		t.Fatal("the process exited before its in-flight call finished")
 	default:
 	}
@@ -257,12 +240,12 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("in-flight call: status %d body %s", r.status, clip(r.body))
 	}
 	select {
-	case <-h.exited:
+	case <-h.Exited:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no exit after the in-flight call finished")
 	}
-	if h.cmd.ProcessState.ExitCode() != 0 {
-		t.Errorf("exit code %d after a graceful shutdown\n%s", h.cmd.ProcessState.ExitCode(), h.stderr.String())
+	if h.Cmd.ProcessState.ExitCode() != 0 {
+		t.Errorf("exit code %d after a graceful shutdown\n%s", h.Cmd.ProcessState.ExitCode(), h.Stderr.String())
 	}
 }
 
@@ -271,11 +254,11 @@ func TestGracefulShutdown(t *testing.T) {
 func TestShutdownGraceExpires(t *testing.T) {
 	t.Parallel()
 	arrived := make(chan struct{}, 1)
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		waitDone(r, 20*time.Second)
 	})
-	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.srv.URL, "MIOSA_TIMEOUT_MS": "30000"}, "--shutdown-grace", "500ms")
+	h := startHTTP(t, map[string]string{"MIOSA_API_URL": up.URL(), "MIOSA_TIMEOUT_MS": "30000"}, "--shutdown-grace", "500ms")
 	go func() {
 		req, _ := http.NewRequest("POST", h.URL+"/mcp", strings.NewReader(callGet))
 		req.Header.Set("Content-Type", "application/json")
@@ -287,9 +270,9 @@ func TestShutdownGraceExpires(t *testing.T) {
 	}()
 	<-arrived
 	start := time.Now()
-	h.cmd.Process.Signal(syscall.SIGTERM)
+	h.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-h.exited:
+	case <-h.Exited:
 		if d := time.Since(start); d < 400*time.Millisecond {
 			t.Errorf("exited after %v, before the grace period", d)
 		}
@@ -324,8 +307,8 @@ func checkPanicResult(t *testing.T, res *mcp.CallToolResult, err error, name str
 	if err != nil {
 		t.Fatalf("%s: the panic became a protocol error, not an error result: %v", name, err)
 	}
-	if !res.IsError || !strings.Contains(resultText(res), "internal error") {
-		t.Fatalf("%s: want an isError result saying it was an internal error, got %s", name, resultText(res))
+	if !res.IsError || !strings.Contains(testsupport.ResultText(res), "internal error") {
+		t.Fatalf("%s: want an isError result saying it was an internal error, got %s", name, testsupport.ResultText(res))
 	}
 }
 
@@ -345,18 +328,18 @@ func panicArgs(name string) map[string]any {
 // and its stack go to the log, and the next call succeeds.
 func TestPanicHTTP(t *testing.T) {
 	leakCheck(t)
-	up := newUpstream(t, okData)
-	var logs lockedBuffer
-	b := goldenRuntime(t, up.base(), withPanickingCatalogTool, func(o *runtime.Options) { o.Logger = newTestLogger(&logs) })
-	c := connectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", bearer(transportKey))
+	up := testsupport.NewUpstream(t, okData)
+	var logs testsupport.Buffer
+	b := goldenRuntime(t, up.Base(), withPanickingCatalogTool, func(o *runtime.Options) { o.Logger = newTestLogger(&logs) })
+	c := testsupport.ConnectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", testsupport.Bearer(transportKey))
 	for range 3 {
 		for _, name := range []string{"explode", "widget_explode"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			res, err := callTool(ctx, c, name, panicArgs(name))
+			res, err := testsupport.CallTool(ctx, c, name, panicArgs(name))
 			cancel()
 			checkPanicResult(t, res, err, name)
-			if res := mustCall(t, c, "widget_get", map[string]any{"id": "w1"}); res.IsError {
-				t.Fatalf("call after a panic failed: %s", resultText(res))
+			if res := testsupport.MustCall(t, c, "widget_get", map[string]any{"id": "w1"}); res.IsError {
+				t.Fatalf("call after a panic failed: %s", testsupport.ResultText(res))
 			}
 		}
 	}
@@ -369,14 +352,14 @@ func TestPanicHTTP(t *testing.T) {
 // pool: a panic must not kill a worker or the session.
 func TestPanicStdio(t *testing.T) {
 	leakCheck(t)
-	up := newUpstream(t, okData)
-	b := goldenRuntime(t, up.base(), withPanickingCatalogTool, func(o *runtime.Options) { o.Mode = runtime.ModeStdio })
+	up := testsupport.NewUpstream(t, okData)
+	b := goldenRuntime(t, up.Base(), withPanickingCatalogTool, func(o *runtime.Options) { o.Mode = runtime.ModeStdio })
 	c := stdioInProcess(t, b.srv, runtime.StdioOptions{Key: runtime.NewAPIKey(transportKey), Workers: 4})
 	// More panics than workers (4): a dead worker would show as a hang.
 	for i := range 8 {
 		name := []string{"explode", "widget_explode"}[i%2]
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res, err := callTool(ctx, c, name, panicArgs(name))
+		res, err := testsupport.CallTool(ctx, c, name, panicArgs(name))
 		cancel()
 		checkPanicResult(t, res, err, name)
 	}
@@ -387,7 +370,7 @@ func TestPanicStdio(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			res, err := callTool(ctx, c, "widget_get", map[string]any{"id": fmt.Sprint("w", i)})
+			res, err := testsupport.CallTool(ctx, c, "widget_get", map[string]any{"id": fmt.Sprint("w", i)})
 			if err != nil || res.IsError {
 				t.Errorf("call after panics: %v %v", err, res)
 			}
@@ -402,7 +385,7 @@ func TestPanicStdio(t *testing.T) {
 // every message the client receives is scanned.
 func stdioInProcess(t *testing.T, srv *runtime.Server, o runtime.StdioOptions, opts ...mcpclient.ClientOption) *mcpclient.Client {
 	t.Helper()
-	registerKey(o.Key.Reveal())
+	testsupport.RegisterKey(o.Key.Reveal())
 	srvIn, cliOut := io.Pipe()
 	cliIn, srvOut := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -415,5 +398,8 @@ func stdioInProcess(t *testing.T, srv *runtime.Server, o runtime.StdioOptions, o
 		srvOut.Close()
 		srvIn.Close()
 	})
-	return scannedClient(t, transport.NewIO(cliIn, cliOut, io.NopCloser(strings.NewReader(""))), "in-process stdio", opts...)
+	tr := testsupport.ScanTransport(transport.NewIO(cliIn, cliOut, io.NopCloser(strings.NewReader(""))), testsupport.NewKeyScan(t), "in-process stdio")
+	c := mcpclient.NewClient(tr, opts...)
+	testsupport.Initialize(t, c, testsupport.ProtocolVersion)
+	return c
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
+	"github.com/miosa-osa/miosa-mcp/internal/testsupport"
 )
 
 const waitKey = "msk_u_wait_Rk5Ny2Vb8Lq4Tx"
@@ -18,11 +19,11 @@ const waitKey = "msk_u_wait_Rk5Ny2Vb8Lq4Tx"
 // waitUpstream creates widget w1 (status creating) and answers its polls:
 // the first `limited` polls with `code` (and Retry-After), then running.
 // limited < 0 means never running.
-func waitUpstream(t *testing.T, code int, retryAfter string, limited int32) (*upstream, *atomic.Int32) {
+func waitUpstream(t *testing.T, code int, retryAfter string, limited int32) (*testsupport.Upstream, *atomic.Int32) {
 	var polls atomic.Int32
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "w1", "status": "creating"}})
+			testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "w1", "status": "creating"}})
 			return
 		}
 		n := polls.Add(1)
@@ -30,10 +31,10 @@ func waitUpstream(t *testing.T, code int, retryAfter string, limited int32) (*up
 			if retryAfter != "" {
 				w.Header().Set("Retry-After", retryAfter)
 			}
-			writeJSON(w, code, map[string]any{"error": "RATE_LIMITED"})
+			testsupport.WriteJSON(w, code, map[string]any{"error": "RATE_LIMITED"})
 			return
 		}
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"id": "w1", "status": "running"}})
+		testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "w1", "status": "running"}})
 	})
 	return up, &polls
 }
@@ -71,11 +72,11 @@ func TestWaitKeepsPollingThroughRateLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			leakCheck(t)
 			up, polls := waitUpstream(t, tc.code, tc.retryAfter, 8)
-			b := goldenRuntime(t, up.base())
-			c := connectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", bearer(waitKey))
+			b := goldenRuntime(t, up.Base())
+			c := testsupport.ConnectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", testsupport.Bearer(waitKey))
 			res, _ := waitCall(t, c, 60)
-			if res.IsError || !strings.Contains(resultText(res), "Ready: w1 is running") {
-				t.Fatalf("want the wait to end ready after %d limited polls, got isError=%v: %s", 8, res.IsError, resultText(res))
+			if res.IsError || !strings.Contains(testsupport.ResultText(res), "Ready: w1 is running") {
+				t.Fatalf("want the wait to end ready after %d limited polls, got isError=%v: %s", 8, res.IsError, testsupport.ResultText(res))
 			}
 			if n := polls.Load(); n != 9 {
 				t.Errorf("polls = %d, want 8 limited + 1", n)
@@ -91,10 +92,10 @@ func TestWaitKeepsPollingThroughRateLimits(t *testing.T) {
 func TestWaitHonoursRetryAfterWithinTheBudget(t *testing.T) {
 	leakCheck(t)
 	up, _ := waitUpstream(t, http.StatusTooManyRequests, "1", -1)
-	b := goldenRuntime(t, up.base(), func(o *runtime.Options) { o.Timeout = 5 * time.Second })
-	c := connectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", bearer(waitKey))
+	b := goldenRuntime(t, up.Base(), func(o *runtime.Options) { o.Timeout = 5 * time.Second })
+	c := testsupport.ConnectHTTP(t, b.serve(t, runtime.HTTPOptions{}).URL+"/mcp", testsupport.Bearer(waitKey))
 	res, elapsed := waitCall(t, c, 3)
-	txt := resultText(res)
+	txt := testsupport.ResultText(res)
 	if res.IsError || !strings.Contains(txt, "Still creating after") || !strings.Contains(txt, "The operation continues") {
 		t.Fatalf("want the normal still-waiting result, got isError=%v: %s", res.IsError, txt)
 	}
@@ -103,7 +104,7 @@ func TestWaitHonoursRetryAfterWithinTheBudget(t *testing.T) {
 	}
 	// Each poll is up to three attempts (the transport's retries, 200 ms
 	// apart in this harness); between polls the wait sleeps Retry-After.
-	reqs := up.requests()[1:] // [0] is the create
+	reqs := up.Requests()[1:] // [0] is the create
 	rounds := 1
 	for i := 1; i < len(reqs); i++ {
 		if gap := reqs[i].At.Sub(reqs[i-1].At); gap >= 900*time.Millisecond {
