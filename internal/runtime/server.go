@@ -56,6 +56,9 @@ type Options struct {
 	Logging bool
 	// KeyMissingHint is the error text for a call without any key.
 	KeyMissingHint string
+	// LocalFiles turns on the local-file arguments (local.go); only a
+	// stdio server uses it, and nil turns them off.
+	LocalFiles *LocalFiles
 }
 
 // Server serves the tools with mcp-go.
@@ -75,6 +78,7 @@ type Server struct {
 	valid    validator
 	limiter  *keyLimiter
 	answers  *semaphore.Weighted // Limits.AnswerBytes
+	local    *LocalFiles         // nil: local-file arguments off (local.go)
 }
 
 // NewServer builds the MCP server for the given tools.
@@ -113,6 +117,7 @@ func NewServer(o Options) *Server {
 		opts = append(opts, server.WithLogging())
 	}
 	s.mcp = server.NewMCPServer(o.Name, o.Version, opts...)
+	o.Tools = s.setupLocal(o)
 	var st []server.ServerTool
 	for i := range o.Tools {
 		t := &o.Tools[i]
@@ -167,6 +172,9 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 	if err != nil {
 		return mcp.NewToolResultError("arguments could not be read: " + err.Error())
 	}
+	if res := s.refuseLocal(t, req); res != nil {
+		return res
+	}
 	args, err := s.valid.validate(t, rawArgs)
 	if err != nil {
 		return mcp.NewToolResultError(err.Error())
@@ -177,6 +185,9 @@ func (s *Server) execute(ctx context.Context, t *Tool, req mcp.CallToolRequest) 
 	call := NewCall(t, args, s.defaults)
 	if t.SendsIdempotencyKey {
 		call.idemKey = newIdempotencyKey()
+	}
+	if res, done := s.localCall(ctx, t, call, req); done {
+		return res
 	}
 	status, header, body, res := s.fetch(ctx, t, call, t.Call)
 	if res != nil {
@@ -256,6 +267,9 @@ func (s *Server) fetch(ctx context.Context, t *Tool, call *Call, fn CallFunc) (i
 		var b []byte
 		b, _, rerr = readBody(resp.Body, errorBodyBytes)
 		body = &upstreamBody{data: b}
+	case call.saving():
+		// Saved to a local file as it streams (local_save.go).
+		body, rerr = call.local.sink.save(resp)
 	case t.Logs:
 		// A log tool is a snapshot: a stream is read for a short window,
 		// never until it ends (it may not).

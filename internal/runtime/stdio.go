@@ -613,7 +613,11 @@ type stdioSession struct {
 	info    mcp.Implementation
 	caps    mcp.ClientCapabilities
 	version string
+
+	roots rootsCache // the client's roots between calls (local_roots.go)
 }
+
+func (ss *stdioSession) rootsCache() *rootsCache { return &ss.roots }
 
 var (
 	_ server.ClientSession              = (*stdioSession)(nil)
