@@ -8,9 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"mime"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -70,7 +68,8 @@ func (c *Call) saving() bool { return c != nil && c.local != nil && c.local.sink
 // LocalBody returns the request body of a local upload, streamed from the
 // file: for a JSON body, the other body fields and the file's bytes in
 // base64, encoded as they are read; for a raw body, the bytes themselves
-// (content_type, when the caller gave none, from the file's extension).
+// (as application/octet-stream unless the caller gave content_type: the
+// API takes no other type, api/README.md decision 4).
 // The editor sets the exact Content-Length, and lets a retry read the
 // file again from the start. Neither the file nor its encoding is ever
 // held whole.
@@ -86,9 +85,6 @@ func (c *Call) LocalBody() (string, io.Reader, func(context.Context, *http.Reque
 	case "binary":
 		if _, err := c.Arg("content_type", &contentType); err != nil {
 			return "", nil, nil, err
-		}
-		if contentType == "" {
-			contentType = mime.TypeByExtension(filepath.Ext(l.file.Path))
 		}
 		if contentType == "" {
 			contentType = "application/octet-stream"
