@@ -137,7 +137,7 @@ func (c *clientRoots) ListRoots(context.Context, mcp.ListRootsRequest) (*mcp.Lis
 
 // stdioClient serves srv over in-process stdio and connects mcp-go's
 // client; roots nil is a client without the roots capability.
-func stdioClient(t *testing.T, srv *runtime.Server, roots *clientRoots, opts ...mcpclient.ClientOption) *mcpclient.Client {
+func stdioClient(t *testing.T, srv *runtime.Server, roots mcpclient.RootsHandler, opts ...mcpclient.ClientOption) *mcpclient.Client {
 	t.Helper()
 	srvIn, cliOut := io.Pipe()
 	cliIn, srvOut := io.Pipe()
@@ -649,5 +649,28 @@ func TestLocalOverHTTP(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(project, "x")); err == nil {
 		t.Errorf("a file was written over HTTP")
+	}
+}
+
+type failingRoots struct{}
+
+func (failingRoots) ListRoots(context.Context, mcp.ListRootsRequest) (*mcp.ListRootsResult, error) {
+	return nil, fmt.Errorf("roots are not available")
+}
+
+// TestLocalRootsUnanswered: a client that declares roots but fails
+// roots/list gets an error, not the server's own directories.
+func TestLocalRootsUnanswered(t *testing.T) {
+	_, up := newFileStore(t)
+	project, _ := scratch(t)
+	write(t, filepath.Join(project, "a.txt"), []byte("a"))
+	srv := localServer(t, up, project, nil)
+	c := stdioClient(t, srv, failingRoots{})
+	res := call(t, c, "blob_put", map[string]any{"key": "k", "local_path": "a.txt"})
+	if !res.IsError || !strings.Contains(text(res), "the client declares roots but roots/list failed") {
+		t.Errorf("roots/list failing: %s", text(res))
+	}
+	if n := len(up.requests()); n != 0 {
+		t.Errorf("%d requests reached the API", n)
 	}
 }
