@@ -288,6 +288,9 @@ func (s *Server) uploadTree(ctx context.Context, t *Tool, call *Call, req mcp.Ca
 		if err != nil {
 			return stop(err.Error())
 		}
+		if t.SendsIdempotencyKey {
+			call.idemKey = newIdempotencyKey() // each file is its own request
+		}
 		status, h, body, res, _ := s.sendFile(ctx, t, call, f, override)
 		f.Close()
 		if res == nil {
