@@ -171,6 +171,7 @@ type stdioConn struct {
 	mu      sync.Mutex
 	cond    *sync.Cond // signals queue changes
 	queue   []*stdioCall
+	idle    int // workers waiting in next for a request
 	closed  bool
 	calls   map[string]*stdioCall      // queued or running, by idKey
 	pending map[string]chan stdioReply // server→client requests, by idKey
@@ -347,7 +348,9 @@ func (c *stdioConn) enqueue(id json.RawMessage, method string, line []byte) {
 	case c.closed:
 	case c.calls[key] != nil:
 		refuse = rpcError(id, codeInvalidRequest, fmt.Sprintf("Invalid Request: the id %s is already used by a request in flight", clip(string(id))))
-	case len(c.queue) >= c.o.Queue:
+	case len(c.queue)-c.idle >= c.o.Queue:
+		// Queued requests an idle worker is about to take are not
+		// waiting: a burst of Workers+Queue requests is all accepted.
 		msg := fmt.Sprintf("miosa-mcp is busy: %d requests are running and %d are waiting, the most it queues over stdio. Retry when some have finished.", c.o.Workers, c.o.Queue)
 		if method == string(mcp.MethodToolsCall) {
 			refuse = busyResult(id, msg)
@@ -409,9 +412,11 @@ func (c *stdioConn) closeQueue() {
 func (c *stdioConn) next() *stdioCall {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.idle++
 	for len(c.queue) == 0 && !c.closed {
 		c.cond.Wait()
 	}
+	c.idle--
 	if c.closed {
 		return nil
 	}
