@@ -333,3 +333,9 @@ func CPUTime(pid int) (time.Duration, error) {
 	}
 	return time.Duration(total), nil
 }
+
+// ResetPeak resets pid's VmHWM to its current RSS (clear_refs 5, Linux
+// 4.0+), so the next ReadMem's HWM is the peak since now.
+func ResetPeak(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}

@@ -13,7 +13,8 @@
 #      show up in plain `go test -bench` too.
 #   2. bench/cmd/benchdriver — spawns bin/miosa-mcp and measures tools/list
 #      size, cold start, per-call overhead over stdio, HTTP throughput at
-#      1/16/64 clients, memory and generator wall time, each next to a baseline
+#      1/16/64 clients, memory, generator wall time and local-file transfers
+#      (50 MiB both ways, a 200-file tree), each next to a baseline
 #      measured in the same run; prints a summary table and writes
 #      results.md / results.json to bin/bench/.
 # Numbers are only comparable on an otherwise idle machine: the driver records

@@ -13,7 +13,7 @@ import (
 // deploymentsTools returns the deployments toolset's tools in tools.yaml order.
 func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// deployment_list: tools.yaml:753 → GET /deployments
+		// deployment_list: tools.yaml:781 → GET /deployments
 		{
 			Name:        "deployment_list",
 			Toolset:     "deployments",
@@ -52,7 +52,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeployments(ctx, &params)
 			},
 		},
-		// deployment_get: tools.yaml:764 → GET /deployments/{deployment_id}
+		// deployment_get: tools.yaml:792 → GET /deployments/{deployment_id}
 		{
 			Name:        "deployment_get",
 			Toolset:     "deployments",
@@ -83,7 +83,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDeployment(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_create: tools.yaml:771 → POST /deployments
+		// deployment_create: tools.yaml:799 → POST /deployments
 		{
 			Name:        "deployment_create",
 			Toolset:     "deployments",
@@ -148,7 +148,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateDeployment(ctx, &params, body)
 			},
 		},
-		// deployment_delete: tools.yaml:781 → DELETE /deployments/{deployment_id}
+		// deployment_delete: tools.yaml:809 → DELETE /deployments/{deployment_id}
 		{
 			Name:        "deployment_delete",
 			Toolset:     "deployments",
@@ -178,7 +178,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteDeployment(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_publish: tools.yaml:788 → POST /deployments/{deployment_id}/publish
+		// deployment_publish: tools.yaml:816 → POST /deployments/{deployment_id}/publish
 		{
 			Name:        "deployment_publish",
 			Toolset:     "deployments",
@@ -273,7 +273,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.PublishDeployment(ctx, deploymentIdParam, &params, body)
 			},
 		},
-		// deployment_rollback: tools.yaml:805 → POST /deployments/{deployment_id}/rollback
+		// deployment_rollback: tools.yaml:833 → POST /deployments/{deployment_id}/rollback
 		{
 			Name:        "deployment_rollback",
 			Toolset:     "deployments",
@@ -322,7 +322,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RollbackDeployment(ctx, deploymentIdParam, &params, body)
 			},
 		},
-		// deployment_env_list: tools.yaml:812 → GET /deployments/{deployment_id}/env
+		// deployment_env_list: tools.yaml:840 → GET /deployments/{deployment_id}/env
 		{
 			Name:        "deployment_env_list",
 			Toolset:     "deployments",
@@ -353,7 +353,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeploymentEnv(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_env_set: tools.yaml:819 → POST /deployments/{deployment_id}/env
+		// deployment_env_set: tools.yaml:847 → POST /deployments/{deployment_id}/env
 		{
 			Name:        "deployment_env_set",
 			Toolset:     "deployments",
@@ -396,7 +396,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetDeploymentEnv(ctx, deploymentIdParam, body)
 			},
 		},
-		// deployment_logs: tools.yaml:829 → GET /deployments/{deployment_id}/logs
+		// deployment_logs: tools.yaml:857 → GET /deployments/{deployment_id}/logs
 		{
 			Name:        "deployment_logs",
 			Toolset:     "deployments",
@@ -440,7 +440,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDeploymentLogs(ctx, deploymentIdParam, &params)
 			},
 		},
-		// deployment_version_list: tools.yaml:837 → GET /deployments/{deployment_id}/versions
+		// deployment_version_list: tools.yaml:865 → GET /deployments/{deployment_id}/versions
 		{
 			Name:        "deployment_version_list",
 			Toolset:     "deployments",
@@ -483,7 +483,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeploymentVersions(ctx, deploymentIdParam, &params)
 			},
 		},
-		// deployment_version_promote: tools.yaml:847 → POST /deployments/{deployment_id}/versions/{version_id}/promote
+		// deployment_version_promote: tools.yaml:875 → POST /deployments/{deployment_id}/versions/{version_id}/promote
 		{
 			Name:        "deployment_version_promote",
 			Toolset:     "deployments",

@@ -13,7 +13,7 @@ import (
 // desktopTools returns the desktop toolset's tools in tools.yaml order.
 func desktopTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// desktop_screenshot: tools.yaml:155 → GET /computers/{computer_id}/desktop/screenshot
+		// desktop_screenshot: tools.yaml:159 → GET /computers/{computer_id}/desktop/screenshot
 		{
 			Name:        "desktop_screenshot",
 			Toolset:     "desktop",
@@ -43,7 +43,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopScreenshot(ctx, computerIdParam)
 			},
 		},
-		// desktop_click: tools.yaml:161 → POST /computers/{computer_id}/desktop/click
+		// desktop_click: tools.yaml:165 → POST /computers/{computer_id}/desktop/click
 		{
 			Name:        "desktop_click",
 			Toolset:     "desktop",
@@ -90,7 +90,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopClick(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_right_click: tools.yaml:166 → POST /computers/{computer_id}/desktop/click
+		// desktop_right_click: tools.yaml:170 → POST /computers/{computer_id}/desktop/click
 		{
 			Name:        "desktop_right_click",
 			Toolset:     "desktop",
@@ -139,7 +139,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopClick(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_double_click: tools.yaml:173 → POST /computers/{computer_id}/desktop/double-click
+		// desktop_double_click: tools.yaml:177 → POST /computers/{computer_id}/desktop/double-click
 		{
 			Name:        "desktop_double_click",
 			Toolset:     "desktop",
@@ -182,7 +182,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopDoubleClick(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_type: tools.yaml:178 → POST /computers/{computer_id}/desktop/type
+		// desktop_type: tools.yaml:182 → POST /computers/{computer_id}/desktop/type
 		{
 			Name:        "desktop_type",
 			Toolset:     "desktop",
@@ -221,7 +221,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopType(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_key: tools.yaml:185 → POST /computers/{computer_id}/desktop/key
+		// desktop_key: tools.yaml:189 → POST /computers/{computer_id}/desktop/key
 		{
 			Name:        "desktop_key",
 			Toolset:     "desktop",
@@ -260,7 +260,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKey(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_hotkey: tools.yaml:190 → POST /computers/{computer_id}/desktop/hotkey
+		// desktop_hotkey: tools.yaml:194 → POST /computers/{computer_id}/desktop/hotkey
 		{
 			Name:        "desktop_hotkey",
 			Toolset:     "desktop",
@@ -299,7 +299,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopHotkey(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_key_down: tools.yaml:195 → POST /computers/{computer_id}/desktop/key-down
+		// desktop_key_down: tools.yaml:199 → POST /computers/{computer_id}/desktop/key-down
 		{
 			Name:        "desktop_key_down",
 			Toolset:     "desktop",
@@ -338,7 +338,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyDown(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_key_up: tools.yaml:200 → POST /computers/{computer_id}/desktop/key-up
+		// desktop_key_up: tools.yaml:204 → POST /computers/{computer_id}/desktop/key-up
 		{
 			Name:        "desktop_key_up",
 			Toolset:     "desktop",
@@ -377,7 +377,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyUp(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_scroll: tools.yaml:205 → POST /computers/{computer_id}/desktop/scroll
+		// desktop_scroll: tools.yaml:209 → POST /computers/{computer_id}/desktop/scroll
 		{
 			Name:        "desktop_scroll",
 			Toolset:     "desktop",
@@ -428,7 +428,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopScroll(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_drag: tools.yaml:210 → POST /computers/{computer_id}/desktop/drag
+		// desktop_drag: tools.yaml:214 → POST /computers/{computer_id}/desktop/drag
 		{
 			Name:        "desktop_drag",
 			Toolset:     "desktop",
@@ -479,7 +479,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopDrag(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_move_cursor: tools.yaml:215 → POST /computers/{computer_id}/desktop/move
+		// desktop_move_cursor: tools.yaml:219 → POST /computers/{computer_id}/desktop/move
 		{
 			Name:        "desktop_move_cursor",
 			Toolset:     "desktop",
@@ -522,7 +522,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMoveCursor(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_mouse_down: tools.yaml:222 → POST /computers/{computer_id}/desktop/mouse-down
+		// desktop_mouse_down: tools.yaml:226 → POST /computers/{computer_id}/desktop/mouse-down
 		{
 			Name:        "desktop_mouse_down",
 			Toolset:     "desktop",
@@ -569,7 +569,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMouseDown(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_mouse_up: tools.yaml:227 → POST /computers/{computer_id}/desktop/mouse-up
+		// desktop_mouse_up: tools.yaml:231 → POST /computers/{computer_id}/desktop/mouse-up
 		{
 			Name:        "desktop_mouse_up",
 			Toolset:     "desktop",
@@ -616,7 +616,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMouseUp(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_wait: tools.yaml:232 → POST /computers/{computer_id}/desktop/wait
+		// desktop_wait: tools.yaml:236 → POST /computers/{computer_id}/desktop/wait
 		{
 			Name:        "desktop_wait",
 			Toolset:     "desktop",
@@ -655,7 +655,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopWait(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_list_windows: tools.yaml:240 → GET /computers/{computer_id}/desktop/windows
+		// desktop_list_windows: tools.yaml:244 → GET /computers/{computer_id}/desktop/windows
 		{
 			Name:        "desktop_list_windows",
 			Toolset:     "desktop",
@@ -686,7 +686,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopListWindows(ctx, computerIdParam)
 			},
 		},
-		// desktop_launch: tools.yaml:245 → POST /computers/{computer_id}/desktop/launch
+		// desktop_launch: tools.yaml:249 → POST /computers/{computer_id}/desktop/launch
 		{
 			Name:        "desktop_launch",
 			Toolset:     "desktop",
@@ -725,7 +725,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopLaunch(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_focus_window: tools.yaml:250 → POST /computers/{computer_id}/desktop/window/focus
+		// desktop_focus_window: tools.yaml:254 → POST /computers/{computer_id}/desktop/window/focus
 		{
 			Name:        "desktop_focus_window",
 			Toolset:     "desktop",
@@ -764,7 +764,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopFocusWindow(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_set_window_size: tools.yaml:257 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
+		// desktop_set_window_size: tools.yaml:261 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
 		{
 			Name:        "desktop_set_window_size",
 			Toolset:     "desktop",
@@ -815,7 +815,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopResizeWindow(ctx, computerIdParam, windowIdParam, body)
 			},
 		},
-		// desktop_set_window_position: tools.yaml:264 → POST /computers/{computer_id}/desktop/window/{window_id}/move
+		// desktop_set_window_position: tools.yaml:268 → POST /computers/{computer_id}/desktop/window/{window_id}/move
 		{
 			Name:        "desktop_set_window_position",
 			Toolset:     "desktop",
@@ -866,7 +866,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMoveWindow(ctx, computerIdParam, windowIdParam, body)
 			},
 		},
-		// desktop_maximize_window: tools.yaml:271 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
+		// desktop_maximize_window: tools.yaml:275 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
 		{
 			Name:        "desktop_maximize_window",
 			Toolset:     "desktop",
@@ -905,7 +905,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMaximizeWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_minimize_window: tools.yaml:278 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
+		// desktop_minimize_window: tools.yaml:282 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
 		{
 			Name:        "desktop_minimize_window",
 			Toolset:     "desktop",
@@ -944,7 +944,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMinimizeWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_close_window: tools.yaml:285 → POST /computers/{computer_id}/desktop/window/{window_id}/close
+		// desktop_close_window: tools.yaml:289 → POST /computers/{computer_id}/desktop/window/{window_id}/close
 		{
 			Name:        "desktop_close_window",
 			Toolset:     "desktop",
@@ -983,7 +983,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopCloseWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_get_screen_size: tools.yaml:293 → GET /computers/{computer_id}/desktop/screen-size
+		// desktop_get_screen_size: tools.yaml:297 → GET /computers/{computer_id}/desktop/screen-size
 		{
 			Name:        "desktop_get_screen_size",
 			Toolset:     "desktop",
@@ -1014,7 +1014,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetScreenSize(ctx, computerIdParam)
 			},
 		},
-		// desktop_get_cursor_position: tools.yaml:298 → GET /computers/{computer_id}/desktop/cursor
+		// desktop_get_cursor_position: tools.yaml:302 → GET /computers/{computer_id}/desktop/cursor
 		{
 			Name:        "desktop_get_cursor_position",
 			Toolset:     "desktop",
@@ -1045,7 +1045,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetCursorPosition(ctx, computerIdParam)
 			},
 		},
-		// desktop_get_clipboard: tools.yaml:303 → GET /computers/{computer_id}/desktop/clipboard
+		// desktop_get_clipboard: tools.yaml:307 → GET /computers/{computer_id}/desktop/clipboard
 		{
 			Name:        "desktop_get_clipboard",
 			Toolset:     "desktop",
@@ -1076,7 +1076,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetClipboard(ctx, computerIdParam)
 			},
 		},
-		// desktop_set_clipboard: tools.yaml:308 → POST /computers/{computer_id}/desktop/clipboard
+		// desktop_set_clipboard: tools.yaml:312 → POST /computers/{computer_id}/desktop/clipboard
 		{
 			Name:        "desktop_set_clipboard",
 			Toolset:     "desktop",
@@ -1115,7 +1115,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopSetClipboard(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_get_desktop_env: tools.yaml:315 → GET /computers/{computer_id}/desktop/environment
+		// desktop_get_desktop_env: tools.yaml:319 → GET /computers/{computer_id}/desktop/environment
 		{
 			Name:        "desktop_get_desktop_env",
 			Toolset:     "desktop",
@@ -1146,7 +1146,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetEnvironment(ctx, computerIdParam)
 			},
 		},
-		// desktop_set_wallpaper: tools.yaml:320 → POST /computers/{computer_id}/desktop/wallpaper
+		// desktop_set_wallpaper: tools.yaml:324 → POST /computers/{computer_id}/desktop/wallpaper
 		{
 			Name:        "desktop_set_wallpaper",
 			Toolset:     "desktop",
@@ -1185,7 +1185,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopSetWallpaper(ctx, computerIdParam, body)
 			},
 		},
-		// desktop_accessibility_tree: tools.yaml:327 → GET /computers/{computer_id}/desktop/accessibility-tree
+		// desktop_accessibility_tree: tools.yaml:331 → GET /computers/{computer_id}/desktop/accessibility-tree
 		{
 			Name:        "desktop_accessibility_tree",
 			Toolset:     "desktop",

@@ -13,7 +13,7 @@ import (
 // envTools returns the env toolset's tools in tools.yaml order.
 func envTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// env_list: tools.yaml:491 → GET /computers/{computer_id}/env
+		// env_list: tools.yaml:507 → GET /computers/{computer_id}/env
 		{
 			Name:        "env_list",
 			Toolset:     "env",
@@ -44,7 +44,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerEnv(ctx, computerIdParam)
 			},
 		},
-		// env_set: tools.yaml:496 → POST /computers/{computer_id}/env
+		// env_set: tools.yaml:512 → POST /computers/{computer_id}/env
 		{
 			Name:        "env_set",
 			Toolset:     "env",
@@ -87,7 +87,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetComputerEnv(ctx, computerIdParam, body)
 			},
 		},
-		// env_delete: tools.yaml:504 → DELETE /computers/{computer_id}/env/{name}
+		// env_delete: tools.yaml:520 → DELETE /computers/{computer_id}/env/{name}
 		{
 			Name:        "env_delete",
 			Toolset:     "env",
@@ -125,7 +125,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteComputerEnv(ctx, computerIdParam, nameParam)
 			},
 		},
-		// logs_tail: tools.yaml:509 → GET /computers/{computer_id}/logs
+		// logs_tail: tools.yaml:525 → GET /computers/{computer_id}/logs
 		{
 			Name:        "logs_tail",
 			Toolset:     "env",
@@ -169,7 +169,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetComputerLogs(ctx, computerIdParam, &params)
 			},
 		},
-		// domain_add: tools.yaml:515 → POST /computers/{computer_id}/domains
+		// domain_add: tools.yaml:531 → POST /computers/{computer_id}/domains
 		{
 			Name:        "domain_add",
 			Toolset:     "env",
@@ -208,7 +208,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.AddComputerDomain(ctx, computerIdParam, body)
 			},
 		},
-		// domain_list: tools.yaml:520 → GET /computers/{computer_id}/domains
+		// domain_list: tools.yaml:536 → GET /computers/{computer_id}/domains
 		{
 			Name:        "domain_list",
 			Toolset:     "env",
@@ -239,7 +239,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerDomains(ctx, computerIdParam)
 			},
 		},
-		// domain_delete: tools.yaml:525 → DELETE /computers/{computer_id}/domains/{domain_id}
+		// domain_delete: tools.yaml:541 → DELETE /computers/{computer_id}/domains/{domain_id}
 		{
 			Name:        "domain_delete",
 			Toolset:     "env",

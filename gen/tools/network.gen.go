@@ -13,7 +13,7 @@ import (
 // networkTools returns the network toolset's tools in tools.yaml order.
 func networkTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// network_policy_get: tools.yaml:1189 → GET /computers/{computer_id}/network-policy
+		// network_policy_get: tools.yaml:1228 → GET /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_get",
 			Toolset:     "network",
@@ -44,7 +44,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetNetworkPolicy(ctx, computerIdParam)
 			},
 		},
-		// network_policy_set: tools.yaml:1194 → PUT /computers/{computer_id}/network-policy
+		// network_policy_set: tools.yaml:1233 → PUT /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_set",
 			Toolset:     "network",
@@ -87,7 +87,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetNetworkPolicy(ctx, computerIdParam, body)
 			},
 		},
-		// network_policy_reset: tools.yaml:1199 → DELETE /computers/{computer_id}/network-policy
+		// network_policy_reset: tools.yaml:1238 → DELETE /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_reset",
 			Toolset:     "network",

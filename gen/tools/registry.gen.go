@@ -134,5 +134,5 @@ const Instructions = "MIOSA is a cloud for AI agents. Computers are full Linux d
 // Budget is the tools/list token budget declared in tools.yaml (cl100k).
 var Budget = runtime.Budget{
 	ToolTokens:  400,
-	TotalTokens: 22000,
+	TotalTokens: 22500,
 }

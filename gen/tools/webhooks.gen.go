@@ -13,7 +13,7 @@ import (
 // webhooksTools returns the webhooks toolset's tools in tools.yaml order.
 func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// webhook_list: tools.yaml:1097 → GET /webhooks
+		// webhook_list: tools.yaml:1136 → GET /webhooks
 		{
 			Name:        "webhook_list",
 			Toolset:     "webhooks",
@@ -52,7 +52,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListWebhooks(ctx, &params)
 			},
 		},
-		// webhook_create: tools.yaml:1102 → POST /webhooks
+		// webhook_create: tools.yaml:1141 → POST /webhooks
 		{
 			Name:        "webhook_create",
 			Toolset:     "webhooks",
@@ -105,7 +105,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateWebhook(ctx, &params, body)
 			},
 		},
-		// webhook_delete: tools.yaml:1107 → DELETE /webhooks/{webhook_id}
+		// webhook_delete: tools.yaml:1146 → DELETE /webhooks/{webhook_id}
 		{
 			Name:        "webhook_delete",
 			Toolset:     "webhooks",
@@ -135,7 +135,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteWebhook(ctx, webhookIdParam)
 			},
 		},
-		// webhook_test: tools.yaml:1114 → POST /webhooks/{webhook_id}/test
+		// webhook_test: tools.yaml:1153 → POST /webhooks/{webhook_id}/test
 		{
 			Name:        "webhook_test",
 			Toolset:     "webhooks",

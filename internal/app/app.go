@@ -24,7 +24,8 @@ type serverOpts struct {
 	conformanceTools bool
 	rateLimit        float64
 	pollInterval     time.Duration
-	metrics          bool // collect Prometheus metrics (--metrics-listen)
+	metrics          bool                // collect Prometheus metrics (--metrics-listen)
+	local            *runtime.LocalFiles // stdio only; nil: local files off
 }
 
 // instance is a built server plus what the commands need around it.
@@ -128,6 +129,7 @@ func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 		Mode:     o.mode, Logger: log, Mock: o.mock, PollInterval: o.pollInterval,
 		RateLimit:      runtime.RateLimit{PerSecond: o.rateLimit},
 		KeyMissingHint: hint, Observer: in.obs,
+		LocalFiles: o.local,
 	}
 	if o.mock && o.pollInterval == 0 {
 		ropts.PollInterval = 250 * time.Millisecond
@@ -137,5 +139,9 @@ func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 		ropts.Logging = true // the suite's logging scenarios; see docs/conformance.md
 	}
 	in.srv = runtime.NewServer(ropts)
+	if o.local != nil && o.mode == runtime.ModeStdio {
+		// As tools/list and `tools describe` show them.
+		in.enabled, in.catalog = runtime.LocalVariants(in.enabled), runtime.LocalVariants(in.catalog)
+	}
 	return in, nil
 }

@@ -21,6 +21,7 @@ type Call struct {
 	args     map[string]json.RawMessage
 	defaults map[string]string // server settings for EnvDefault
 	idemKey  string
+	local    *localCall // a local-file transfer in progress (local.go)
 }
 
 // ArgError is a problem with the caller's arguments. Nothing was sent.
@@ -52,6 +53,9 @@ func (c *Call) Arg(name string, v any) (bool, error) {
 // value, then the default, then the server setting. ok is false when nothing
 // is sent.
 func (c *Call) value(a *Arg) (json.RawMessage, bool, error) {
+	if v, ok := c.local.value(a); ok {
+		return v, true, nil
+	}
 	if a.Fixed != nil {
 		return a.Fixed, true, nil
 	}

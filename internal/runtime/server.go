@@ -58,6 +58,9 @@ type Options struct {
 	// Observer is told about each call for metrics, traces and logs
 	// (observer.go; nil: nothing is observed).
 	Observer Observer
+	// LocalFiles turns on the local-file arguments (local.go); only a
+	// stdio server uses it, and nil turns them off.
+	LocalFiles *LocalFiles
 }
 
 // Server serves the tools with mcp-go.
@@ -78,6 +81,7 @@ type Server struct {
 	limiter  *keyLimiter
 	answers  *semaphore.Weighted // Limits.AnswerBytes
 	obs      Observer
+	local    *LocalFiles // nil: local-file arguments off (local.go)
 }
 
 // NewServer builds the MCP server for the given tools.
@@ -119,6 +123,7 @@ func NewServer(o Options) *Server {
 		opts = append(opts, server.WithLogging())
 	}
 	s.mcp = server.NewMCPServer(o.Name, o.Version, opts...)
+	o.Tools = s.setupLocal(o)
 	var st []server.ServerTool
 	for i := range o.Tools {
 		t := &o.Tools[i]
@@ -176,6 +181,9 @@ func (s *Server) execute(ctx context.Context, sc *Scrubber, t *Tool, req mcp.Cal
 	if err != nil {
 		return errorResult(sc, "arguments could not be read: "+err.Error())
 	}
+	if res := s.refuseLocal(t, req); res != nil {
+		return res
+	}
 	args, err := s.valid.validate(t, rawArgs)
 	if err != nil {
 		return errorResult(sc, err.Error())
@@ -187,6 +195,9 @@ func (s *Server) execute(ctx context.Context, sc *Scrubber, t *Tool, req mcp.Cal
 	call := NewCall(t, args, s.defaults)
 	if t.SendsIdempotencyKey {
 		call.idemKey = newIdempotencyKey()
+	}
+	if res, done := s.localCall(ctx, t, call, req); done {
+		return res
 	}
 	status, header, body, res := s.fetch(ctx, t, call, t.Call)
 	if res != nil {
@@ -271,6 +282,9 @@ func (s *Server) fetch(ctx context.Context, t *Tool, call *Call, fn CallFunc) (i
 		var cut bool
 		b, cut, rerr = readBody(resp.Body, errorBodyBytes)
 		body = &upstreamBody{data: b, truncated: cut}
+	case call.saving():
+		// Saved to a local file as it streams (local_save.go).
+		body, rerr = call.local.sink.save(resp)
 	case t.Logs:
 		// A log tool is a snapshot: a stream is read for a short window,
 		// never until it ends (it may not).

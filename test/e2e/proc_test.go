@@ -71,6 +71,10 @@ type stdioOptions struct {
 	env     []string // extra environment (KEY=VALUE)
 	args    []string
 	version string // pinned protocol version ("" = mcp-go's default)
+	dir     string // the child's working directory ("" = the test's)
+	copts   []client.ClientOption
+	caps    mcp.ClientCapabilities // declared in initialize
+	cmd     **exec.Cmd             // set to the child's command (its Process once started)
 }
 
 // startStdio spawns the binary through mcp-go's stdio transport, initializes
@@ -84,10 +88,14 @@ func startStdio(t *testing.T, o stdioOptions) (*client.Client, *syncBuffer, *mcp
 		transport.WithCommandFunc(func(ctx context.Context, command string, _ []string, args []string) (*exec.Cmd, error) {
 			cmd := exec.Command(command, args...)
 			cmd.Env = env
+			cmd.Dir = o.dir
 			cmd.Stderr = stderr // exec copies it; Wait waits for the copy
+			if o.cmd != nil {
+				*o.cmd = cmd
+			}
 			return cmd, nil
 		}))
-	var copts []client.ClientOption
+	copts := append([]client.ClientOption(nil), o.copts...)
 	if o.version != "" {
 		copts = append(copts, client.WithProtocolVersion(o.version))
 	}
@@ -101,7 +109,9 @@ func startStdio(t *testing.T, o stdioOptions) (*client.Client, *syncBuffer, *mcp
 		c.Close()
 		checkChildStderr(t, "stdio server", stderr.String())
 	})
-	init, err := c.Initialize(ctx, initRequest())
+	ir := initRequest()
+	ir.Params.Capabilities = o.caps
+	init, err := c.Initialize(ctx, ir)
 	if err != nil {
 		t.Fatalf("initialize over stdio: %v\nstderr:\n%s", err, stderr.String())
 	}

@@ -1,7 +1,8 @@
 // Command benchdriver measures miosa-mcp as users and operators feel it, in
 // one run on one machine, each figure next to a baseline measured in the
 // same run: tools/list size, cold start, per-call overhead over stdio, HTTP
-// throughput and latency, memory, and generator wall time. It prints a
+// throughput and latency, memory, generator wall time, and local-file
+// transfers. It prints a
 // summary table and writes results.json and results.md to --out.
 //
 //	go build -o bin/bench/benchdriver ./bench/cmd/benchdriver
@@ -69,7 +70,7 @@ func main() {
 	flag.IntVar(&c.genRuns, "gen-runs", 3, "generator runs (median)")
 	flag.BoolVar(&c.strict, "strict", false, "exit 1 when a target is missed")
 	flag.BoolVar(&c.noProxy, "no-proxy", false, "skip the minimal-proxy reference runs in the HTTP section")
-	only := flag.String("only", "", "comma-separated sections to run: list,cold,stdio,http,generate (default: all)")
+	only := flag.String("only", "", "comma-separated sections to run: list,cold,stdio,http,generate,local (default: all)")
 	flag.Parse()
 	c.only = map[string]bool{}
 	for _, s := range runtime.SplitList(*only) {
@@ -141,11 +142,12 @@ func run(c config) (*Report, error) {
 		name, title string
 		fn          func() error
 	}{
-		{"list", "1/6 tools/list payload", func() (err error) { rep.ToolsList, err = measureToolsList(c, env); return err }},
-		{"cold", fmt.Sprintf("2/6 cold start (%d runs per kind)", c.runs), func() error { return measureCold(c, env, rep) }},
-		{"stdio", fmt.Sprintf("3/6 per-call overhead over stdio (%d calls per kind)", c.calls), func() error { return measureStdio(c, env, up, rep) }},
-		{"http", fmt.Sprintf("4-5/6 HTTP throughput and memory at %v clients (%s each)", c.levels, c.duration), func() error { return measureHTTP(c, up, rep) }},
-		{"generate", fmt.Sprintf("6/6 generator wall time (%d runs)", c.genRuns), func() error { return measureGenerate(c, rep) }},
+		{"list", "1/7 tools/list payload", func() (err error) { rep.ToolsList, err = measureToolsList(c, env); return err }},
+		{"cold", fmt.Sprintf("2/7 cold start (%d runs per kind)", c.runs), func() error { return measureCold(c, env, rep) }},
+		{"stdio", fmt.Sprintf("3/7 per-call overhead over stdio (%d calls per kind)", c.calls), func() error { return measureStdio(c, env, up, rep) }},
+		{"http", fmt.Sprintf("4-5/7 HTTP throughput and memory at %v clients (%s each)", c.levels, c.duration), func() error { return measureHTTP(c, up, rep) }},
+		{"generate", fmt.Sprintf("6/7 generator wall time (%d runs)", c.genRuns), func() error { return measureGenerate(c, rep) }},
+		{"local", "7/7 local-file transfers (50 MiB both ways, a 200-file tree)", func() error { return measureLocal(c, rep) }},
 	}
 	for _, s := range sections {
 		if !c.want(s.name) || (s.name == "generate" && c.skipGenerate) {

@@ -35,6 +35,7 @@ type Report struct {
 	HTTP                 []Level
 	Memory               []MemRow
 	Generate             []Dist
+	Local                []LocalRow
 	Targets              []Target
 	Errors               []string `json:",omitempty"` // sections that failed
 }
@@ -217,6 +218,16 @@ func (r *Report) evaluate() {
 	if loaded > 0 {
 		add("RSS under the 64-client load", "≤ 80 MB", fmt.Sprintf("%.1f MB (max of sampled VmRSS and VmHWM)", loaded), loaded <= targetLoadRSSMB)
 	}
+	var local float64
+	n := 0
+	for _, l := range r.Local {
+		if l.Bytes == localBigBytes && l.RSSGrowthMB >= 0 && !strings.HasPrefix(l.Name, "baseline") {
+			local, n = max(local, l.RSSGrowthMB), n+1
+		}
+	}
+	if n > 0 {
+		add("peak RSS growth during a 50 MiB local-file transfer (#12)", fmt.Sprintf("≤ %d MB (half the file)", targetLocalRSSMB), fmt.Sprintf("%.1f MB (largest of %d transfers)", local, n), local <= targetLocalRSSMB)
+	}
 }
 
 func us(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e3, 'f', 0, 64) }
@@ -255,6 +266,9 @@ func (r *Report) printSummary(w io.Writer) {
 	}
 	for _, g := range r.Generate {
 		fmt.Fprintf(tw, "generate: %s, median s\t%.2f\t\t\n", g.Name, g.Stats.P50.Seconds())
+	}
+	for _, l := range r.Local {
+		fmt.Fprintf(tw, "local files: %s\t%s ms, %.0f MB/s%s\t\t\n", l.Name, ms(l.Median), l.MBPerSec, rssNote(l))
 	}
 	tw.Flush()
 	for _, e := range r.Errors {
@@ -338,5 +352,22 @@ func (r *Report) markdown() string {
 			fmt.Fprintf(&b, "| %s | %d | %.2f | %.2f | %.2f | %s |\n", g.Name, s.N, s.Min.Seconds(), s.P50.Seconds(), s.Max.Seconds(), g.Note)
 		}
 	}
+	if len(r.Local) > 0 {
+		b.WriteString("\n### 7. Local-file transfers over stdio (against the mock in the driver; peak RSS growth = VmHWM after − VmRSS before, peak reset first)\n\n| Transfer | Files | MB | runs | median ms | MB/s | server peak RSS growth MB | note |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, l := range r.Local {
+			g := "–"
+			if l.RSSGrowthMB >= 0 {
+				g = fmt.Sprintf("%.1f", l.RSSGrowthMB)
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.1f | %d | %s | %.0f | %s | %s |\n", l.Name, l.Files, float64(l.Bytes)/1e6, l.Runs, ms(l.Median), l.MBPerSec, g, l.Note)
+		}
+	}
 	return b.String()
+}
+
+func rssNote(l LocalRow) string {
+	if l.RSSGrowthMB < 0 {
+		return ""
+	}
+	return fmt.Sprintf(", peak RSS +%.1f MB", l.RSSGrowthMB)
 }
