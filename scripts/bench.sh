@@ -38,13 +38,25 @@ fi
 
 if [ -n "${BENCH_PROFILE:-}" ]; then
 	# bench/cmd/profmcp is miosa-mcp that writes pprof profiles on exit; one
-	# driver run per load, so that the profiled server is the last to exit.
-	"$GO" build -trimpath -o "$OUT/" ./bench/cmd/profmcp
+	# driver run per load, so that the profiled server is the last to exit,
+	# with more calls than a plain run for enough samples. bench/cmd/profcat
+	# sorts the samples into the categories BENCHMARKS.md reports.
+	"$GO" build -trimpath -o "$OUT/" ./bench/cmd/profmcp ./bench/cmd/profcat
 	mkdir -p "$BENCH_PROFILE"
 	for load in stdio http; do
+		extra=(--calls 15000)
+		if [ "$load" = http ]; then
+			extra=(--levels 64 --http-rounds 3 --duration 4s)
+		fi
 		echo "== profiling the $load load into $BENCH_PROFILE/$load.{cpu,mem}.pprof"
 		BENCH_CPUPROFILE="$BENCH_PROFILE/$load.cpu.pprof" BENCH_MEMPROFILE="$BENCH_PROFILE/$load.mem.pprof" \
-			"$OUT/benchdriver" --bin "$OUT/profmcp" --out "$BENCH_PROFILE/$load" --only "$load" --skip-generate "$@"
+			"$OUT/benchdriver" --bin "$OUT/profmcp" --out "$BENCH_PROFILE/$load" --only "$load" --skip-generate "${extra[@]}" "$@"
+		{
+			echo "== $load: CPU"
+			"$OUT/profcat" "$OUT/profmcp" "$BENCH_PROFILE/$load.cpu.pprof"
+			echo "== $load: allocated bytes"
+			"$OUT/profcat" -sample alloc_space "$OUT/profmcp" "$BENCH_PROFILE/$load.mem.pprof"
+		} | tee "$BENCH_PROFILE/$load.categories.txt"
 	done
 	exit 0
 fi
