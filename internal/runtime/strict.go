@@ -82,7 +82,7 @@ func checkMessage(msg []byte) (map[string]json.RawMessage, *MessageError) {
 		return nil, &MessageError{Code: codeInvalidRequest, Message: "Invalid Request: a JSON-RPC message must be a JSON object"}
 	}
 	sc := scanners.Get().(*scanner)
-	defer sc.release()
+	defer sc.release(len(msg))
 	top, err := sc.scan(msg)
 	if err != nil {
 		return nil, refuse(msg, err)
@@ -208,12 +208,20 @@ var scanners = sync.Pool{New: func() any {
 	return sc
 }}
 
-// release drops every reference to the message and returns sc to the pool.
-func (sc *scanner) release() {
+// pooledScanBytes: a scanner that read a larger message is dropped rather
+// than pooled, so the pool never keeps the buffers a large message grew
+// (names, nesting) alive.
+const pooledScanBytes = 1 << 20
+
+// release drops every reference to the message (of n bytes) and returns
+// sc to the pool.
+func (sc *scanner) release(n int) {
 	sc.buf = bytes.Buffer{}
 	sc.dec.Reset(&sc.buf)
 	sc.frames = sc.frames[:0]
-	scanners.Put(sc)
+	if n <= pooledScanBytes {
+		scanners.Put(sc)
+	}
 }
 
 // role is what an object is to the envelope check.
