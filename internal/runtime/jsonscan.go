@@ -507,11 +507,9 @@ type trimCounter struct {
 	total, lead int64
 	started     bool
 	pending     []byte // an incomplete rune before the start
-	run         int64  // bytes since the last ASCII non-space byte
-	win         []byte // the last trimWindow bytes
+	run         int64  // bytes of white space since the last other rune
+	tail        []byte // an incomplete rune at the end of what was fed
 }
-
-const trimWindow = 64
 
 // feed counts p and returns what of it (with any bytes held over from
 // before) belongs to the trimmed text, before its trailing white space is
@@ -519,22 +517,15 @@ const trimWindow = 64
 func (c *trimCounter) feed(p []byte) []byte {
 	c.total += int64(len(p))
 	for _, b := range p {
-		switch {
-		case isSpaceByte(b):
-			c.run++
-		case b < utf8.RuneSelf:
-			c.run = 0
-		default:
-			c.run++
+		if len(c.tail) == 0 && b < utf8.RuneSelf { // the common case, inline
+			if isSpaceByte(b) {
+				c.run++
+			} else {
+				c.run = 0
+			}
+			continue
 		}
-	}
-	if len(p) >= trimWindow {
-		c.win = append(c.win[:0], p[len(p)-trimWindow:]...)
-	} else {
-		c.win = append(c.win, p...)
-		if over := len(c.win) - trimWindow; over > 0 {
-			c.win = append(c.win[:0], c.win[over:]...)
-		}
+		c.trail(b)
 	}
 	if c.started {
 		return p
@@ -573,14 +564,46 @@ func (c *trimCounter) end() []byte {
 	return c.pending
 }
 
+// trail follows the trailing white space byte by byte, decoding runes
+// across chunks as bytes.TrimRightFunc(…, unicode.IsSpace) reads them: a
+// byte that is no valid rune, or starts one, is not space.
+func (c *trimCounter) trail(b byte) {
+	if len(c.tail) == 0 && b < utf8.RuneSelf {
+		if isSpaceByte(b) {
+			c.run++
+		} else {
+			c.run = 0
+		}
+		return
+	}
+	c.tail = append(c.tail, b)
+	for len(c.tail) > 0 && utf8.FullRune(c.tail) {
+		r, n := utf8.DecodeRune(c.tail)
+		if r != utf8.RuneError && unicode.IsSpace(r) {
+			c.run += int64(n)
+		} else {
+			c.run = 0
+		}
+		rest := append([]byte(nil), c.tail[n:]...) // rare: after an invalid byte
+		c.tail = c.tail[:0]
+		for _, x := range rest { // bytes after an invalid one start afresh
+			if len(c.tail) == 0 && x < utf8.RuneSelf {
+				c.trail(x)
+				continue
+			}
+			c.tail = append(c.tail, x)
+		}
+	}
+}
+
 // trimmed is the length of the stream without its surrounding space.
 func (c *trimCounter) trimmed() int64 {
 	if !c.started {
 		return 0
 	}
-	trail := int64(len(c.win) - len(bytes.TrimRightFunc(c.win, unicode.IsSpace)))
-	if trail == int64(len(c.win)) {
-		trail = c.run // more space than the window holds
+	trail := c.run
+	if len(c.tail) > 0 {
+		trail = 0 // a rune cut off at the end is no space
 	}
 	return c.total - c.lead - trail
 }
