@@ -31,12 +31,24 @@ const UpstreamPath = "/api/v1/computers/" + ComputerID
 // ComputerBody is the fixed small JSON the local upstream answers.
 var ComputerBody = []byte(`{"data":{"id":"cmp_bench_0001","name":"bench","status":"running","template":"miosa-desktop","size":"small","region":"us-east-1","ip":"10.0.0.7","created_at":"2026-01-01T00:00:00Z"}}`)
 
+// EnvPath is the API path env_set posts to (under /api/v1), the write call.
+const EnvPath = UpstreamPath + "/env"
+
+// EnvBody is the fixed small JSON the local upstream answers to env_set.
+var EnvBody = []byte(`{"data":{"name":"BENCH_VAR","value":"on","updated_at":"2026-01-01T00:00:00Z"}}`)
+
 // Key returns a distinct, well-formed bench API key for client i.
 func Key(i int) string { return fmt.Sprintf("msk_u_bench_client_%03d_0123456789abcdef", i) }
 
 // CallBody is the JSON-RPC tools/call request for computer_get with id n.
 func CallBody(n int) []byte {
 	return []byte(`{"jsonrpc":"2.0","id":` + strconv.Itoa(n) + `,"method":"tools/call","params":{"name":"computer_get","arguments":{"id":"` + ComputerID + `"}}}`)
+}
+
+// EnvSetBody is the JSON-RPC tools/call request for env_set (the write
+// call: a JSON body POSTed upstream) with id n.
+func EnvSetBody(n int) []byte {
+	return []byte(`{"jsonrpc":"2.0","id":` + strconv.Itoa(n) + `,"method":"tools/call","params":{"name":"env_set","arguments":{"computer_id":"` + ComputerID + `","name":"BENCH_VAR","value":"on"}}}`)
 }
 
 // InitializeBody is the JSON-RPC initialize request with id n.
@@ -52,18 +64,28 @@ func ToolsListBody(n int) []byte {
 	return []byte(`{"jsonrpc":"2.0","id":` + strconv.Itoa(n) + `,"method":"tools/list","params":{}}`)
 }
 
-// UpstreamHandler answers GET UpstreamPath with ComputerBody and anything
-// else with a JSON 404, like the MIOSA API. It does no other work, so its
-// cost is the floor every measured path shares.
+// UpstreamHandler answers GET UpstreamPath with ComputerBody, a POST of a
+// JSON object to EnvPath with EnvBody, and anything else with a JSON 404,
+// like the MIOSA API. It does no other work, so its cost is the floor every
+// measured path shares.
 func UpstreamHandler() http.Handler {
-	clen := strconv.Itoa(len(ComputerBody))
+	clen, elen := strconv.Itoa(len(ComputerBody)), strconv.Itoa(len(EnvBody))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["Content-Type"] = []string{"application/json"}
-		if r.Method == http.MethodGet && r.URL.Path == UpstreamPath && r.Header.Get("Authorization") != "" {
+		authorized := r.Header.Get("Authorization") != ""
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == UpstreamPath && authorized:
 			h["Content-Length"] = []string{clen}
 			w.Write(ComputerBody)
 			return
+		case r.Method == http.MethodPost && r.URL.Path == EnvPath && authorized:
+			b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			if err == nil && len(b) > 0 && b[0] == '{' {
+				h["Content-Length"] = []string{elen}
+				w.Write(EnvBody)
+				return
+			}
 		}
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, `{"error":{"code":"not_found","message":"not found"}}`)
@@ -332,4 +354,10 @@ func CPUTime(pid int) (time.Duration, error) {
 		}
 	}
 	return time.Duration(total), nil
+}
+
+// ResetPeak resets pid's VmHWM to its current RSS (clear_refs 5, Linux
+// 4.0+), so the next ReadMem's HWM is the peak since now.
+func ResetPeak(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
 }

@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/server"
 	"go.uber.org/goleak"
 
 	"github.com/miosa-osa/miosa-mcp/bench"
+	"github.com/miosa-osa/miosa-mcp/bench/floor"
 	"github.com/miosa-osa/miosa-mcp/gen/client"
 	"github.com/miosa-osa/miosa-mcp/gen/tools"
 	"github.com/miosa-osa/miosa-mcp/internal/app"
@@ -166,7 +168,8 @@ func postMCP(tb testing.TB, cl *http.Client, url string, body []byte) []byte {
 // stdio server does per line (strict check + mcp-go dispatch + validation +
 // binding + upstream request + result shaping + marshal); "direct-get" is
 // the same upstream request from a plain client (the floor); "http-handler"
-// is one stateless POST /mcp through the HTTP transport.
+// is one stateless POST /mcp through the HTTP transport. The floor/ ones
+// are the same through bench/floor's bare mcp-go server and raw proxy.
 func BenchmarkCall(b *testing.B) {
 	b.Run("stdio-path", func(b *testing.B) {
 		f := newFixture(b, runtime.ModeStdio)
@@ -200,6 +203,39 @@ func BenchmarkCall(b *testing.B) {
 		defer cl.CloseIdleConnections()
 		msg := bench.CallBody(1)
 		postMCP(b, cl, hs.URL+"/mcp", msg)
+		b.ReportAllocs()
+		for b.Loop() {
+			postMCP(b, cl, hs.URL+"/mcp", msg)
+		}
+	})
+	b.Run("floor/bare-mcp-go-path", func(b *testing.B) {
+		f := newFixture(b, runtime.ModeStdio)
+		fl := newFloors(b, f, nil)
+		msg := bench.CallBody(1)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(fl.bare.HandleMessage(context.Background(), msg)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("floor/raw-proxy-path", func(b *testing.B) {
+		f := newFixture(b, runtime.ModeStdio)
+		fl := newFloors(b, f, nil)
+		msg := bench.CallBody(1)
+		b.ReportAllocs()
+		for b.Loop() {
+			fl.raw.Handle(context.Background(), bench.Key(0), msg)
+		}
+	})
+	b.Run("floor/bare-http-handler", func(b *testing.B) {
+		f := newFixture(b, runtime.ModeHTTP)
+		fl := newFloors(b, f, nil)
+		hs := httptest.NewServer(floor.BareHTTPHandler(fl.bare))
+		defer hs.Close()
+		cl := &http.Client{Transport: &http.Transport{}}
+		defer cl.CloseIdleConnections()
+		msg := bench.CallBody(1)
 		b.ReportAllocs()
 		for b.Loop() {
 			postMCP(b, cl, hs.URL+"/mcp", msg)
@@ -321,5 +357,101 @@ func BenchmarkStdioApp(b *testing.B) {
 	for b.Loop() {
 		id++
 		a.roundTrip(b, bench.CallBody(id), id)
+	}
+}
+
+// floors are the same two calls served by the floors of bench/floor,
+// in-process against the same upstream as the fixture.
+type floors struct {
+	bare *server.MCPServer
+	raw  *floor.RawProxy
+}
+
+func newFloors(tb testing.TB, f *fixture, catalog []byte) floors {
+	tb.Helper()
+	api := floor.NewAPI(f.up.URL)
+	bare, err := floor.NewBareServer(api, catalog, bench.Key(0))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return floors{bare: bare, raw: &floor.RawProxy{API: api}}
+}
+
+// TestFloorsServeTheTwoCalls: miosa-mcp, the bare mcp-go server and the
+// raw proxy answer the read and the write call alike, with the upstream
+// body as structuredContent, and the bare server carries miosa-mcp's
+// catalog when given its tools/list.
+func TestFloorsServeTheTwoCalls(t *testing.T) {
+	f := newFixture(t, runtime.ModeStdio)
+	list := f.handle(t, bench.ToolsListBody(1))
+	var lr struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(list, &lr); err != nil {
+		t.Fatal(err)
+	}
+	fl := newFloors(t, f, lr.Result)
+	servers := []struct {
+		name   string
+		handle func(msg []byte) []byte
+	}{
+		{"miosa-mcp", func(msg []byte) []byte { return f.handle(t, msg) }},
+		{"bare mcp-go", func(msg []byte) []byte {
+			out, err := json.Marshal(fl.bare.HandleMessage(context.Background(), msg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}},
+		{"raw proxy", func(msg []byte) []byte { return fl.raw.Handle(context.Background(), bench.Key(0), msg) }},
+	}
+	calls := []struct {
+		name string
+		msg  []byte
+		body []byte
+	}{
+		{"read computer_get", bench.CallBody(4), bench.ComputerBody},
+		{"write env_set", bench.EnvSetBody(4), bench.EnvBody},
+	}
+	for _, s := range servers {
+		for _, c := range calls {
+			t.Run(s.name+"/"+c.name, func(t *testing.T) {
+				out := s.handle(c.msg)
+				if err := bench.CheckResponse(out, 4); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Contains(out, append([]byte(`"structuredContent":`), c.body...)) {
+					t.Fatalf("the upstream body is not the structuredContent of %.400s", out)
+				}
+			})
+		}
+	}
+	bareList, _ := json.Marshal(fl.bare.HandleMessage(context.Background(), bench.ToolsListBody(2)))
+	var bl struct {
+		Result struct {
+			Tools []json.RawMessage `json:"tools"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(bareList, &bl); err != nil || len(bl.Result.Tools) != len(f.cat) {
+		t.Fatalf("the bare server lists %d tools (%v), miosa-mcp %d", len(bl.Result.Tools), err, len(f.cat))
+	}
+}
+
+// TestFloorsOverHTTP: the bare server and the raw proxy answer a stateless
+// POST /mcp tools/call without initialize, with the caller's key.
+func TestFloorsOverHTTP(t *testing.T) {
+	f := newFixture(t, runtime.ModeHTTP)
+	fl := newFloors(t, f, nil)
+	cl := &http.Client{Transport: &http.Transport{}}
+	defer cl.CloseIdleConnections()
+	for name, h := range map[string]http.Handler{"bare mcp-go": floor.BareHTTPHandler(fl.bare), "raw proxy": fl.raw} {
+		t.Run(name, func(t *testing.T) {
+			hs := httptest.NewServer(h)
+			defer hs.Close()
+			out := postMCP(t, cl, hs.URL+"/mcp", bench.CallBody(3))
+			if err := bench.CheckResponse(bytes.TrimSpace(out), 3); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -13,7 +13,7 @@ import (
 // apiKeysTools returns the api_keys toolset's tools in tools.yaml order.
 func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// api_key_list: tools.yaml:1175 → GET /api-keys
+		// api_key_list: tools.yaml:1214 → GET /api-keys
 		{
 			Name:        "api_key_list",
 			Toolset:     "api_keys",
@@ -48,7 +48,7 @@ func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListApiKeys(ctx, &params)
 			},
 		},
-		// api_key_create: tools.yaml:1180 → POST /api-keys
+		// api_key_create: tools.yaml:1219 → POST /api-keys
 		{
 			Name:        "api_key_create",
 			Toolset:     "api_keys",
@@ -97,7 +97,7 @@ func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateApiKeyWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// api_key_delete: tools.yaml:1185 → DELETE /api-keys/{api_key_id}
+		// api_key_delete: tools.yaml:1224 → DELETE /api-keys/{api_key_id}
 		{
 			Name:        "api_key_delete",
 			Toolset:     "api_keys",

@@ -13,7 +13,7 @@ import (
 // checkpointsTools returns the checkpoints toolset's tools in tools.yaml order.
 func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// checkpoint_create: tools.yaml:417 → POST /computers/{computer_id}/snapshots
+		// checkpoint_create: tools.yaml:433 → POST /computers/{computer_id}/snapshots
 		{
 			Name:        "checkpoint_create",
 			Toolset:     "checkpoints",
@@ -52,7 +52,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateCheckpointWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// checkpoint_list: tools.yaml:422 → GET /computers/{computer_id}/snapshots
+		// checkpoint_list: tools.yaml:438 → GET /computers/{computer_id}/snapshots
 		{
 			Name:        "checkpoint_list",
 			Toolset:     "checkpoints",
@@ -83,7 +83,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListCheckpoints(ctx, computerIdParam)
 			},
 		},
-		// checkpoint_restore: tools.yaml:427 → POST /computers/{computer_id}/restore/{snapshot_id}
+		// checkpoint_restore: tools.yaml:443 → POST /computers/{computer_id}/restore/{snapshot_id}
 		{
 			Name:        "checkpoint_restore",
 			Toolset:     "checkpoints",
@@ -140,7 +140,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestoreCheckpoint(ctx, computerIdParam, snapshotIdParam)
 			},
 		},
-		// checkpoint_delete: tools.yaml:442 → DELETE /computers/{computer_id}/snapshots/{snapshot_id}
+		// checkpoint_delete: tools.yaml:458 → DELETE /computers/{computer_id}/snapshots/{snapshot_id}
 		{
 			Name:        "checkpoint_delete",
 			Toolset:     "checkpoints",

@@ -13,7 +13,7 @@ import (
 // computerTools returns the computer toolset's tools in tools.yaml order.
 func computerTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// computer_create: tools.yaml:69 → POST /computers
+		// computer_create: tools.yaml:73 → POST /computers
 		{
 			Name:        "computer_create",
 			Toolset:     "computer",
@@ -74,7 +74,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateComputerWithBody(ctx, "application/json", body)
 			},
 		},
-		// computer_list: tools.yaml:90 → GET /computers
+		// computer_list: tools.yaml:94 → GET /computers
 		{
 			Name:        "computer_list",
 			Toolset:     "computer",
@@ -117,7 +117,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputers(ctx, &params)
 			},
 		},
-		// computer_get: tools.yaml:95 → GET /computers/{computer_id}
+		// computer_get: tools.yaml:99 → GET /computers/{computer_id}
 		{
 			Name:        "computer_get",
 			Toolset:     "computer",
@@ -148,7 +148,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_update: tools.yaml:102 → PATCH /computers/{computer_id}
+		// computer_update: tools.yaml:106 → PATCH /computers/{computer_id}
 		{
 			Name:        "computer_update",
 			Toolset:     "computer",
@@ -191,7 +191,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.UpdateComputerWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// computer_destroy: tools.yaml:111 → DELETE /computers/{computer_id}
+		// computer_destroy: tools.yaml:115 → DELETE /computers/{computer_id}
 		{
 			Name:        "computer_destroy",
 			Toolset:     "computer",
@@ -221,7 +221,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_start: tools.yaml:118 → POST /computers/{computer_id}/start
+		// computer_start: tools.yaml:122 → POST /computers/{computer_id}/start
 		{
 			Name:        "computer_start",
 			Toolset:     "computer",
@@ -270,7 +270,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StartComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_stop: tools.yaml:133 → POST /computers/{computer_id}/stop
+		// computer_stop: tools.yaml:137 → POST /computers/{computer_id}/stop
 		{
 			Name:        "computer_stop",
 			Toolset:     "computer",
@@ -301,7 +301,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StopComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_restart: tools.yaml:143 → POST /computers/{computer_id}/restart
+		// computer_restart: tools.yaml:147 → POST /computers/{computer_id}/restart
 		{
 			Name:        "computer_restart",
 			Toolset:     "computer",

@@ -13,7 +13,7 @@ import (
 // databasesTools returns the databases toolset's tools in tools.yaml order.
 func databasesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// database_list: tools.yaml:927 → GET /databases
+		// database_list: tools.yaml:966 → GET /databases
 		{
 			Name:        "database_list",
 			Toolset:     "databases",
@@ -52,7 +52,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDatabases(ctx, &params)
 			},
 		},
-		// database_create: tools.yaml:932 → POST /databases
+		// database_create: tools.yaml:971 → POST /databases
 		{
 			Name:        "database_create",
 			Toolset:     "databases",
@@ -127,7 +127,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateDatabaseWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// database_get: tools.yaml:940 → GET /databases/{database_id}
+		// database_get: tools.yaml:979 → GET /databases/{database_id}
 		{
 			Name:        "database_get",
 			Toolset:     "databases",
@@ -158,7 +158,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDatabase(ctx, databaseIdParam)
 			},
 		},
-		// database_delete: tools.yaml:947 → DELETE /databases/{database_id}
+		// database_delete: tools.yaml:986 → DELETE /databases/{database_id}
 		{
 			Name:        "database_delete",
 			Toolset:     "databases",
@@ -188,7 +188,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteDatabase(ctx, databaseIdParam)
 			},
 		},
-		// database_credentials: tools.yaml:954 → GET /databases/{database_id}/credentials
+		// database_credentials: tools.yaml:993 → GET /databases/{database_id}/credentials
 		{
 			Name:        "database_credentials",
 			Toolset:     "databases",
@@ -219,7 +219,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDatabaseCredentials(ctx, databaseIdParam)
 			},
 		},
-		// database_logs: tools.yaml:961 → GET /databases/{database_id}/logs
+		// database_logs: tools.yaml:1000 → GET /databases/{database_id}/logs
 		{
 			Name:        "database_logs",
 			Toolset:     "databases",

@@ -13,7 +13,7 @@ import (
 // deploymentsTools returns the deployments toolset's tools in tools.yaml order.
 func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// deployment_list: tools.yaml:761 → GET /deployments
+		// deployment_list: tools.yaml:789 → GET /deployments
 		{
 			Name:        "deployment_list",
 			Toolset:     "deployments",
@@ -52,7 +52,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeployments(ctx, &params)
 			},
 		},
-		// deployment_get: tools.yaml:772 → GET /deployments/{deployment_id}
+		// deployment_get: tools.yaml:800 → GET /deployments/{deployment_id}
 		{
 			Name:        "deployment_get",
 			Toolset:     "deployments",
@@ -83,7 +83,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDeployment(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_create: tools.yaml:779 → POST /deployments
+		// deployment_create: tools.yaml:807 → POST /deployments
 		{
 			Name:        "deployment_create",
 			Toolset:     "deployments",
@@ -148,7 +148,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateDeploymentWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// deployment_delete: tools.yaml:789 → DELETE /deployments/{deployment_id}
+		// deployment_delete: tools.yaml:817 → DELETE /deployments/{deployment_id}
 		{
 			Name:        "deployment_delete",
 			Toolset:     "deployments",
@@ -178,7 +178,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteDeployment(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_publish: tools.yaml:796 → POST /deployments/{deployment_id}/publish
+		// deployment_publish: tools.yaml:824 → POST /deployments/{deployment_id}/publish
 		{
 			Name:        "deployment_publish",
 			Toolset:     "deployments",
@@ -273,7 +273,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.PublishDeploymentWithBody(ctx, deploymentIdParam, &params, "application/json", body)
 			},
 		},
-		// deployment_rollback: tools.yaml:813 → POST /deployments/{deployment_id}/rollback
+		// deployment_rollback: tools.yaml:841 → POST /deployments/{deployment_id}/rollback
 		{
 			Name:        "deployment_rollback",
 			Toolset:     "deployments",
@@ -322,7 +322,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RollbackDeploymentWithBody(ctx, deploymentIdParam, &params, "application/json", body)
 			},
 		},
-		// deployment_env_list: tools.yaml:820 → GET /deployments/{deployment_id}/env
+		// deployment_env_list: tools.yaml:848 → GET /deployments/{deployment_id}/env
 		{
 			Name:        "deployment_env_list",
 			Toolset:     "deployments",
@@ -353,7 +353,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeploymentEnv(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_env_set: tools.yaml:827 → POST /deployments/{deployment_id}/env
+		// deployment_env_set: tools.yaml:855 → POST /deployments/{deployment_id}/env
 		{
 			Name:        "deployment_env_set",
 			Toolset:     "deployments",
@@ -396,7 +396,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetDeploymentEnvWithBody(ctx, deploymentIdParam, "application/json", body)
 			},
 		},
-		// deployment_logs: tools.yaml:837 → GET /deployments/{deployment_id}/logs
+		// deployment_logs: tools.yaml:865 → GET /deployments/{deployment_id}/logs
 		{
 			Name:        "deployment_logs",
 			Toolset:     "deployments",
@@ -439,7 +439,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDeploymentLogs(ctx, deploymentIdParam, &params)
 			},
 		},
-		// deployment_version_list: tools.yaml:845 → GET /deployments/{deployment_id}/versions
+		// deployment_version_list: tools.yaml:873 → GET /deployments/{deployment_id}/versions
 		{
 			Name:        "deployment_version_list",
 			Toolset:     "deployments",
@@ -482,7 +482,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeploymentVersions(ctx, deploymentIdParam, &params)
 			},
 		},
-		// deployment_version_promote: tools.yaml:855 → POST /deployments/{deployment_id}/versions/{version_id}/promote
+		// deployment_version_promote: tools.yaml:883 → POST /deployments/{deployment_id}/versions/{version_id}/promote
 		{
 			Name:        "deployment_version_promote",
 			Toolset:     "deployments",

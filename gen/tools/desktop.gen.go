@@ -13,7 +13,7 @@ import (
 // desktopTools returns the desktop toolset's tools in tools.yaml order.
 func desktopTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// desktop_screenshot: tools.yaml:163 → GET /computers/{computer_id}/desktop/screenshot
+		// desktop_screenshot: tools.yaml:167 → GET /computers/{computer_id}/desktop/screenshot
 		{
 			Name:        "desktop_screenshot",
 			Toolset:     "desktop",
@@ -43,7 +43,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopScreenshot(ctx, computerIdParam)
 			},
 		},
-		// desktop_click: tools.yaml:169 → POST /computers/{computer_id}/desktop/click
+		// desktop_click: tools.yaml:173 → POST /computers/{computer_id}/desktop/click
 		{
 			Name:        "desktop_click",
 			Toolset:     "desktop",
@@ -90,7 +90,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_right_click: tools.yaml:174 → POST /computers/{computer_id}/desktop/click
+		// desktop_right_click: tools.yaml:178 → POST /computers/{computer_id}/desktop/click
 		{
 			Name:        "desktop_right_click",
 			Toolset:     "desktop",
@@ -139,7 +139,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_double_click: tools.yaml:181 → POST /computers/{computer_id}/desktop/double-click
+		// desktop_double_click: tools.yaml:185 → POST /computers/{computer_id}/desktop/double-click
 		{
 			Name:        "desktop_double_click",
 			Toolset:     "desktop",
@@ -182,7 +182,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopDoubleClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_type: tools.yaml:186 → POST /computers/{computer_id}/desktop/type
+		// desktop_type: tools.yaml:190 → POST /computers/{computer_id}/desktop/type
 		{
 			Name:        "desktop_type",
 			Toolset:     "desktop",
@@ -221,7 +221,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopTypeWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key: tools.yaml:193 → POST /computers/{computer_id}/desktop/key
+		// desktop_key: tools.yaml:197 → POST /computers/{computer_id}/desktop/key
 		{
 			Name:        "desktop_key",
 			Toolset:     "desktop",
@@ -260,7 +260,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_hotkey: tools.yaml:198 → POST /computers/{computer_id}/desktop/hotkey
+		// desktop_hotkey: tools.yaml:202 → POST /computers/{computer_id}/desktop/hotkey
 		{
 			Name:        "desktop_hotkey",
 			Toolset:     "desktop",
@@ -299,7 +299,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopHotkeyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key_down: tools.yaml:203 → POST /computers/{computer_id}/desktop/key-down
+		// desktop_key_down: tools.yaml:207 → POST /computers/{computer_id}/desktop/key-down
 		{
 			Name:        "desktop_key_down",
 			Toolset:     "desktop",
@@ -338,7 +338,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyDownWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key_up: tools.yaml:208 → POST /computers/{computer_id}/desktop/key-up
+		// desktop_key_up: tools.yaml:212 → POST /computers/{computer_id}/desktop/key-up
 		{
 			Name:        "desktop_key_up",
 			Toolset:     "desktop",
@@ -377,7 +377,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyUpWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_scroll: tools.yaml:213 → POST /computers/{computer_id}/desktop/scroll
+		// desktop_scroll: tools.yaml:217 → POST /computers/{computer_id}/desktop/scroll
 		{
 			Name:        "desktop_scroll",
 			Toolset:     "desktop",
@@ -428,7 +428,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopScrollWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_drag: tools.yaml:218 → POST /computers/{computer_id}/desktop/drag
+		// desktop_drag: tools.yaml:222 → POST /computers/{computer_id}/desktop/drag
 		{
 			Name:        "desktop_drag",
 			Toolset:     "desktop",
@@ -479,7 +479,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopDragWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_move_cursor: tools.yaml:223 → POST /computers/{computer_id}/desktop/move
+		// desktop_move_cursor: tools.yaml:227 → POST /computers/{computer_id}/desktop/move
 		{
 			Name:        "desktop_move_cursor",
 			Toolset:     "desktop",
@@ -522,7 +522,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMoveCursorWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_mouse_down: tools.yaml:230 → POST /computers/{computer_id}/desktop/mouse-down
+		// desktop_mouse_down: tools.yaml:234 → POST /computers/{computer_id}/desktop/mouse-down
 		{
 			Name:        "desktop_mouse_down",
 			Toolset:     "desktop",
@@ -569,7 +569,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMouseDownWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_mouse_up: tools.yaml:235 → POST /computers/{computer_id}/desktop/mouse-up
+		// desktop_mouse_up: tools.yaml:239 → POST /computers/{computer_id}/desktop/mouse-up
 		{
 			Name:        "desktop_mouse_up",
 			Toolset:     "desktop",
@@ -616,7 +616,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMouseUpWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_wait: tools.yaml:240 → POST /computers/{computer_id}/desktop/wait
+		// desktop_wait: tools.yaml:244 → POST /computers/{computer_id}/desktop/wait
 		{
 			Name:        "desktop_wait",
 			Toolset:     "desktop",
@@ -655,7 +655,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopWaitWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_list_windows: tools.yaml:248 → GET /computers/{computer_id}/desktop/windows
+		// desktop_list_windows: tools.yaml:252 → GET /computers/{computer_id}/desktop/windows
 		{
 			Name:        "desktop_list_windows",
 			Toolset:     "desktop",
@@ -686,7 +686,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopListWindows(ctx, computerIdParam)
 			},
 		},
-		// desktop_launch: tools.yaml:253 → POST /computers/{computer_id}/desktop/launch
+		// desktop_launch: tools.yaml:257 → POST /computers/{computer_id}/desktop/launch
 		{
 			Name:        "desktop_launch",
 			Toolset:     "desktop",
@@ -725,7 +725,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopLaunchWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_focus_window: tools.yaml:258 → POST /computers/{computer_id}/desktop/window/focus
+		// desktop_focus_window: tools.yaml:262 → POST /computers/{computer_id}/desktop/window/focus
 		{
 			Name:        "desktop_focus_window",
 			Toolset:     "desktop",
@@ -764,7 +764,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopFocusWindowWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_set_window_size: tools.yaml:265 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
+		// desktop_set_window_size: tools.yaml:269 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
 		{
 			Name:        "desktop_set_window_size",
 			Toolset:     "desktop",
@@ -815,7 +815,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopResizeWindowWithBody(ctx, computerIdParam, windowIdParam, "application/json", body)
 			},
 		},
-		// desktop_set_window_position: tools.yaml:272 → POST /computers/{computer_id}/desktop/window/{window_id}/move
+		// desktop_set_window_position: tools.yaml:276 → POST /computers/{computer_id}/desktop/window/{window_id}/move
 		{
 			Name:        "desktop_set_window_position",
 			Toolset:     "desktop",
@@ -866,7 +866,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMoveWindowWithBody(ctx, computerIdParam, windowIdParam, "application/json", body)
 			},
 		},
-		// desktop_maximize_window: tools.yaml:279 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
+		// desktop_maximize_window: tools.yaml:283 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
 		{
 			Name:        "desktop_maximize_window",
 			Toolset:     "desktop",
@@ -905,7 +905,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMaximizeWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_minimize_window: tools.yaml:286 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
+		// desktop_minimize_window: tools.yaml:290 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
 		{
 			Name:        "desktop_minimize_window",
 			Toolset:     "desktop",
@@ -944,7 +944,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMinimizeWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_close_window: tools.yaml:293 → POST /computers/{computer_id}/desktop/window/{window_id}/close
+		// desktop_close_window: tools.yaml:297 → POST /computers/{computer_id}/desktop/window/{window_id}/close
 		{
 			Name:        "desktop_close_window",
 			Toolset:     "desktop",
@@ -983,7 +983,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopCloseWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_get_screen_size: tools.yaml:301 → GET /computers/{computer_id}/desktop/screen-size
+		// desktop_get_screen_size: tools.yaml:305 → GET /computers/{computer_id}/desktop/screen-size
 		{
 			Name:        "desktop_get_screen_size",
 			Toolset:     "desktop",
@@ -1014,7 +1014,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetScreenSize(ctx, computerIdParam)
 			},
 		},
-		// desktop_get_cursor_position: tools.yaml:306 → GET /computers/{computer_id}/desktop/cursor
+		// desktop_get_cursor_position: tools.yaml:310 → GET /computers/{computer_id}/desktop/cursor
 		{
 			Name:        "desktop_get_cursor_position",
 			Toolset:     "desktop",
@@ -1045,7 +1045,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetCursorPosition(ctx, computerIdParam)
 			},
 		},
-		// desktop_get_clipboard: tools.yaml:311 → GET /computers/{computer_id}/desktop/clipboard
+		// desktop_get_clipboard: tools.yaml:315 → GET /computers/{computer_id}/desktop/clipboard
 		{
 			Name:        "desktop_get_clipboard",
 			Toolset:     "desktop",
@@ -1076,7 +1076,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetClipboard(ctx, computerIdParam)
 			},
 		},
-		// desktop_set_clipboard: tools.yaml:316 → POST /computers/{computer_id}/desktop/clipboard
+		// desktop_set_clipboard: tools.yaml:320 → POST /computers/{computer_id}/desktop/clipboard
 		{
 			Name:        "desktop_set_clipboard",
 			Toolset:     "desktop",
@@ -1115,7 +1115,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopSetClipboardWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_get_desktop_env: tools.yaml:323 → GET /computers/{computer_id}/desktop/environment
+		// desktop_get_desktop_env: tools.yaml:327 → GET /computers/{computer_id}/desktop/environment
 		{
 			Name:        "desktop_get_desktop_env",
 			Toolset:     "desktop",
@@ -1146,7 +1146,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetEnvironment(ctx, computerIdParam)
 			},
 		},
-		// desktop_set_wallpaper: tools.yaml:328 → POST /computers/{computer_id}/desktop/wallpaper
+		// desktop_set_wallpaper: tools.yaml:332 → POST /computers/{computer_id}/desktop/wallpaper
 		{
 			Name:        "desktop_set_wallpaper",
 			Toolset:     "desktop",
@@ -1185,7 +1185,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopSetWallpaperWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_accessibility_tree: tools.yaml:335 → GET /computers/{computer_id}/desktop/accessibility-tree
+		// desktop_accessibility_tree: tools.yaml:339 → GET /computers/{computer_id}/desktop/accessibility-tree
 		{
 			Name:        "desktop_accessibility_tree",
 			Toolset:     "desktop",

@@ -13,7 +13,7 @@ import (
 // envTools returns the env toolset's tools in tools.yaml order.
 func envTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// env_list: tools.yaml:499 → GET /computers/{computer_id}/env
+		// env_list: tools.yaml:515 → GET /computers/{computer_id}/env
 		{
 			Name:        "env_list",
 			Toolset:     "env",
@@ -44,7 +44,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerEnv(ctx, computerIdParam)
 			},
 		},
-		// env_set: tools.yaml:504 → POST /computers/{computer_id}/env
+		// env_set: tools.yaml:520 → POST /computers/{computer_id}/env
 		{
 			Name:        "env_set",
 			Toolset:     "env",
@@ -87,7 +87,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetComputerEnvWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// env_delete: tools.yaml:512 → DELETE /computers/{computer_id}/env/{name}
+		// env_delete: tools.yaml:528 → DELETE /computers/{computer_id}/env/{name}
 		{
 			Name:        "env_delete",
 			Toolset:     "env",
@@ -125,7 +125,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteComputerEnv(ctx, computerIdParam, nameParam)
 			},
 		},
-		// logs_tail: tools.yaml:517 → GET /computers/{computer_id}/logs
+		// logs_tail: tools.yaml:533 → GET /computers/{computer_id}/logs
 		{
 			Name:        "logs_tail",
 			Toolset:     "env",
@@ -168,7 +168,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetComputerLogs(ctx, computerIdParam, &params)
 			},
 		},
-		// domain_add: tools.yaml:523 → POST /computers/{computer_id}/domains
+		// domain_add: tools.yaml:539 → POST /computers/{computer_id}/domains
 		{
 			Name:        "domain_add",
 			Toolset:     "env",
@@ -207,7 +207,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.AddComputerDomainWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// domain_list: tools.yaml:528 → GET /computers/{computer_id}/domains
+		// domain_list: tools.yaml:544 → GET /computers/{computer_id}/domains
 		{
 			Name:        "domain_list",
 			Toolset:     "env",
@@ -238,7 +238,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerDomains(ctx, computerIdParam)
 			},
 		},
-		// domain_delete: tools.yaml:533 → DELETE /computers/{computer_id}/domains/{domain_id}
+		// domain_delete: tools.yaml:549 → DELETE /computers/{computer_id}/domains/{domain_id}
 		{
 			Name:        "domain_delete",
 			Toolset:     "env",

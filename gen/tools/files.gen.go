@@ -13,7 +13,7 @@ import (
 // filesTools returns the files toolset's tools in tools.yaml order.
 func filesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// file_bash: tools.yaml:345 → POST /computers/{computer_id}/exec
+		// file_bash: tools.yaml:349 → POST /computers/{computer_id}/exec
 		{
 			Name:        "file_bash",
 			Toolset:     "files",
@@ -56,7 +56,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExecComputerWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_write: tools.yaml:354 → POST /computers/{computer_id}/files/write
+		// file_write: tools.yaml:358 → POST /computers/{computer_id}/files/write
 		{
 			Name:        "file_write",
 			Toolset:     "files",
@@ -91,10 +91,27 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","description":"Content encoding","enum":["utf8","base64"],"type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","content","path"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Local: &runtime.Local{
+				Arg:         "local_path",
+				Direction:   runtime.LocalUpload,
+				Field:       "content",
+				Encoding:    "base64",
+				Remote:      "path",
+				Set:         map[string]json.RawMessage{"encoding": json.RawMessage("\"base64\"")},
+				Description: "Write a file on a computer at an absolute path, creating parent directories and overwriting any existing file. Send text as-is; use encoding base64 for binary. For local files pass local_path (a file, or a directory uploaded below path): the server reads them, so no bytes go through the conversation.",
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","description":"Content encoding","enum":["utf8","base64"],"type":"string"},"local_path":{"description":"Local file or directory to upload instead of content (stdio only; inside the client's roots). A directory's files go below path, keeping relative paths.","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
 					return nil, err
+				}
+				if c.Local() {
+					contentType, body, edit, err := c.LocalBody()
+					if err != nil {
+						return nil, err
+					}
+					return cl.WriteComputerFileWithBody(ctx, computerIdParam, contentType, body, edit)
 				}
 				body, err := c.JSONBody()
 				if err != nil {
@@ -103,7 +120,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.WriteComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_read: tools.yaml:364 → GET /computers/{computer_id}/files/download
+		// file_read: tools.yaml:375 → GET /computers/{computer_id}/files/download
 		{
 			Name:        "file_read",
 			Toolset:     "files",
@@ -129,6 +146,14 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
 			Result:      runtime.ResultFile,
+			Local: &runtime.Local{
+				Arg:         "save_to",
+				Direction:   runtime.LocalDownload,
+				Encoding:    "binary",
+				Remote:      "path",
+				Description: "Read a file from a computer by absolute path. Text comes back as text, binary as base64. To keep the bytes out of the conversation, pass save_to: the file is saved locally and only its path, size and sha256 come back.",
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -141,7 +166,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DownloadComputerFile(ctx, computerIdParam, &params)
 			},
 		},
-		// file_list: tools.yaml:370 → GET /computers/{computer_id}/files
+		// file_list: tools.yaml:386 → GET /computers/{computer_id}/files
 		{
 			Name:        "file_list",
 			Toolset:     "files",
@@ -180,7 +205,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerFiles(ctx, computerIdParam, &params)
 			},
 		},
-		// file_stat: tools.yaml:375 → POST /computers/{computer_id}/files/stat
+		// file_stat: tools.yaml:391 → POST /computers/{computer_id}/files/stat
 		{
 			Name:        "file_stat",
 			Toolset:     "files",
@@ -219,7 +244,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StatComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_mkdir: tools.yaml:383 → POST /computers/{computer_id}/files/mkdir
+		// file_mkdir: tools.yaml:399 → POST /computers/{computer_id}/files/mkdir
 		{
 			Name:        "file_mkdir",
 			Toolset:     "files",
@@ -262,7 +287,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.MkdirComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_rename: tools.yaml:392 → POST /computers/{computer_id}/files/rename
+		// file_rename: tools.yaml:408 → POST /computers/{computer_id}/files/rename
 		{
 			Name:        "file_rename",
 			Toolset:     "files",
@@ -305,7 +330,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RenameComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_copy: tools.yaml:399 → POST /computers/{computer_id}/files/copy
+		// file_copy: tools.yaml:415 → POST /computers/{computer_id}/files/copy
 		{
 			Name:        "file_copy",
 			Toolset:     "files",
@@ -352,7 +377,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CopyComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_delete: tools.yaml:407 → DELETE /computers/{computer_id}/files
+		// file_delete: tools.yaml:423 → DELETE /computers/{computer_id}/files
 		{
 			Name:        "file_delete",
 			Toolset:     "files",

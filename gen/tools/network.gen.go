@@ -13,7 +13,7 @@ import (
 // networkTools returns the network toolset's tools in tools.yaml order.
 func networkTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// network_policy_get: tools.yaml:1197 → GET /computers/{computer_id}/network-policy
+		// network_policy_get: tools.yaml:1236 → GET /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_get",
 			Toolset:     "network",
@@ -44,7 +44,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetNetworkPolicy(ctx, computerIdParam)
 			},
 		},
-		// network_policy_set: tools.yaml:1202 → PUT /computers/{computer_id}/network-policy
+		// network_policy_set: tools.yaml:1241 → PUT /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_set",
 			Toolset:     "network",
@@ -87,7 +87,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetNetworkPolicyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// network_policy_reset: tools.yaml:1207 → DELETE /computers/{computer_id}/network-policy
+		// network_policy_reset: tools.yaml:1246 → DELETE /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_reset",
 			Toolset:     "network",

@@ -13,7 +13,7 @@ import (
 // portsTools returns the ports toolset's tools in tools.yaml order.
 func portsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// port_expose: tools.yaml:1217 → POST /computers/{computer_id}/ports
+		// port_expose: tools.yaml:1256 → POST /computers/{computer_id}/ports
 		{
 			Name:        "port_expose",
 			Toolset:     "ports",
@@ -56,7 +56,7 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExposeComputerPortWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// port_list: tools.yaml:1224 → GET /computers/{computer_id}/ports
+		// port_list: tools.yaml:1263 → GET /computers/{computer_id}/ports
 		{
 			Name:        "port_list",
 			Toolset:     "ports",
@@ -87,7 +87,7 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerPorts(ctx, computerIdParam)
 			},
 		},
-		// port_preview_url: tools.yaml:1229 → GET /computers/{computer_id}/ports/{port}/url
+		// port_preview_url: tools.yaml:1268 → GET /computers/{computer_id}/ports/{port}/url
 		{
 			Name:        "port_preview_url",
 			Toolset:     "ports",

@@ -142,5 +142,5 @@ var Hints = runtime.Hints{
 // Budget is the tools/list token budget declared in tools.yaml (cl100k).
 var Budget = runtime.Budget{
 	ToolTokens:  400,
-	TotalTokens: 22000,
+	TotalTokens: 22500,
 }

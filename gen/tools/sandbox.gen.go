@@ -14,7 +14,7 @@ import (
 // sandboxTools returns the sandbox toolset's tools in tools.yaml order.
 func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// sandbox_create: tools.yaml:543 → POST /sandboxes
+		// sandbox_create: tools.yaml:559 → POST /sandboxes
 		{
 			Name:        "sandbox_create",
 			Toolset:     "sandbox",
@@ -98,7 +98,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateSandboxWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// sandbox_list: tools.yaml:572 → GET /sandboxes
+		// sandbox_list: tools.yaml:588 → GET /sandboxes
 		{
 			Name:        "sandbox_list",
 			Toolset:     "sandbox",
@@ -137,7 +137,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxes(ctx, &params)
 			},
 		},
-		// sandbox_get: tools.yaml:581 → GET /sandboxes/{sandbox_id}
+		// sandbox_get: tools.yaml:597 → GET /sandboxes/{sandbox_id}
 		{
 			Name:        "sandbox_get",
 			Toolset:     "sandbox",
@@ -168,7 +168,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_exec: tools.yaml:588 → POST /sandboxes/{sandbox_id}/exec
+		// sandbox_exec: tools.yaml:604 → POST /sandboxes/{sandbox_id}/exec
 		{
 			Name:        "sandbox_exec",
 			Toolset:     "sandbox",
@@ -219,7 +219,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExecSandboxWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_destroy: tools.yaml:599 → DELETE /sandboxes/{sandbox_id}
+		// sandbox_destroy: tools.yaml:615 → DELETE /sandboxes/{sandbox_id}
 		{
 			Name:        "sandbox_destroy",
 			Toolset:     "sandbox",
@@ -250,7 +250,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_pause: tools.yaml:606 → POST /sandboxes/{sandbox_id}/pause
+		// sandbox_pause: tools.yaml:622 → POST /sandboxes/{sandbox_id}/pause
 		{
 			Name:        "sandbox_pause",
 			Toolset:     "sandbox",
@@ -281,7 +281,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.PauseSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_resume: tools.yaml:615 → POST /sandboxes/{sandbox_id}/resume
+		// sandbox_resume: tools.yaml:631 → POST /sandboxes/{sandbox_id}/resume
 		{
 			Name:        "sandbox_resume",
 			Toolset:     "sandbox",
@@ -340,7 +340,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ResumeSandbox(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_python: tools.yaml:630 → POST /sandboxes/{sandbox_id}/exec
+		// sandbox_python: tools.yaml:646 → POST /sandboxes/{sandbox_id}/exec
 		{
 			Name:        "sandbox_python",
 			Toolset:     "sandbox",
@@ -375,7 +375,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return composite.SandboxPython(ctx, c, cl)
 			},
 		},
-		// sandbox_write_file: tools.yaml:647 → POST /sandboxes/{sandbox_id}/files
+		// sandbox_write_file: tools.yaml:663 → POST /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_write_file",
 			Toolset:     "sandbox",
@@ -419,7 +419,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.WriteSandboxFileWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_read_file: tools.yaml:660 → GET /sandboxes/{sandbox_id}/files/{path}
+		// sandbox_read_file: tools.yaml:676 → GET /sandboxes/{sandbox_id}/files/{path}
 		{
 			Name:        "sandbox_read_file",
 			Toolset:     "sandbox",
@@ -445,6 +445,15 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"File path without leading slash, e.g. workspace/app.py","type":"string"}},"required":["id","path"],"type":"object"}`),
 			Result:      runtime.ResultFile,
+			Local: &runtime.Local{
+				Arg:         "save_to",
+				Direction:   runtime.LocalDownload,
+				Field:       "data.content",
+				Encoding:    "base64",
+				Remote:      "path",
+				Description: "Read a file from a sandbox. path has no leading slash, e.g. workspace/app.py. Text comes back as text, binary as base64. To keep the bytes out of the conversation, pass save_to: the file is saved locally and only its path, size and sha256 come back.",
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"File path without leading slash, e.g. workspace/app.py","type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["id","path"],"type":"object"}`),
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -457,7 +466,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ReadSandboxFile(ctx, sandboxIdParam, pathParam)
 			},
 		},
-		// sandbox_list_files: tools.yaml:670 → GET /sandboxes/{sandbox_id}/files
+		// sandbox_list_files: tools.yaml:692 → GET /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_list_files",
 			Toolset:     "sandbox",
@@ -500,12 +509,12 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxFiles(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_upload: tools.yaml:677 → POST /sandboxes/{sandbox_id}/files
+		// sandbox_upload: tools.yaml:699 → POST /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_upload",
 			Toolset:     "sandbox",
 			Title:       "Upload file to sandbox",
-			Description: "Upload binary data to a file in a sandbox at an absolute path, overwriting it. content is the base64 of the file; for text use sandbox_write_file.",
+			Description: "Upload a file to a sandbox at an absolute path, overwriting it. content is the file's base64; for text use sandbox_write_file.",
 			Operation:   "writeSandboxFile",
 			Method:      "POST",
 			Path:        "/sandboxes/{sandbox_id}/files",
@@ -531,10 +540,26 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File bytes, base64-encoded","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Local: &runtime.Local{
+				Arg:         "local_path",
+				Direction:   runtime.LocalUpload,
+				Field:       "content",
+				Encoding:    "base64",
+				Remote:      "path",
+				Description: "Upload a file to a sandbox at an absolute path, overwriting it. content is the file's base64; for text use sandbox_write_file. For local files pass local_path (a file, or a directory uploaded below path): the server reads them, so no bytes go through the conversation.",
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File bytes, base64-encoded","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"local_path":{"description":"Local file or directory to upload instead of content (stdio only; inside the client's roots). A directory's files go below path, keeping relative paths.","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["id","path"],"type":"object"}`),
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
 					return nil, err
+				}
+				if c.Local() {
+					contentType, body, edit, err := c.LocalBody()
+					if err != nil {
+						return nil, err
+					}
+					return cl.WriteSandboxFileWithBody(ctx, sandboxIdParam, contentType, body, edit)
 				}
 				body, err := c.JSONBody()
 				if err != nil {
@@ -543,7 +568,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.WriteSandboxFileWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_snapshot_create: tools.yaml:689 → POST /sandboxes/{sandbox_id}/snapshots
+		// sandbox_snapshot_create: tools.yaml:717 → POST /sandboxes/{sandbox_id}/snapshots
 		{
 			Name:        "sandbox_snapshot_create",
 			Toolset:     "sandbox",
@@ -590,7 +615,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateSandboxSnapshotWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_snapshot_list: tools.yaml:698 → GET /sandboxes/{sandbox_id}/snapshots
+		// sandbox_snapshot_list: tools.yaml:726 → GET /sandboxes/{sandbox_id}/snapshots
 		{
 			Name:        "sandbox_snapshot_list",
 			Toolset:     "sandbox",
@@ -621,7 +646,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxSnapshots(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_snapshot_restore: tools.yaml:705 → POST /sandboxes/{sandbox_id}/restore/{snapshot_id}
+		// sandbox_snapshot_restore: tools.yaml:733 → POST /sandboxes/{sandbox_id}/restore/{snapshot_id}
 		{
 			Name:        "sandbox_snapshot_restore",
 			Toolset:     "sandbox",
@@ -660,7 +685,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestoreSandboxSnapshot(ctx, sandboxIdParam, snapshotIdParam)
 			},
 		},
-		// sandbox_logs: tools.yaml:715 → GET /sandboxes/{sandbox_id}/logs
+		// sandbox_logs: tools.yaml:743 → GET /sandboxes/{sandbox_id}/logs
 		{
 			Name:        "sandbox_logs",
 			Toolset:     "sandbox",
@@ -703,7 +728,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetSandboxLogs(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_expose: tools.yaml:723 → POST /sandboxes/{sandbox_id}/expose
+		// sandbox_expose: tools.yaml:751 → POST /sandboxes/{sandbox_id}/expose
 		{
 			Name:        "sandbox_expose",
 			Toolset:     "sandbox",
@@ -742,7 +767,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExposeSandboxPortWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_deploy: tools.yaml:732 → POST /sandboxes/{sandbox_id}/deploy
+		// sandbox_deploy: tools.yaml:760 → POST /sandboxes/{sandbox_id}/deploy
 		{
 			Name:        "sandbox_deploy",
 			Toolset:     "sandbox",
@@ -819,7 +844,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeploySandboxWithBody(ctx, sandboxIdParam, &params, "application/json", body)
 			},
 		},
-		// sandbox_template_list: tools.yaml:742 → GET /sandbox-templates
+		// sandbox_template_list: tools.yaml:770 → GET /sandbox-templates
 		{
 			Name:        "sandbox_template_list",
 			Toolset:     "sandbox",
@@ -845,7 +870,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxTemplates(ctx, &params)
 			},
 		},
-		// sandbox_template_create: tools.yaml:749 → POST /sandbox-templates
+		// sandbox_template_create: tools.yaml:777 → POST /sandbox-templates
 		{
 			Name:        "sandbox_template_create",
 			Toolset:     "sandbox",

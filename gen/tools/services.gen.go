@@ -13,7 +13,7 @@ import (
 // servicesTools returns the services toolset's tools in tools.yaml order.
 func servicesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// service_create: tools.yaml:452 → POST /computers/{computer_id}/services
+		// service_create: tools.yaml:468 → POST /computers/{computer_id}/services
 		{
 			Name:        "service_create",
 			Toolset:     "services",
@@ -72,7 +72,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateServiceWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// service_list: tools.yaml:457 → GET /computers/{computer_id}/services
+		// service_list: tools.yaml:473 → GET /computers/{computer_id}/services
 		{
 			Name:        "service_list",
 			Toolset:     "services",
@@ -103,7 +103,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListServices(ctx, computerIdParam)
 			},
 		},
-		// service_start: tools.yaml:462 → POST /computers/{computer_id}/services/{service_id}/start
+		// service_start: tools.yaml:478 → POST /computers/{computer_id}/services/{service_id}/start
 		{
 			Name:        "service_start",
 			Toolset:     "services",
@@ -142,7 +142,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StartService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_stop: tools.yaml:469 → POST /computers/{computer_id}/services/{service_id}/stop
+		// service_stop: tools.yaml:485 → POST /computers/{computer_id}/services/{service_id}/stop
 		{
 			Name:        "service_stop",
 			Toolset:     "services",
@@ -181,7 +181,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StopService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_restart: tools.yaml:476 → POST /computers/{computer_id}/services/{service_id}/restart
+		// service_restart: tools.yaml:492 → POST /computers/{computer_id}/services/{service_id}/restart
 		{
 			Name:        "service_restart",
 			Toolset:     "services",
@@ -220,7 +220,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestartService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_logs: tools.yaml:481 → GET /computers/{computer_id}/services/{service_id}/logs
+		// service_logs: tools.yaml:497 → GET /computers/{computer_id}/services/{service_id}/logs
 		{
 			Name:        "service_logs",
 			Toolset:     "services",
@@ -273,7 +273,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetServiceLogs(ctx, computerIdParam, serviceIdParam, &params)
 			},
 		},
-		// service_delete: tools.yaml:489 → DELETE /computers/{computer_id}/services/{service_id}
+		// service_delete: tools.yaml:505 → DELETE /computers/{computer_id}/services/{service_id}
 		{
 			Name:        "service_delete",
 			Toolset:     "services",

@@ -13,7 +13,7 @@ import (
 // volumesTools returns the volumes toolset's tools in tools.yaml order.
 func volumesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// volume_list: tools.yaml:1071 → GET /volumes
+		// volume_list: tools.yaml:1110 → GET /volumes
 		{
 			Name:        "volume_list",
 			Toolset:     "volumes",
@@ -52,7 +52,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListVolumes(ctx, &params)
 			},
 		},
-		// volume_create: tools.yaml:1076 → POST /volumes
+		// volume_create: tools.yaml:1115 → POST /volumes
 		{
 			Name:        "volume_create",
 			Toolset:     "volumes",
@@ -101,7 +101,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateVolumeWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// volume_delete: tools.yaml:1081 → DELETE /volumes/{volume_id}
+		// volume_delete: tools.yaml:1120 → DELETE /volumes/{volume_id}
 		{
 			Name:        "volume_delete",
 			Toolset:     "volumes",
@@ -131,7 +131,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteVolume(ctx, volumeIdParam)
 			},
 		},
-		// volume_attach: tools.yaml:1088 → POST /computers/{computer_id}/volumes
+		// volume_attach: tools.yaml:1127 → POST /computers/{computer_id}/volumes
 		{
 			Name:        "volume_attach",
 			Toolset:     "volumes",
@@ -174,7 +174,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.AttachVolumeWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// volume_detach: tools.yaml:1093 → DELETE /computers/{computer_id}/volumes/{attachment_id}
+		// volume_detach: tools.yaml:1132 → DELETE /computers/{computer_id}/volumes/{attachment_id}
 		{
 			Name:        "volume_detach",
 			Toolset:     "volumes",

@@ -13,7 +13,7 @@ import (
 // webhooksTools returns the webhooks toolset's tools in tools.yaml order.
 func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// webhook_list: tools.yaml:1105 → GET /webhooks
+		// webhook_list: tools.yaml:1144 → GET /webhooks
 		{
 			Name:        "webhook_list",
 			Toolset:     "webhooks",
@@ -52,7 +52,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListWebhooks(ctx, &params)
 			},
 		},
-		// webhook_create: tools.yaml:1110 → POST /webhooks
+		// webhook_create: tools.yaml:1149 → POST /webhooks
 		{
 			Name:        "webhook_create",
 			Toolset:     "webhooks",
@@ -105,7 +105,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateWebhookWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// webhook_delete: tools.yaml:1115 → DELETE /webhooks/{webhook_id}
+		// webhook_delete: tools.yaml:1154 → DELETE /webhooks/{webhook_id}
 		{
 			Name:        "webhook_delete",
 			Toolset:     "webhooks",
@@ -135,7 +135,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteWebhook(ctx, webhookIdParam)
 			},
 		},
-		// webhook_test: tools.yaml:1122 → POST /webhooks/{webhook_id}/test
+		// webhook_test: tools.yaml:1161 → POST /webhooks/{webhook_id}/test
 		{
 			Name:        "webhook_test",
 			Toolset:     "webhooks",

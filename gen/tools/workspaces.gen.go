@@ -13,7 +13,7 @@ import (
 // workspacesTools returns the workspaces toolset's tools in tools.yaml order.
 func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// workspace_list: tools.yaml:974 → GET /workspaces
+		// workspace_list: tools.yaml:1013 → GET /workspaces
 		{
 			Name:        "workspace_list",
 			Toolset:     "workspaces",
@@ -48,7 +48,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListWorkspaces(ctx, &params)
 			},
 		},
-		// workspace_create: tools.yaml:979 → POST /workspaces
+		// workspace_create: tools.yaml:1018 → POST /workspaces
 		{
 			Name:        "workspace_create",
 			Toolset:     "workspaces",
@@ -87,7 +87,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateWorkspaceWithBody(ctx, "application/json", body)
 			},
 		},
-		// workspace_get: tools.yaml:986 → GET /workspaces/{workspace_id}
+		// workspace_get: tools.yaml:1025 → GET /workspaces/{workspace_id}
 		{
 			Name:        "workspace_get",
 			Toolset:     "workspaces",
@@ -118,7 +118,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetWorkspace(ctx, workspaceIdParam)
 			},
 		},
-		// workspace_update: tools.yaml:993 → PATCH /workspaces/{workspace_id}
+		// workspace_update: tools.yaml:1032 → PATCH /workspaces/{workspace_id}
 		{
 			Name:        "workspace_update",
 			Toolset:     "workspaces",
@@ -161,7 +161,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.UpdateWorkspaceWithBody(ctx, workspaceIdParam, "application/json", body)
 			},
 		},
-		// workspace_stats: tools.yaml:1003 → GET /workspaces/{workspace_id}/stats
+		// workspace_stats: tools.yaml:1042 → GET /workspaces/{workspace_id}/stats
 		{
 			Name:        "workspace_stats",
 			Toolset:     "workspaces",
@@ -192,7 +192,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetWorkspaceStats(ctx, workspaceIdParam)
 			},
 		},
-		// workspace_usage: tools.yaml:1010 → GET /workspaces/{workspace_id}/usage
+		// workspace_usage: tools.yaml:1049 → GET /workspaces/{workspace_id}/usage
 		{
 			Name:        "workspace_usage",
 			Toolset:     "workspaces",

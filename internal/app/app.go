@@ -24,7 +24,8 @@ type serverOpts struct {
 	conformanceTools bool
 	rateLimit        float64
 	pollInterval     time.Duration
-	metrics          bool // collect Prometheus metrics (--metrics-listen)
+	metrics          bool                // collect Prometheus metrics (--metrics-listen)
+	local            *runtime.LocalFiles // stdio only; nil: local files off
 }
 
 // instance is a built server plus what the commands need around it.
@@ -81,6 +82,11 @@ func settings(mode runtime.Mode) runtime.Settings {
 		KeyRejected: "Check MIOSA_API_KEY in your MCP config (it starts with msk_u_) and that the key is active under Dashboard → Settings → API Keys.",
 		APIURL:      "MIOSA_API_URL",
 		Timeout:     "MIOSA_TIMEOUT_MS",
+		// Local files are stdio's (over HTTP they are never on).
+		LocalOff:       "--no-local-files / MIOSA_NO_LOCAL_FILES",
+		LocalMaxBytes:  "--local-max-bytes / MIOSA_LOCAL_MAX_BYTES",
+		LocalMaxFiles:  "--local-max-files / MIOSA_LOCAL_MAX_FILES",
+		LocalAllowDirs: "--allow-dir / MIOSA_ALLOW_DIRS",
 	}
 	if mode == runtime.ModeHTTP {
 		st.KeyMissing = keyMissingHTTP
@@ -145,6 +151,7 @@ func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 		Mode:     o.mode, Logger: log, Mock: o.mock, PollInterval: o.pollInterval,
 		RateLimit: runtime.RateLimit{PerSecond: o.rateLimit},
 		Settings:  settings(o.mode), Hints: tools.Hints, Observer: in.obs,
+		LocalFiles: o.local,
 	}
 	if o.mock && o.pollInterval == 0 {
 		ropts.PollInterval = 250 * time.Millisecond
@@ -154,5 +161,9 @@ func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 		ropts.Logging = true // the suite's logging scenarios; see docs/conformance.md
 	}
 	in.srv = runtime.NewServer(ropts)
+	if o.local != nil && o.mode == runtime.ModeStdio {
+		// As tools/list and `tools describe` show them.
+		in.enabled, in.catalog = runtime.LocalVariants(in.enabled), runtime.LocalVariants(in.catalog)
+	}
 	return in, nil
 }

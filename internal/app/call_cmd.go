@@ -20,6 +20,8 @@ func runCall(ctx context.Context, args []string, env Env) int {
 	fs := newFlagSet("call", "miosa-mcp call NAME '{\"arg\": \"value\"}' [--mock] [--out FILE]", env)
 	var c commonFlags
 	c.register(fs)
+	var l localFlags
+	l.register(fs)
 	out := fs.String("out", "", "save image or binary content to this file")
 	// Flags may follow the positional arguments.
 	var pos []string
@@ -46,7 +48,7 @@ func runCall(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "miosa-mcp: the arguments must be a JSON object: %v\n", err)
 		return 2
 	}
-	in, code := buildForCLI(env, &c, fs)
+	in, code := buildForCLI(env, &c, &l, fs)
 	if in == nil {
 		return code
 	}

@@ -38,6 +38,8 @@ Environment:
   MIOSA_LOG_FORMAT        text or json (default text); info adds one line per tool call
   OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT   turn on tracing (OTLP over HTTP); OTEL_SDK_DISABLED=true turns it off
   MIOSA_TOOLSETS, MIOSA_TOOLS, MIOSA_EXCLUDE_TOOLS, MIOSA_READ_ONLY   same as the flags
+  MIOSA_NO_LOCAL_FILES, MIOSA_ALLOW_DIRS, MIOSA_LOCAL_MAX_BYTES, MIOSA_LOCAL_MAX_FILES
+                          local files (stdio): same as --no-local-files, --allow-dir, --local-max-*
 
 Run "miosa-mcp COMMAND --help" for a command's flags.
 `
@@ -95,6 +97,50 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.mock, "mock", false, "serve against the built-in offline mock of the MIOSA API (no account needed)")
 }
 
+// localFlags are the local-file flags of the commands that run on the
+// user's machine (stdio, call, tools); `http` has none.
+type localFlags struct {
+	allowDirs []string
+	off       bool
+	maxBytes  int64
+	maxFiles  int
+}
+
+func (l *localFlags) register(fs *flag.FlagSet) {
+	fs.Func("allow-dir", "a directory local paths may use when the client declares no roots, besides the working directory (repeatable). Env MIOSA_ALLOW_DIRS", func(v string) error {
+		l.allowDirs = append(l.allowDirs, v)
+		return nil
+	})
+	fs.BoolVar(&l.off, "no-local-files", false, "turn off the local-file arguments (local_path, save_to). Env MIOSA_NO_LOCAL_FILES")
+	fs.Int64Var(&l.maxBytes, "local-max-bytes", runtime.DefaultLocalMaxBytes, "bytes one call may move to or from local files. Env MIOSA_LOCAL_MAX_BYTES")
+	fs.IntVar(&l.maxFiles, "local-max-files", runtime.DefaultLocalMaxFiles, "files one directory upload may send. Env MIOSA_LOCAL_MAX_FILES")
+}
+
+// apply lets the flags override the environment.
+func (l *localFlags) apply(cfg *LocalConfig, fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["allow-dir"] {
+		cfg.AllowDirs = l.allowDirs
+	}
+	if set["no-local-files"] {
+		cfg.Off = l.off
+	}
+	if set["local-max-bytes"] {
+		if l.maxBytes < 1 {
+			return fmt.Errorf("--local-max-bytes must be at least 1")
+		}
+		cfg.MaxBytes = l.maxBytes
+	}
+	if set["local-max-files"] {
+		if l.maxFiles < 1 {
+			return fmt.Errorf("--local-max-files must be at least 1")
+		}
+		cfg.MaxFiles = l.maxFiles
+	}
+	return nil
+}
+
 // apply lets flags override the environment's selection.
 func (c *commonFlags) apply(cfg *Config, fs *flag.FlagSet) {
 	set := map[string]bool{}
@@ -132,6 +178,15 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 		return 2, false
 	}
 	return 0, true
+}
+
+// loadLocal applies the local-file flags to cfg and returns the runtime's
+// local-file settings (nil when off).
+func loadLocal(cfg *Config, l *localFlags, fs *flag.FlagSet) (*runtime.LocalFiles, error) {
+	if err := l.apply(&cfg.Local, fs); err != nil {
+		return nil, err
+	}
+	return localFiles(cfg.Local)
 }
 
 func loadConfig(env Env, c *commonFlags, fs *flag.FlagSet) (Config, error) {

@@ -550,3 +550,60 @@ func TestFunctionInvokeNotDeployed(t *testing.T) {
 		t.Fatalf("function_invoke on an undeployed function:\n%s", r)
 	}
 }
+
+// TestLocalFileSettings: the local-file flags and variables are checked
+// at start-up (exit 2 naming the setting), exist for the commands that
+// run on the user's machine and not for `http`, and decide whether the
+// schemas carry the local arguments.
+func TestLocalFileSettings(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"allow-dir that does not exist", nil, []string{"tools", "--allow-dir", missing}, "--allow-dir / MIOSA_ALLOW_DIRS"},
+		{"MIOSA_ALLOW_DIRS that does not exist", map[string]string{"MIOSA_ALLOW_DIRS": t.TempDir() + string(filepath.ListSeparator) + missing}, []string{"tools"}, "not a directory"},
+		{"max bytes not a number", map[string]string{"MIOSA_LOCAL_MAX_BYTES": "1GB"}, []string{"tools"}, `MIOSA_LOCAL_MAX_BYTES="1GB": must be a whole number of bytes`},
+		{"max files zero", map[string]string{"MIOSA_LOCAL_MAX_FILES": "0"}, []string{"tools"}, "MIOSA_LOCAL_MAX_FILES"},
+		{"no-local-files not a bool", map[string]string{"MIOSA_NO_LOCAL_FILES": "maybe"}, []string{"tools"}, "MIOSA_NO_LOCAL_FILES"},
+		{"flag below 1", nil, []string{"call", "sandbox_list", "--local-max-bytes", "0", "--mock"}, "--local-max-bytes must be at least 1"},
+		{"http has no local flags", nil, []string{"http", "--allow-dir", "."}, "flag provided but not defined: -allow-dir"},
+		{"http has no --no-local-files", nil, []string{"http", "--no-local-files"}, "flag provided but not defined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, tc.env, tc.args...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("want exit 2 and %q:\n%s", tc.want, r)
+			}
+		})
+	}
+	locals := func(r result) int {
+		var doc struct {
+			Tools []json.RawMessage `json:"tools"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, r)
+		}
+		n := 0
+		for _, tl := range doc.Tools {
+			if bytes.Contains(tl, []byte(`"local_path"`)) || bytes.Contains(tl, []byte(`"save_to"`)) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := locals(run(t, nil, "tools", "--json")); n != 6 {
+		t.Errorf("tools --json: %d tools with a local argument, want 6", n)
+	}
+	if n := locals(run(t, nil, "tools", "--json", "--no-local-files")); n != 0 {
+		t.Errorf("tools --json --no-local-files: %d tools with a local argument", n)
+	}
+	if n := locals(run(t, map[string]string{"MIOSA_NO_LOCAL_FILES": "true"}, "tools", "--json")); n != 0 {
+		t.Errorf("MIOSA_NO_LOCAL_FILES=true: %d tools with a local argument", n)
+	}
+	if r := run(t, nil, "tools", "describe", "sandbox_upload"); r.code != 0 || !strings.Contains(r.stdout, "local_path") {
+		t.Errorf("tools describe shows the stdio schema with local_path:\n%s", r)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +42,17 @@ type Config struct {
 	LogFormat       string // text or json (MIOSA_LOG_FORMAT)
 	Tracing         observe.Tracing
 	Selection       runtime.Selection
+	Local           LocalConfig
+}
+
+// LocalConfig is the local-file arguments' configuration (issue #12),
+// used by the commands that run on the user's machine (stdio, call,
+// tools); `miosa-mcp http` never serves them.
+type LocalConfig struct {
+	Off       bool     // --no-local-files, MIOSA_NO_LOCAL_FILES
+	AllowDirs []string // --allow-dir, MIOSA_ALLOW_DIRS: allowed when the client has no roots
+	MaxBytes  int64    // --local-max-bytes, MIOSA_LOCAL_MAX_BYTES
+	MaxFiles  int      // --local-max-files, MIOSA_LOCAL_MAX_FILES
 }
 
 // LoadConfig reads the MIOSA_* environment. Every invalid value is an error
@@ -88,7 +101,72 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.Selection.ReadOnly = b
 	}
+	if err := loadLocalConfig(getenv, &c.Local); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// loadLocalConfig reads the MIOSA_* local-file variables. MIOSA_ALLOW_DIRS
+// is a list like PATH (":"-separated; ";" on Windows).
+func loadLocalConfig(getenv func(string) string, l *LocalConfig) error {
+	if v := strings.TrimSpace(getenv("MIOSA_NO_LOCAL_FILES")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("MIOSA_NO_LOCAL_FILES=%q: must be true or false", v)
+		}
+		l.Off = b
+	}
+	for _, d := range filepath.SplitList(getenv("MIOSA_ALLOW_DIRS")) {
+		if d = strings.TrimSpace(d); d != "" {
+			l.AllowDirs = append(l.AllowDirs, d)
+		}
+	}
+	l.MaxBytes = runtime.DefaultLocalMaxBytes
+	if v := strings.TrimSpace(getenv("MIOSA_LOCAL_MAX_BYTES")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return fmt.Errorf("MIOSA_LOCAL_MAX_BYTES=%q: must be a whole number of bytes, at least 1 (default %d)", v, runtime.DefaultLocalMaxBytes)
+		}
+		l.MaxBytes = n
+	}
+	l.MaxFiles = runtime.DefaultLocalMaxFiles
+	if v := strings.TrimSpace(getenv("MIOSA_LOCAL_MAX_FILES")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("MIOSA_LOCAL_MAX_FILES=%q: must be a whole number, at least 1 (default %d)", v, runtime.DefaultLocalMaxFiles)
+		}
+		l.MaxFiles = n
+	}
+	return nil
+}
+
+// localFiles turns the configuration into the runtime's, with the
+// working directory and the allowed directories checked and made
+// absolute (nil when local files are off).
+func localFiles(l LocalConfig) (*runtime.LocalFiles, error) {
+	if l.Off {
+		return nil, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("local files: the working directory: %w (or pass --no-local-files)", err)
+	}
+	lf := &runtime.LocalFiles{WorkDir: wd, MaxBytes: l.MaxBytes, MaxFiles: l.MaxFiles}
+	if home, err := os.UserHomeDir(); err == nil {
+		lf.Home = home
+	}
+	for _, d := range l.AllowDirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-dir / MIOSA_ALLOW_DIRS %q: %w", d, err)
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--allow-dir / MIOSA_ALLOW_DIRS %q: not a directory", d)
+		}
+		lf.AllowDirs = append(lf.AllowDirs, abs)
+	}
+	return lf, nil
 }
 
 // ParseLogLevel accepts debug, info, warn (default) and error.

@@ -24,6 +24,8 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 	fs := newFlagSet("stdio", "miosa-mcp [stdio] [flags]", env)
 	var c commonFlags
 	c.register(fs)
+	var l localFlags
+	l.register(fs)
 	rate := fs.Float64("rate-limit", 0, "max tool calls per second (0: unlimited)")
 	workers := fs.Int("max-concurrent-calls", runtime.DefaultStdioWorkers, "tool calls that run at once; more wait in a queue")
 	queue := fs.Int("max-queued-calls", runtime.DefaultStdioQueue, "tool calls that may wait for a free slot; more are refused at once")
@@ -40,7 +42,12 @@ func runStdio(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2
 	}
-	in, err := build(cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate, metrics: *metrics != ""}, env.Stderr)
+	local, err := loadLocal(&cfg, &l, fs)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return 2
+	}
+	in, err := build(cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, rateLimit: *rate, local: local, metrics: *metrics != ""}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 2

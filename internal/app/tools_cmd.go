@@ -21,12 +21,14 @@ func runTools(args []string, env Env) int {
 	fs := newFlagSet("tools", "miosa-mcp tools [--toolsets …] [--json] [--stats]", env)
 	var c commonFlags
 	c.register(fs)
+	var l localFlags
+	l.register(fs)
 	asJSON := fs.Bool("json", false, "print the tools/list entries as JSON")
 	stats := fs.Bool("stats", false, "print tools, bytes and cl100k tokens per toolset")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	in, code := buildForCLI(env, &c, fs)
+	in, code := buildForCLI(env, &c, &l, fs)
 	if in == nil {
 		return code
 	}
@@ -101,7 +103,8 @@ func runDescribe(args []string, env Env) int {
 		return 2
 	}
 	var c commonFlags
-	in, code := buildForCLI(env, &c, fs)
+	var l localFlags
+	in, code := buildForCLI(env, &c, &l, fs)
 	if in == nil {
 		return code
 	}
@@ -138,13 +141,18 @@ func printIndented(env Env, raw json.RawMessage) {
 
 // buildForCLI builds a server for the CLI commands (inspection and one-shot
 // calls); it never serves a transport.
-func buildForCLI(env Env, c *commonFlags, fs *flag.FlagSet) (*instance, int) {
+func buildForCLI(env Env, c *commonFlags, l *localFlags, fs *flag.FlagSet) (*instance, int) {
 	cfg, err := loadConfig(env, c, fs)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return nil, 2
 	}
-	in, err := build(cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock}, env.Stderr)
+	local, err := loadLocal(&cfg, l, fs)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
+		return nil, 2
+	}
+	in, err := build(cfg, serverOpts{mode: runtime.ModeStdio, mock: c.mock, local: local}, env.Stderr)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return nil, 2

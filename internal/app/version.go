@@ -9,6 +9,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/miosa-osa/miosa-mcp/gen/tools"
+	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 	"github.com/miosa-osa/miosa-mcp/internal/tokens"
 )
 
@@ -80,7 +81,9 @@ func runVersion(args []string, env Env) int {
 	}
 	bi := ReadBuildInfo()
 	catalog := tools.All(nil)
-	st, err := tokens.Measure(catalog)
+	// The cost of tools/list as stdio serves it (local-file arguments
+	// included), the figure the generator records in docs/tools.md.
+	st, err := tokens.Measure(runtime.LocalVariants(catalog))
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "miosa-mcp:", err)
 		return 1

@@ -238,11 +238,17 @@ func keys(m map[string]any) []string {
 	return out
 }
 
-// TestTokenBudget: tools/list fits the budget in tools.yaml.
+// maxCatalogTokens caps the budget tools.yaml may set: the whole catalog
+// stays near a tenth of a 200k-token context. It was 22,000 before the id
+// patterns of #10 and the local-file arguments of #12.
+const maxCatalogTokens = 23000
+
+// TestTokenBudget: tools/list, as stdio serves it (local-file arguments
+// included), fits the budget in tools.yaml.
 func TestTokenBudget(t *testing.T) {
 	var all []any
 	maxName, maxTokens := "", 0
-	for _, tool := range catalog(t) {
+	for _, tool := range runtime.LocalVariants(catalog(t)) {
 		mt := tool.MCPTool()
 		b, _ := json.Marshal(mt)
 		n, err := tokens.Count(string(b))
@@ -259,8 +265,8 @@ func TestTokenBudget(t *testing.T) {
 	}
 	b, _ := json.Marshal(map[string]any{"tools": all})
 	n, _ := tokens.Count(string(b))
-	if n > tools.Budget.TotalTokens || tools.Budget.TotalTokens > 22000 {
-		t.Errorf("tools/list = %d tokens, budget %d (must be <= 22000)", n, tools.Budget.TotalTokens)
+	if n > tools.Budget.TotalTokens || tools.Budget.TotalTokens > maxCatalogTokens {
+		t.Errorf("tools/list = %d tokens, budget %d (must be <= %d)", n, tools.Budget.TotalTokens, maxCatalogTokens)
 	}
 	t.Logf("tools/list: %d bytes, %d tokens; largest tool %s, %d tokens", len(b), n, maxName, maxTokens)
 }

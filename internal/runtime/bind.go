@@ -30,6 +30,7 @@ type Call struct {
 	args     map[string]json.RawMessage
 	defaults map[string]string // server settings for EnvDefault
 	idemKey  string
+	local    *localCall // a local-file transfer in progress (local.go)
 }
 
 // ArgError is a problem with the caller's arguments. Nothing was sent.
@@ -73,6 +74,9 @@ func (c *Call) Arg(name string, v any) (bool, error) {
 // value, then the default, then the server setting. ok is false when nothing
 // is sent.
 func (c *Call) value(a *Arg) (json.RawMessage, bool, error) {
+	if v, ok := c.local.value(a); ok {
+		return v, true, nil
+	}
 	if a.Fixed != nil {
 		return a.Fixed, true, nil
 	}
@@ -299,13 +303,23 @@ func (c *Call) JSONBody() (io.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	b, err := encodeBody(m)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(b), nil
+}
+
+// encodeBody encodes a JSON body's fields (API name → value) as one object,
+// keys sorted, without escaping HTML characters the caller wrote.
+func encodeBody(fields map[string]json.RawMessage) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
+	if err := enc.Encode(fields); err != nil {
 		return nil, argErrorf("arguments: %v", err)
 	}
-	return bytes.NewReader(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Raw returns the content type and bytes of a raw-bytes upload from the

@@ -20,4 +20,13 @@ const (
 	// gives no `lines`; MaxLogLines is the most it returns.
 	DefaultLogLines = 100
 	MaxLogLines     = 1000
+	// DefaultLocalMaxBytes caps the bytes one call moves to or from local
+	// files over stdio (--local-max-bytes, MIOSA_LOCAL_MAX_BYTES): a single
+	// file, a directory's files together, or a download. 256 MiB holds a
+	// built site or a database dump; files are streamed, so the cap bounds
+	// time and disk, not the server's memory.
+	DefaultLocalMaxBytes = 256 << 20
+	// DefaultLocalMaxFiles caps the files of one directory upload
+	// (--local-max-files, MIOSA_LOCAL_MAX_FILES); each is one API request.
+	DefaultLocalMaxFiles = 1000
 )

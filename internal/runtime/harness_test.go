@@ -35,9 +35,15 @@ func newRuntime(t *testing.T, base *url.URL, opts ...serverOpt) (*runtime.Server
 		Name: "test", Version: "0", Tools: catalog, Toolsets: tools.Toolsets, Instructions: tools.Instructions,
 		BaseURL: base, Timeout: 2 * time.Second, Mode: runtime.ModeHTTP, PollInterval: 10 * time.Millisecond,
 		Defaults: map[string]string{"MIOSA_DEFAULT_TEMPLATE": "tmpl-default"},
-		// What internal/app says over HTTP (runtime.Settings).
-		Settings: runtime.Settings{KeyRejected: "Send `Authorization: Bearer msk_u_…` (the word Bearer, then the key)."},
-		Hints:    tools.Hints,
+		// What internal/app says (runtime.Settings): over HTTP, and for
+		// stdio's local files.
+		Settings: runtime.Settings{
+			KeyRejected:   "Send `Authorization: Bearer msk_u_…` (the word Bearer, then the key).",
+			LocalOff:      "--no-local-files / MIOSA_NO_LOCAL_FILES",
+			LocalMaxBytes: "--local-max-bytes / MIOSA_LOCAL_MAX_BYTES", LocalMaxFiles: "--local-max-files / MIOSA_LOCAL_MAX_FILES",
+			LocalAllowDirs: "--allow-dir / MIOSA_ALLOW_DIRS",
+		},
+		Hints: tools.Hints,
 	}
 	for _, f := range opts {
 		f(&o)

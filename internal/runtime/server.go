@@ -59,6 +59,9 @@ type Options struct {
 	// Observer is told about each call for metrics, traces and logs
 	// (observer.go; nil: nothing is observed).
 	Observer Observer
+	// LocalFiles turns on the local-file arguments (local.go); only a
+	// stdio server uses it, and nil turns them off.
+	LocalFiles *LocalFiles
 }
 
 // DefaultPollInterval is how often a wait polls (Options.PollInterval).
@@ -81,6 +84,11 @@ type Settings struct {
 	// Timeout names the setting of the per-request timeout, in
 	// milliseconds, for requests that ran out of it.
 	Timeout string
+	// The local-file settings (local.go), quoted where a local transfer
+	// meets them: what turns local files off, the byte cap of one call,
+	// the file cap of one directory upload, the directories allowed when
+	// the client declares no roots.
+	LocalOff, LocalMaxBytes, LocalMaxFiles, LocalAllowDirs string
 }
 
 // Limits bound what one tool result may carry. Zero fields take defaults.
@@ -128,11 +136,14 @@ type Server struct {
 
 	// The stages of a call, in order (handler).
 	sel      selector
+	localOff string // select: why local-file arguments are refused ("": they are on)
 	valid    validator
 	defaults map[string]string // bind: Options.Defaults
+	local    *localFiles       // after bind: local-file transfers (nil: off)
 	send     sender
 	shape    shaper
 	fail     failures
+	notify   notifier // progress notifications (waits, local trees)
 }
 
 // NewServer builds the MCP server for the given tools.
@@ -185,6 +196,8 @@ func NewServer(o Options) *Server {
 		opts = append(opts, server.WithLogging())
 	}
 	s.mcp = server.NewMCPServer(o.Name, o.Version, opts...)
+	s.notify = notifier{mcp: s.mcp, log: s.log, obs: s.obs}
+	o.Tools = s.setupLocal(o)
 	pollTools := map[string]string{} // the first GET tool of each operation
 	var st []server.ServerTool
 	for i := range o.Tools {
@@ -196,8 +209,8 @@ func NewServer(o Options) *Server {
 		st = append(st, server.ServerTool{Tool: t.MCPTool(), Handler: s.handler(t)})
 	}
 	s.shape.wait = &waiter{
-		send: &s.send, shape: &s.shape, fail: &s.fail, mcp: s.mcp,
-		poll: o.PollInterval, pollTools: pollTools, obs: s.obs, log: s.log,
+		send: &s.send, shape: &s.shape, fail: &s.fail, notify: &s.notify,
+		poll: o.PollInterval, pollTools: pollTools, obs: s.obs,
 	}
 	st = append(st, o.ExtraTools...)
 	for _, t := range o.ExtraTools {
@@ -218,11 +231,13 @@ func (s *Server) Tool(name string) (*Tool, bool) { t, ok := s.tools[name]; retur
 // failures (errors.go) words its error as the result:
 //
 //	select   (select.go)   this caller may call t now: the tool is enabled
-//	                       for the request, the key is usable and, once the
+//	                       for the request, the key is usable, no local-file
+//	                       argument is sent where they are off and, once the
 //	                       arguments are valid, within its rate
 //	validate (validate.go) the arguments against t's input schema
 //	bind     (bind.go)     the arguments bound to t's request: path values,
-//	                       parameters, one JSON body
+//	                       parameters, one JSON body; a call naming a local
+//	                       path (stdio) sends and shapes in local.go instead
 //	send     (send.go)     the request, under the timeout, and its answer read
 //	                       as far as t's result needs
 //	shape    (shape.go)    the answer, scrubbed first, as the result of t's kind
@@ -249,6 +264,9 @@ func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallTo
 	if err := s.sel.check(ctx, t); err != nil {
 		return nil, err
 	}
+	if err := refuseLocal(t, req, s.localOff); err != nil {
+		return nil, err
+	}
 	args, err := s.valid.validate(t, req.Params.Arguments)
 	if err != nil {
 		return nil, err
@@ -257,6 +275,11 @@ func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallTo
 		return nil, err
 	}
 	call := NewCall(t, args, s.defaults)
+	if p, ok, err := s.local.path(t, call); err != nil {
+		return nil, err
+	} else if ok {
+		return s.local.run(ctx, sc, t, call, req, p)
+	}
 	rep, err := s.send.send(ctx, t, call, t.Call) // t.Call binds, then sends
 	if err != nil {
 		return nil, err

@@ -79,6 +79,22 @@ func sentences(ss ...string) string {
 	return b.String()
 }
 
+// parenthesized is " (s)", or "" when s is empty.
+func parenthesized(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
+
+// prefixed is prefix+s, or "" when s is empty.
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
 // orDefault is s, or def when s is empty.
 func orDefault(s, def string) string {
 	if s == "" {

@@ -176,6 +176,7 @@ type stdioConn struct {
 	mu      sync.Mutex
 	cond    *sync.Cond // signals queue changes
 	queue   []*stdioCall
+	idle    int // workers waiting in next for a request
 	closed  bool
 	calls   map[string]*stdioCall      // queued or running, by idKey
 	pending map[string]chan stdioReply // server→client requests, by idKey
@@ -352,7 +353,9 @@ func (c *stdioConn) enqueue(id json.RawMessage, method string, line []byte) {
 	case c.closed:
 	case c.calls[key] != nil:
 		refuse = rpcError(id, codeInvalidRequest, fmt.Sprintf("Invalid Request: the id %s is already used by a request in flight", clip(string(id), clipBytes)))
-	case len(c.queue) >= c.o.Queue:
+	case len(c.queue)-c.idle >= c.o.Queue:
+		// Queued requests an idle worker is about to take are not
+		// waiting: a burst of Workers+Queue requests is all accepted.
 		c.s.obs.Busy(ModeStdio)
 		msg := fmt.Sprintf("miosa-mcp is busy: %d requests are running and %d are waiting, the most it queues over stdio. Retry when some have finished.", c.o.Workers, c.o.Queue)
 		if method == string(mcp.MethodToolsCall) {
@@ -415,9 +418,11 @@ func (c *stdioConn) closeQueue() {
 func (c *stdioConn) next() *stdioCall {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.idle++
 	for len(c.queue) == 0 && !c.closed {
 		c.cond.Wait()
 	}
+	c.idle--
 	if c.closed {
 		return nil
 	}
@@ -622,7 +627,11 @@ type stdioSession struct {
 	info    mcp.Implementation
 	caps    mcp.ClientCapabilities
 	version string
+
+	roots rootsCache // the client's roots between calls (local_roots.go)
 }
+
+func (ss *stdioSession) rootsCache() *rootsCache { return &ss.roots }
 
 var (
 	_ server.ClientSession              = (*stdioSession)(nil)

@@ -84,7 +84,40 @@ type Tool struct {
 	SendsIdempotencyKey               bool // each call sends a fresh Idempotency-Key header
 	Wait                              *Wait
 	ErrorHints                        []ErrorHint // tools.yaml `errors:`
+	Local                             *Local      // tools.yaml `local:` (stdio only)
 	Call                              CallFunc
+}
+
+// Direction says which way a local-file argument moves bytes.
+type Direction uint8
+
+const (
+	LocalUpload   Direction = iota + 1 // the local file's bytes are sent
+	LocalDownload                      // the answer's bytes are saved locally
+)
+
+// Local declares a tool's local-file argument (tools.yaml `local:`, issue
+// #12): over stdio, the bytes of an upload come from a local path and a
+// download can be saved to one, so they never pass through the model. The
+// rules are in local.go; confinement in internal/localfs.
+type Local struct {
+	Arg       string    // the tool argument holding the local path
+	Direction Direction //
+	// Field: for an upload, the API field that receives the bytes (a JSON
+	// body property, or "content" of a raw body); for a download, the
+	// dotted path of the bytes in a JSON answer ("": the body).
+	Field    string
+	Encoding string // "base64" (a JSON string) or "binary" (the raw body)
+	// Remote is the API field naming the remote file: an uploaded
+	// directory's files go below it; a download saved into a directory
+	// takes its base name.
+	Remote string
+	// Set are JSON body fields sent with a local upload, by API name.
+	Set map[string]json.RawMessage
+	// Description and InputSchema are the tool's, with Arg, served when
+	// local files are on.
+	Description string
+	InputSchema json.RawMessage
 }
 
 // ToolsetInfo describes a toolset; Guide feeds the initialize instructions.

@@ -22,20 +22,36 @@ type waiter struct {
 	send      *sender
 	shape     *shaper           // the final result is the JSON result of the last answer
 	fail      *failures         // a poll that fails ends the wait with its error
-	mcp       *server.MCPServer // progress notifications
+	notify    *notifier         // a progress notification per status
 	poll      time.Duration     // the pause between polls (Options.PollInterval)
 	pollTools map[string]string // the GET tool of each polled operation, for advice texts
 	obs       Observer
-	log       *slog.Logger
 }
 
-// progress sends notifications/progress when the client asked for it. The
-// message quotes upstream fields (the status, the id), so it is scrubbed.
+// notifier sends a call's progress notifications (the wait loop's, a local
+// tree upload's).
+type notifier struct {
+	mcp *server.MCPServer
+	log *slog.Logger
+	obs Observer
+}
+
+// progress sends notifications/progress for one call when the client asked
+// for it (req names a progress token). The message quotes upstream fields
+// (the status, the id), so it is scrubbed.
+func (n *notifier) progress(sc *Scrubber, req mcp.CallToolRequest) *progress {
+	p := &progress{notify: n, sc: sc}
+	if req.Params.Meta != nil {
+		p.token = req.Params.Meta.ProgressToken
+	}
+	return p
+}
+
 type progress struct {
-	w     *waiter
-	sc    *Scrubber
-	token mcp.ProgressToken
-	n     int
+	notify *notifier
+	sc     *Scrubber
+	token  mcp.ProgressToken
+	n      int
 }
 
 func (p *progress) send(ctx context.Context, total int, msg string) {
@@ -47,12 +63,12 @@ func (p *progress) send(ctx context.Context, total int, msg string) {
 	if total > 0 {
 		params["total"] = total
 	}
-	if err := p.w.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params); err != nil {
-		p.w.log.DebugContext(ctx, "progress notification not delivered", "error", err)
+	if err := p.notify.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params); err != nil {
+		p.notify.log.DebugContext(ctx, "progress notification not delivered", "error", err)
 		return
 	}
 	countNotification(ctx)
-	p.w.obs.Progress(ctx)
+	p.notify.obs.Progress(ctx)
 }
 
 // lookup follows a dotted path (data.deployment.id) into decoded JSON.
@@ -129,10 +145,7 @@ func (w *waiter) wait(ctx context.Context, sc *Scrubber, t *Tool, call *Call, re
 	if err := CheckPathValue(id); err != nil {
 		return result(first, fmt.Sprintf("Could not wait: the id at %s %v, so it was not polled. Poll %s yourself.", spec.ID, err, pollTool))
 	}
-	p := &progress{w: w, sc: sc}
-	if req.Params.Meta != nil {
-		p.token = req.Params.Meta.ProgressToken
-	}
+	p := w.notify.progress(sc, req)
 	deadline := time.Now().Add(time.Duration(timeoutSec) * time.Second)
 	started := time.Now()
 	last := first

@@ -154,3 +154,26 @@ func PostJSON(t testing.TB, url string, header map[string]string, body []byte) (
 	t.Helper()
 	return Post(t, http.MethodPost, url, header, bytes.NewReader(body))
 }
+
+// PipeClient serves an MCP server in-process, as a stdio transport would,
+// over pipes: serve reads requests from in and writes responses to out
+// until its context ends. It returns an mcp-go client connected to it, not
+// yet started (Initialize); every message the client receives is scanned
+// for keys. The server is stopped when the test ends.
+func PipeClient(t testing.TB, serve func(ctx context.Context, in io.Reader, out io.Writer) error, opts ...client.ClientOption) *client.Client {
+	t.Helper()
+	srvIn, cliOut := io.Pipe()
+	cliIn, srvOut := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, srvIn, srvOut) }()
+	t.Cleanup(func() {
+		cliOut.Close()
+		cancel()
+		<-done
+		srvOut.Close()
+		srvIn.Close()
+	})
+	tr := ScanTransport(transport.NewIO(cliIn, cliOut, io.NopCloser(strings.NewReader(""))), NewKeyScan(t), "in-process stdio")
+	return client.NewClient(tr, opts...)
+}

@@ -154,8 +154,15 @@ func StartHTTP(t testing.TB, bin string, o HTTPOptions) *HTTPServer {
 type StdioOptions struct {
 	Env     []string // KEY=VALUE for ChildEnv
 	Args    []string
+	Dir     string // the server's working directory ("" = the test's)
 	Version string // the protocol version to ask for ("" = mcp-go's default)
 	Client  []client.ClientOption
+	// Capabilities are declared in initialize (besides those the client's
+	// handlers imply).
+	Capabilities mcp.ClientCapabilities
+	// Started, when set, is given the server's command once mcp-go made it
+	// (its Process once started).
+	Started func(*exec.Cmd)
 }
 
 // StdioClient spawns bin through mcp-go's stdio transport, initializes a
@@ -171,8 +178,11 @@ func StdioClient(t testing.TB, bin string, o StdioOptions) (*client.Client, *Buf
 	tr := transport.NewStdioWithOptions(bin, nil, o.Args,
 		transport.WithCommandFunc(func(ctx context.Context, command string, _ []string, args []string) (*exec.Cmd, error) {
 			cmd := exec.Command(command, args...)
-			cmd.Env = env
+			cmd.Env, cmd.Dir = env, o.Dir
 			cmd.Stderr = stderr // exec copies it; Wait waits for the copy
+			if o.Started != nil {
+				o.Started(cmd)
+			}
 			return cmd, nil
 		}))
 	opts := o.Client
@@ -190,7 +200,9 @@ func StdioClient(t testing.TB, bin string, o StdioOptions) (*client.Client, *Buf
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	init, err := c.Initialize(ctx, InitRequest("miosa-mcp-tests"))
+	ir := InitRequest("miosa-mcp-tests")
+	ir.Params.Capabilities = o.Capabilities
+	init, err := c.Initialize(ctx, ir)
 	if err != nil {
 		t.Fatalf("initialize over stdio: %v\nstderr:\n%s", err, stderr.String())
 	}

@@ -13,7 +13,8 @@ func docsMarkdown(tf *ToolsFile, tools []*Tool, st Stats) []byte {
 	var b bytes.Buffer
 	b.WriteString("<!-- " + generatedHeader + " -->\n\n")
 	fmt.Fprintf(&b, "# MIOSA MCP tool catalog\n\n%d tools in %d toolsets; `tools/list` costs %d bytes, %d tokens (cl100k).\n\n", len(tools), len(tf.Toolsets), st.TotalBytes, st.TotalTokens)
-	b.WriteString("Legend: **R** read-only, **D** destructive, **I** idempotent. `*` marks a required argument.\n\n")
+	b.WriteString("Legend: **R** read-only, **D** destructive, **I** idempotent. `*` marks a required argument; " +
+		"`†` a local-file argument, served over stdio only (a local path instead of the inline bytes it replaces; see README, Local files).\n\n")
 	cost := map[string]ToolCost{}
 	for _, c := range st.Tools {
 		cost[c.Name] = c
@@ -73,6 +74,9 @@ func argList(t *Tool) string {
 		} else {
 			names[i] = "`" + n + "`"
 		}
+	}
+	if t.Local != nil {
+		names = append(names, "`"+t.Local.Arg+"`†")
 	}
 	if len(names) == 0 {
 		return "–"

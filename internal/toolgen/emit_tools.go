@@ -173,6 +173,10 @@ func (e *toolsEmitter) toolLiteral(t *Tool) (jen.Code, error) {
 	if err != nil {
 		return nil, err
 	}
+	local, err := e.localLiteral(t)
+	if err != nil {
+		return nil, err
+	}
 	return jen.Commentf("%s: tools.yaml:%d → %s %s", t.Name, t.Line, t.Operation.Method, t.Operation.Path).Line().Add(structLit(
 		field{"Name", jen.Lit(t.Name)},
 		field{"Toolset", jen.Lit(t.Toolset)},
@@ -195,6 +199,7 @@ func (e *toolsEmitter) toolLiteral(t *Tool) (jen.Code, error) {
 		field{"SendsIdempotencyKey", ifTrue(t.SendsIdempotencyKey)},
 		field{"Wait", wait},
 		field{"ErrorHints", e.errorHintsLiteral(t)},
+		field{"Local", local},
 		field{"Call", call},
 	)), nil
 }
@@ -243,6 +248,38 @@ func (e *toolsEmitter) waitLiteral(t *Tool) (jen.Code, error) {
 		field{"Ready", stringSlice(t.Wait.Ready)},
 		field{"Failed", stringSlice(t.Wait.Failed)},
 		field{"Poll", poll},
+	)), nil
+}
+
+var directionNames = map[string]string{LocalUpload: "LocalUpload", LocalDownload: "LocalDownload"}
+
+// localLiteral emits the `local:` declaration with its stdio input schema.
+func (e *toolsEmitter) localLiteral(t *Tool) (jen.Code, error) {
+	l := t.Local
+	if l == nil {
+		return nil, nil
+	}
+	in, err := rawJSON(l.Input)
+	if err != nil {
+		return nil, err
+	}
+	var set jen.Code
+	if len(l.Set) > 0 {
+		d := jen.Dict{}
+		for k, v := range l.Set {
+			d[jen.Lit(k)] = rawMessage(v)
+		}
+		set = jen.Map(jen.String()).Qual("encoding/json", "RawMessage").Values(d)
+	}
+	return jen.Op("&").Qual(e.runtimePath, "Local").Add(structLit(
+		field{"Arg", jen.Lit(l.Arg)},
+		field{"Direction", jen.Qual(e.runtimePath, directionNames[l.Direction])},
+		field{"Field", ifSet(l.Field)},
+		field{"Encoding", jen.Lit(l.Encoding)},
+		field{"Remote", ifSet(l.Remote)},
+		field{"Set", set},
+		field{"Description", jen.Lit(l.Description)},
+		field{"InputSchema", in},
 	)), nil
 }
 
@@ -306,6 +343,16 @@ func (e *toolsEmitter) callFunc(t *Tool) (jen.Code, error) {
 		callArgs = append(callArgs, jen.Op("&").Id("params"))
 	}
 	method := op.OperationId
+	if t.Local != nil && t.Local.Direction == LocalUpload {
+		// A local upload streams its body (runtime LocalBody) through the
+		// client's …WithBody variant; its editor sets the length.
+		local := append(append([]jen.Code{}, callArgs...), jen.Id("contentType"), jen.Id("body"), jen.Id("edit"))
+		stmts = append(stmts, jen.If(jen.Id("c").Dot("Local").Call()).Block(
+			jen.List(jen.Id("contentType"), jen.Id("body"), jen.Id("edit"), jen.Err()).Op(":=").Id("c").Dot("LocalBody").Call(),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.Return(jen.Id("cl").Dot(op.OperationId+"WithBody").Call(local...)),
+		))
+	}
 	switch t.Body {
 	case "json":
 		// The runtime encodes the body once from the arguments; the client's

@@ -144,6 +144,11 @@ func toRuntime(t *Tool) runtime.Tool {
 		Annotations: runtime.Annotations{ReadOnly: t.Annotations.ReadOnly, Destructive: t.Annotations.Destructive, Idempotent: t.Annotations.Idempotent, OpenWorld: t.Annotations.OpenWorld},
 	}
 	rt.InputSchema, _ = json.Marshal(t.Input)
+	if t.Local != nil {
+		// Measured as stdio serves it, with the local argument: the larger.
+		rt.InputSchema, _ = json.Marshal(t.Local.Input)
+		rt.Description = t.Local.Description
+	}
 	if t.Output != nil {
 		rt.OutputSchema, _ = json.Marshal(t.Output)
 	}

@@ -47,7 +47,18 @@ type Tool struct {
 	Errors                            []ErrorSpec
 	SendsIdempotencyKey               bool   // the operation accepts Idempotency-Key; the runtime sends one
 	Body                              string // "", "json" or "raw"
+	Local                             *LocalTool
 	Line                              int
+}
+
+// LocalTool is a resolved `local:` declaration. Input and Description are
+// the tool's input schema with the local argument and its description
+// with a sentence about it, served over stdio.
+type LocalTool struct {
+	Arg, Direction, Field, Encoding, Remote string
+	Set                                     map[string]json.RawMessage
+	Input                                   map[string]any
+	Description                             string
 }
 
 // Arg binds one tool argument to where it goes in the request.

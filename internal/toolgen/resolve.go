@@ -49,6 +49,7 @@ func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*
 	r.logs()        // logs:
 	r.wait()        // wait:
 	r.inputSchema()
+	r.local()       // local: (a local-file argument, stdio only)
 	r.annotations() // annotations:
 	r.outputSchema()
 	return r.t, r.probs
@@ -475,7 +476,7 @@ func outputSchema(op *Operation, result string) (map[string]any, bool, error) {
 	if result != "json" && result != "logs" {
 		return nil, false, nil
 	}
-	_, resp := successResponse(op.Op)
+	resp := successResponse(op.Op)
 	if resp == nil {
 		return nil, false, fmt.Errorf("%s: no 2xx response", op.ID)
 	}

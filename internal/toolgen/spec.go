@@ -110,16 +110,16 @@ func rawBody(op *openapi3.Operation) bool {
 	return op.RequestBody.Value.Content.Get("application/octet-stream") != nil
 }
 
-// successResponse returns the first 2xx response, its status and media types.
-func successResponse(op *openapi3.Operation) (int, *openapi3.Response) {
+// successResponse returns the first 2xx response.
+func successResponse(op *openapi3.Operation) *openapi3.Response {
 	if op.Responses == nil {
-		return 0, nil
+		return nil
 	}
 	for code := 200; code < 300; code++ {
 		r := op.Responses.Status(code)
 		if r != nil && r.Value != nil {
-			return code, r.Value
+			return r.Value
 		}
 	}
-	return 0, nil
+	return nil
 }

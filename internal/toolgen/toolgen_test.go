@@ -278,6 +278,108 @@ func TestSync(t *testing.T) {
 			},
 			want: []string{"extra_args.code: minimum and maximum apply to integer and number arguments, not string"},
 		},
+		// local: (issue #12): every key must be able to work.
+		{
+			name: "unknown key in local",
+			tool: func(s string) string {
+				return strings.Replace(s, "          set: {encoding: base64}\n", "          set: {encoding: base64}\n          bogus: 1\n", 1)
+			},
+			want: []string{`unknown key "bogus" in local`},
+		},
+		{
+			name: "local upload into a field the body does not have",
+			tool: func(s string) string {
+				return strings.Replace(s, "          field: content\n          encoding: base64", "          field: contents\n          encoding: base64", 1)
+			},
+			want: []string{`tools.yaml:75: tool widget_file_write: local.field: writeWidgetFile's JSON body has no property "contents"`},
+		},
+		{
+			name: "local upload of binary into a JSON body",
+			tool: func(s string) string {
+				return strings.Replace(s, "          encoding: base64\n          remote: path\n          set:", "          encoding: binary\n          remote: path\n          set:", 1)
+			},
+			want: []string{"tool widget_file_write: local.encoding must be base64: a JSON body carries bytes as a base64 string"},
+		},
+		{
+			name: "local upload of base64 into a raw body",
+			tool: func(s string) string {
+				return strings.Replace(s, "direction: upload, field: content, encoding: binary", "direction: upload, field: content, encoding: base64", 1)
+			},
+			want: []string{"tools.yaml:64: tool blob_put: local.encoding must be binary"},
+		},
+		{
+			name: "local upload without a remote path",
+			tool: func(s string) string {
+				return strings.Replace(s, "encoding: binary, remote: key}\n      - name: blob_get", "encoding: binary}\n      - name: blob_get", 1)
+			},
+			want: []string{"tool blob_put: local.remote: name the API field of the remote path"},
+		},
+		{
+			name: "local remote path that is not a field",
+			tool: func(s string) string {
+				return strings.Replace(s, "encoding: binary, remote: key}\n      - name: blob_get", "encoding: binary, remote: name}\n      - name: blob_get", 1)
+			},
+			want: []string{`tool blob_put: local.remote: putBlob has no parameter or body property "name"`},
+		},
+		{
+			name: "local set value outside the field's enum",
+			tool: func(s string) string { return strings.Replace(s, "set: {encoding: base64}", "set: {encoding: hex}", 1) },
+			want: []string{"tool widget_file_write: local.set.encoding: hex is not one of [utf8 base64]"},
+		},
+		{
+			name: "local set on the remote path",
+			tool: func(s string) string { return strings.Replace(s, "set: {encoding: base64}", "set: {path: /x}", 1) },
+			want: []string{"local.set.path: the field and the remote path are not set"},
+		},
+		{
+			name: "local argument named like an existing one",
+			tool: func(s string) string {
+				return strings.Replace(s, "local: {arg: save_to, direction: download, encoding: binary, remote: key}", "local: {arg: key, direction: download, encoding: binary, remote: key}", 1)
+			},
+			want: []string{`tool blob_get: local.arg "key" is already an argument of the tool`},
+		},
+		{
+			name: "local download of a JSON result",
+			tool: func(s string) string {
+				return strings.Replace(s, "        description: Download a blob.\n        result: file\n", "        description: Download a blob.\n", 1)
+			},
+			want: []string{"tool blob_get: local download needs result: file (got json)"},
+		},
+		{
+			name: "local download field on a bytes-only answer",
+			tool: func(s string) string {
+				return strings.Replace(s, "local: {arg: save_to, direction: download, encoding: binary, remote: key}", "local: {arg: save_to, direction: download, field: data.content, encoding: base64, remote: key}", 1)
+			},
+			want: []string{`tool blob_get: local.field: getBlob has no JSON answer for "data.content" to be in`},
+		},
+		{
+			name: "local download field that is not a string",
+			tool: func(s string) string {
+				return strings.Replace(s, "field: data.content, encoding: base64, remote: path}", "field: data.size, encoding: base64, remote: path}", 1)
+			},
+			want: []string{"tools.yaml:89: tool widget_file_read: local.field: readWidgetFile's JSON answer has no string at data.size"},
+		},
+		{
+			name: "local download with set",
+			tool: func(s string) string {
+				return strings.Replace(s, "local: {arg: save_to, direction: download, encoding: binary, remote: key}", "local: {arg: save_to, direction: download, encoding: binary, remote: key, set: {x: 1}}", 1)
+			},
+			want: []string{"tool blob_get: local.set applies to uploads only"},
+		},
+		{
+			name: "local with an unknown direction",
+			tool: func(s string) string {
+				return strings.Replace(s, "direction: download, encoding: binary", "direction: sideways, encoding: binary", 1)
+			},
+			want: []string{`tool blob_get: local.direction must be upload or download, got "sideways"`},
+		},
+		{
+			name: "local with wait",
+			tool: func(s string) string {
+				return strings.Replace(s, "        wait: {operation: getWidget", "        local: {arg: local_path, direction: upload, field: name, encoding: base64, remote: name}\n        wait: {operation: getWidget", 1)
+			},
+			want: []string{"tool widget_create: local cannot be combined with handler, wait or logs", "local.remote and local.field are both"},
+		},
 		{
 			name: "combinator in an input schema",
 			spec: func(s string) string {
@@ -332,7 +434,7 @@ func TestEntriesNameTheirSource(t *testing.T) {
 	yamlLines := strings.Split(string(in.Tools), "\n")
 	head := regexp.MustCompile(`(?m)^\t\t// ([a-z0-9_]+): tools\.yaml:(\d+) → ([A-Z]+) (/\S*)$`)
 	order := []string{"Name", "Toolset", "Title", "Description", "Operation", "Method", "Path", "Annotations",
-		"Args", "InputSchema", "OutputSchema", "WrapOutput", "Result", "SendsIdempotencyKey", "Wait", "ErrorHints", "Call"}
+		"Args", "InputSchema", "OutputSchema", "WrapOutput", "Result", "SendsIdempotencyKey", "Wait", "ErrorHints", "Local", "Call"}
 	seen := 0
 	for _, p := range sortedKeys(out.Files) {
 		if !strings.HasPrefix(p, "internal/toolgen/testdata/golden/gen/tools/") || strings.HasSuffix(p, "registry.gen.go") {
@@ -360,8 +462,8 @@ func TestEntriesNameTheirSource(t *testing.T) {
 			}
 		}
 	}
-	if seen != 10 {
-		t.Errorf("found %d headed entries, want the fixture's 10 tools", seen)
+	if seen != 12 {
+		t.Errorf("found %d headed entries, want the fixture's 12 tools", seen)
 	}
 }
 

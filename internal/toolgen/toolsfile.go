@@ -70,8 +70,38 @@ type ToolSpec struct {
 	Handler     string              `yaml:"handler"`
 	ExtraArgs   map[string]ExtraArg `yaml:"extra_args"`
 	Errors      []ErrorSpec         `yaml:"errors"`
+	Local       *LocalSpec          `yaml:"local"`
 
 	line int
+}
+
+// LocalSpec gives a tool a local-file argument (issue #12): over stdio the
+// server reads the bytes of an upload from, or writes a download to, a
+// path on the user's machine, so they never pass through the model. Over
+// HTTP the argument does not exist.
+type LocalSpec struct {
+	// Arg is the tool argument holding the local path (local_path, save_to).
+	Arg string `yaml:"arg"`
+	// Direction is upload (the file's bytes are sent) or download (the
+	// answer's bytes are saved).
+	Direction string `yaml:"direction"`
+	// Field is, for an upload, the API field that receives the bytes (a
+	// JSON body property, or content for a raw body); for a download, the
+	// dotted path of the bytes in a JSON answer (any other answer is the
+	// bytes). A download without it takes the body.
+	Field string `yaml:"field"`
+	// Encoding is how the bytes travel: base64 (a JSON string) or binary
+	// (the raw body).
+	Encoding string `yaml:"encoding"`
+	// Remote is the API field naming the remote file: an uploaded
+	// directory's files go below it, keeping their relative paths, and a
+	// download saved into a directory takes its base name.
+	Remote string `yaml:"remote"`
+	// Set are JSON body fields sent with a local upload (e.g. encoding:
+	// base64), overriding the caller's.
+	Set map[string]any `yaml:"set"`
+	// Description replaces the generated description of Arg.
+	Description string `yaml:"description"`
 }
 
 // ArgSpec customises one API parameter or top-level body property, keyed by
@@ -163,7 +193,7 @@ var yamlLineRE = regexp.MustCompile(`line (\d+): field (\S+) not found in type t
 var yamlTypeNames = map[string]string{
 	"ToolsFile": "the top level", "Toolset": "a toolset", "ToolSpec": "a tool", "ArgSpec": "an args entry",
 	"ExtraArg": "an extra_args entry", "AnnotationSpec": "annotations", "WaitSpec": "wait", "Budget": "budget",
-	"Profile": "a profile", "Exclusion": "an excluded entry", "ErrorSpec": "an errors entry",
+	"Profile": "a profile", "Exclusion": "an excluded entry", "ErrorSpec": "an errors entry", "LocalSpec": "local",
 }
 
 // cleanYAMLError turns yaml.v3's Go-flavoured messages into ones that name

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	mcpclient "github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
@@ -386,20 +385,9 @@ func TestPanicStdio(t *testing.T) {
 func stdioInProcess(t *testing.T, srv *runtime.Server, o runtime.StdioOptions, opts ...mcpclient.ClientOption) *mcpclient.Client {
 	t.Helper()
 	testsupport.RegisterKey(o.Key.Reveal())
-	srvIn, cliOut := io.Pipe()
-	cliIn, srvOut := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.ServeStdio(ctx, srvIn, srvOut, o) }()
-	t.Cleanup(func() {
-		cliOut.Close()
-		cancel()
-		<-done
-		srvOut.Close()
-		srvIn.Close()
-	})
-	tr := testsupport.ScanTransport(transport.NewIO(cliIn, cliOut, io.NopCloser(strings.NewReader(""))), testsupport.NewKeyScan(t), "in-process stdio")
-	c := mcpclient.NewClient(tr, opts...)
+	c := testsupport.PipeClient(t, func(ctx context.Context, in io.Reader, out io.Writer) error {
+		return srv.ServeStdio(ctx, in, out, o)
+	}, opts...)
 	testsupport.Initialize(t, c, testsupport.ProtocolVersion)
 	return c
 }

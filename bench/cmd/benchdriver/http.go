@@ -89,93 +89,158 @@ func (sp *spawned) stop() {
 	}
 }
 
+// httpServer is one server under HTTP load.
+type httpServer struct {
+	name string
+	url  string // the POST /mcp endpoint ("" for direct)
+	pid  int
+	runs map[int][]LoadResult // per concurrency level, one per round
+}
+
 func measureHTTP(c config, up *bench.Upstream, rep *Report) error {
 	env := serverEnv(up.URL, "")
-	srv, err := spawnHTTP(c.bin, env, "serving MCP over HTTP at http://", "/mcp", "http", "--listen", "127.0.0.1:0")
+	var spawnedAll []*spawned
+	defer func() {
+		for _, sp := range spawnedAll {
+			sp.stop()
+		}
+	}()
+	spawn := func(bin, marker, end string, args ...string) (*spawned, error) {
+		sp, err := spawnHTTP(bin, env, marker, end, args...)
+		if err == nil {
+			spawnedAll = append(spawnedAll, sp)
+		}
+		return sp, err
+	}
+	ours, err := spawn(c.bin, "serving MCP over HTTP at http://", "/mcp", "http", "--listen", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	direct := up.URL + bench.UpstreamPath
-	proxy, err := spawnHTTP(c.echoBin, append(serverEnv(up.URL, bench.Key(0)), "STDIOECHO_GET="+direct, "STDIOECHO_HTTP=127.0.0.1:0"), "listening on ", "")
+	bare, err := spawn(c.bareBin, "listening on ", "", "http", "--listen", "127.0.0.1:0", "--tools", c.catalog)
 	if err != nil {
 		return err
 	}
-	defer proxy.stop()
-	pid := srv.cmd.Process.Pid
-	mcpURL := "http://" + srv.addr + "/mcp"
-	proxyURL := "http://" + proxy.addr + "/mcp"
+	raw, err := spawn(c.rawBin, "listening on ", "", "http", "--listen", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	servers := []*httpServer{
+		{name: serverOurs, url: "http://" + ours.addr + "/mcp", pid: ours.cmd.Process.Pid},
+		{name: serverBare, url: "http://" + bare.addr + "/mcp", pid: bare.cmd.Process.Pid},
+		{name: serverRaw, url: "http://" + raw.addr + "/mcp", pid: raw.cmd.Process.Pid},
+		{name: serverDirect},
+	}
 	time.Sleep(200 * time.Millisecond)
-	idle, err := bench.ReadMem(pid)
-	if err != nil {
-		return err
-	}
 	cl := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	if err := post(cl, mcpURL, bench.Key(0), bench.ToolsListBody(1), 1); err != nil {
-		return fmt.Errorf("tools/list: %w", err)
+	for _, s := range servers[:2] {
+		idle, err := bench.ReadMem(s.pid)
+		if err != nil {
+			return err
+		}
+		if err := post(cl, s.url, bench.Key(0), bench.ToolsListBody(1), 1); err != nil {
+			return fmt.Errorf("%s tools/list: %w", s.name, err)
+		}
+		listed, _ := bench.ReadMem(s.pid)
+		rep.Memory = append(rep.Memory,
+			MemRow{Process: "http " + s.name, When: "idle, 200 ms after listening", RSSMB: bench.MB(idle.RSS), HWMMB: bench.MB(idle.HWM)},
+			MemRow{Process: "http " + s.name, When: "after one tools/list", RSSMB: bench.MB(listed.RSS), HWMMB: bench.MB(listed.HWM)})
 	}
 	cl.CloseIdleConnections()
-	listed, _ := bench.ReadMem(pid)
-	rep.Memory = append(rep.Memory,
-		MemRow{Process: "http miosa-mcp", When: "idle, 200 ms after listening", RSSMB: bench.MB(idle.RSS), HWMMB: bench.MB(idle.HWM)},
-		MemRow{Process: "http miosa-mcp", When: "after one tools/list", RSSMB: bench.MB(listed.RSS), HWMMB: bench.MB(listed.HWM)},
-	)
 
 	body := bench.CallBody(1)
+	directURL := up.URL + bench.UpstreamPath
+	for _, s := range servers {
+		s.runs = map[int][]LoadResult{}
+	}
 	for _, n := range c.levels {
-		var peak atomic.Int64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		if n == targetHTTPClientsN {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				t := time.NewTicker(50 * time.Millisecond)
-				defer t.Stop()
-				for {
-					select {
-					case <-stop:
-						return
-					case <-t.C:
-						if m, err := bench.ReadMem(pid); err == nil && m.RSS > peak.Load() {
-							peak.Store(m.RSS)
-						}
-					}
+		for r := range max(1, c.httpRounds) {
+			for i := range servers {
+				s := servers[(i+r)%len(servers)]
+				do := func(cl *http.Client, i int) error { return post(cl, s.url, bench.Key(i), body, 1) }
+				if s.name == serverDirect {
+					do = func(cl *http.Client, i int) error { return get(cl, directURL, bench.Key(i)) }
 				}
-			}()
-		}
-		cpu0, _ := bench.CPUTime(pid)
-		lm := load(n, c.warmup, c.duration, func(cl *http.Client, i int) error {
-			return post(cl, mcpURL, bench.Key(i), body, 1)
-		})
-		if cpu1, err := bench.CPUTime(pid); err == nil && lm.AllCalls > 0 {
-			lm.ServerCPUPerCall = (cpu1 - cpu0) / time.Duration(lm.AllCalls)
-		}
-		close(stop)
-		wg.Wait()
-		if n == targetHTTPClientsN {
-			m, _ := bench.ReadMem(pid)
-			rep.Memory = append(rep.Memory, MemRow{Process: "http miosa-mcp", When: fmt.Sprintf("under the %d-client load (peak VmRSS sampled every 50 ms; VmHWM after)", n), RSSMB: bench.MB(peak.Load()), HWMMB: bench.MB(m.HWM)})
-		}
-		ld := load(n, c.warmup, c.duration, func(cl *http.Client, i int) error {
-			return get(cl, direct, bench.Key(i))
-		})
-		var lp LoadResult
-		if !c.noProxy {
-			ppid := proxy.cmd.Process.Pid
-			cpu0, _ := bench.CPUTime(ppid)
-			lp = load(n, c.warmup, c.duration, func(cl *http.Client, i int) error {
-				return post(cl, proxyURL, bench.Key(i), body, 1)
-			})
-			if cpu1, err := bench.CPUTime(ppid); err == nil && lp.AllCalls > 0 {
-				lp.ServerCPUPerCall = (cpu1 - cpu0) / time.Duration(lp.AllCalls)
+				s.runs[n] = append(s.runs[n], loadServer(n, c, s.pid, do))
 			}
 		}
-		rep.HTTP = append(rep.HTTP, Level{Clients: n, MCP: lm, Direct: ld, Proxy: lp})
-		logf("  %d clients: miosa-mcp %.0f calls/s p50 %s p99 %s µs (%d errors, %s µs CPU/call); minimal proxy %.0f/s p99 %s µs; direct %.0f/s p50 %s p99 %s µs",
-			n, lm.PerSecond, us(lm.Lat.P50), us(lm.Lat.P99), lm.Errors, us(lm.ServerCPUPerCall), lp.PerSecond, us(lp.Lat.P99), ld.PerSecond, us(ld.Lat.P50), us(ld.Lat.P99))
+		lvl := HTTPLevel{Clients: n}
+		for _, s := range servers {
+			lvl.Servers = append(lvl.Servers, summarizeRuns(s.name, s.runs[n]))
+		}
+		o, b := servers[0].runs[n], servers[1].runs[n]
+		var ops, bps, o99, b99, ocpu, bcpu, orss, brss []float64
+		for i := range o {
+			ops, bps = append(ops, o[i].PerSecond), append(bps, b[i].PerSecond)
+			o99, b99 = append(o99, float64(o[i].Lat.P99)), append(b99, float64(b[i].Lat.P99))
+			ocpu, bcpu = append(ocpu, float64(o[i].ServerCPUPerCall)), append(bcpu, float64(b[i].ServerCPUPerCall))
+			orss, brss = append(orss, o[i].PeakRSSMB), append(brss, b[i].PeakRSSMB)
+		}
+		lvl.RatioPerSecond, lvl.RatioP99 = pairedRatio(ops, bps), pairedRatio(o99, b99)
+		lvl.RatioCPU, lvl.RatioRSS = pairedRatio(ocpu, bcpu), pairedRatio(orss, brss)
+		rep.HTTP = append(rep.HTTP, lvl)
+		m, bm := lvl.Servers[0], lvl.Servers[1]
+		logf("  %d clients: miosa-mcp %.0f calls/s p99 %s ms, bare mcp-go %.0f/s p99 %s ms (×%.2f calls/s, ×%.2f p99); raw proxy %.0f/s; direct %.0f/s",
+			n, m.PerSecond, ms(m.P99), bm.PerSecond, ms(bm.P99), lvl.RatioPerSecond, lvl.RatioP99, lvl.Servers[2].PerSecond, lvl.Servers[3].PerSecond)
 	}
 	return nil
+}
+
+// loadServer runs one load of n clients and reads the server's CPU time
+// per call and its peak VmRSS (sampled every 50 ms) over it.
+func loadServer(n int, c config, pid int, do func(cl *http.Client, i int) error) LoadResult {
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var cpu0 time.Duration
+	if pid != 0 {
+		cpu0, _ = bench.CPUTime(pid)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(50 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					if m, err := bench.ReadMem(pid); err == nil && m.RSS > peak.Load() {
+						peak.Store(m.RSS)
+					}
+				}
+			}
+		}()
+	}
+	lr := load(n, c.warmup, c.duration, do)
+	close(stop)
+	wg.Wait()
+	if pid != 0 {
+		if cpu1, err := bench.CPUTime(pid); err == nil && lr.AllCalls > 0 {
+			lr.ServerCPUPerCall = (cpu1 - cpu0) / time.Duration(lr.AllCalls)
+		}
+		lr.PeakRSSMB = bench.MB(peak.Load())
+	}
+	return lr
+}
+
+// summarizeRuns is the median of each figure over a server's rounds.
+func summarizeRuns(name string, runs []LoadResult) HTTPServerSummary {
+	var ps, p50, p99, cpu, rss []float64
+	s := HTTPServerSummary{Server: name, Runs: runs}
+	for _, r := range runs {
+		ps = append(ps, r.PerSecond)
+		p50 = append(p50, float64(r.Lat.P50))
+		p99 = append(p99, float64(r.Lat.P99))
+		cpu = append(cpu, float64(r.ServerCPUPerCall))
+		rss = append(rss, r.PeakRSSMB)
+		s.Errors += r.Errors
+		if s.FirstError == "" {
+			s.FirstError = r.FirstError
+		}
+	}
+	s.PerSecond, s.P50, s.P99 = bench.Median(ps), time.Duration(bench.Median(p50)), time.Duration(bench.Median(p99))
+	s.CPUPerCall, s.PeakRSSMB = time.Duration(bench.Median(cpu)), bench.Median(rss)
+	return s
 }
 
 // post sends one JSON-RPC request to the MCP endpoint and checks the answer.

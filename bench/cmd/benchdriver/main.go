@@ -1,16 +1,23 @@
-// Command benchdriver measures miosa-mcp as users and operators feel it, in
-// one run on one machine, each figure next to a baseline measured in the
-// same run: tools/list size, cold start, per-call overhead over stdio, HTTP
-// throughput and latency, memory, and generator wall time. It prints a
-// summary table and writes results.json and results.md to --out.
+// Command benchdriver measures miosa-mcp as users and operators feel it,
+// each figure beside its floors measured in the same run on the same
+// machine against the same local upstream (issue #15):
 //
-//	go build -o bin/bench/benchdriver ./bench/cmd/benchdriver
-//	go build -o bin/bench/stdioecho ./bench/cmd/stdioecho
+//   - bare mcp-go: bench/cmd/baremcp, a mark3labs/mcp-go server with the same
+//     two calls (computer_get, a read; env_set, a write) and the same catalog;
+//   - raw proxy: bench/cmd/rawproxy, the same calls with no MCP library;
+//   - direct: the upstream request itself, from this process.
+//
+// Runs of the servers are interleaved (ours, floor, ours, floor…) in rounds,
+// so that drift in machine load hits all of them alike; figures are medians
+// over the rounds and ratios are medians of the rounds' paired ratios. It
+// prints a summary (every figure, its floors, the ratio to bare mcp-go and
+// the issue-15 target) and writes results.json and results.md to --out.
+//
+//	go build -o bin/bench/ ./bench/cmd/...
 //	bin/bench/benchdriver --bin bin/miosa-mcp
 //
-// The local upstream (a fake MIOSA API answering a fixed small JSON body)
-// and every load generator run in this process; the server under test is
-// always the spawned binary.
+// The upstream (a fake MIOSA API answering fixed small JSON bodies) and
+// every load generator run in this process; the servers are spawned.
 package main
 
 import (
@@ -27,28 +34,18 @@ import (
 	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
 
-// Targets from issue 7.
-const (
-	targetTokens       = 22_000
-	targetColdStart    = 20 * time.Millisecond
-	targetAddedP50     = 200 * time.Microsecond
-	targetCallsPerSec  = 5_000
-	targetHTTPP99      = 20 * time.Millisecond
-	targetIdleRSSMB    = 30
-	targetLoadRSSMB    = 80
-	targetHTTPClientsN = 64
-)
-
 type config struct {
-	bin, echoBin, repo, out string
-	runs, calls             int
-	warmup, duration        time.Duration
-	levels                  []int
-	skipGenerate            bool
-	genRuns                 int
-	only                    map[string]bool // sections to run (empty: all)
-	strict                  bool
-	noProxy                 bool
+	bin, bareBin, rawBin, echoBin string
+	repo, out                     string
+	catalog                       string // miosa-mcp's tools/list result, for baremcp --tools
+	coldRuns, calls, stdioRounds  int
+	httpRounds                    int
+	warmup, duration              time.Duration
+	levels                        []int
+	skipGenerate                  bool
+	genRuns                       int
+	only                          map[string]bool // sections to run (empty: all)
+	strict                        bool
 }
 
 func (c config) want(section string) bool { return len(c.only) == 0 || c.only[section] }
@@ -57,19 +54,22 @@ func main() {
 	var c config
 	var levels string
 	flag.StringVar(&c.bin, "bin", "bin/miosa-mcp", "the miosa-mcp binary under test")
-	flag.StringVar(&c.echoBin, "echo-bin", "", "the stdioecho floor binary (default: next to this driver)")
+	flag.StringVar(&c.bareBin, "bare-bin", "", "the bare mcp-go floor (default: baremcp next to this driver)")
+	flag.StringVar(&c.rawBin, "raw-bin", "", "the raw-proxy floor (default: rawproxy next to this driver)")
+	flag.StringVar(&c.echoBin, "echo-bin", "", "the stdio echo (default: stdioecho next to this driver)")
 	flag.StringVar(&c.repo, "repo", ".", "repository root (for the generator timing and the spec)")
 	flag.StringVar(&c.out, "out", "bin/bench", "directory for results.json and results.md")
-	flag.IntVar(&c.runs, "runs", 40, "cold-start runs per kind (>= 30)")
-	flag.IntVar(&c.calls, "calls", 3000, "stdio calls measured per client kind")
-	flag.DurationVar(&c.warmup, "warmup", time.Second, "HTTP load warm-up per level")
-	flag.DurationVar(&c.duration, "duration", 5*time.Second, "HTTP load measurement window per level")
+	flag.IntVar(&c.coldRuns, "runs", 30, "cold-start rounds (one spawn of each kind per round)")
+	flag.IntVar(&c.calls, "calls", 3000, "stdio calls measured per server and call, over all rounds")
+	flag.IntVar(&c.stdioRounds, "stdio-rounds", 10, "interleaved stdio rounds")
+	flag.IntVar(&c.httpRounds, "http-rounds", 3, "interleaved HTTP rounds per concurrency level")
+	flag.DurationVar(&c.warmup, "warmup", 500*time.Millisecond, "HTTP load warm-up per run")
+	flag.DurationVar(&c.duration, "duration", 2*time.Second, "HTTP load measurement window per run")
 	flag.StringVar(&levels, "levels", "1,16,64", "HTTP concurrency levels")
 	flag.BoolVar(&c.skipGenerate, "skip-generate", false, "skip the generator timing")
 	flag.IntVar(&c.genRuns, "gen-runs", 3, "generator runs (median)")
 	flag.BoolVar(&c.strict, "strict", false, "exit 1 when a target is missed")
-	flag.BoolVar(&c.noProxy, "no-proxy", false, "skip the minimal-proxy reference runs in the HTTP section")
-	only := flag.String("only", "", "comma-separated sections to run: list,cold,stdio,http,generate (default: all)")
+	only := flag.String("only", "", "comma-separated sections to run: list,cold,stdio,http,generate,local (default: all)")
 	flag.Parse()
 	c.only = map[string]bool{}
 	for _, s := range runtime.SplitList(*only) {
@@ -82,11 +82,16 @@ func main() {
 		}
 		c.levels = append(c.levels, n)
 	}
-	if c.echoBin == "" {
-		exe, _ := os.Executable()
-		c.echoBin = filepath.Join(filepath.Dir(exe), "stdioecho")
+	exe, _ := os.Executable()
+	for _, p := range []struct {
+		path *string
+		name string
+	}{{&c.bareBin, "baremcp"}, {&c.rawBin, "rawproxy"}, {&c.echoBin, "stdioecho"}} {
+		if *p.path == "" {
+			*p.path = filepath.Join(filepath.Dir(exe), p.name)
+		}
 	}
-	for _, p := range []*string{&c.bin, &c.echoBin} {
+	for _, p := range []*string{&c.bin, &c.bareBin, &c.rawBin, &c.echoBin} {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			fatalf("%v", err)
@@ -105,8 +110,7 @@ func main() {
 	}
 	js, _ := json.MarshalIndent(rep, "", "  ")
 	os.WriteFile(filepath.Join(c.out, "results.json"), append(js, '\n'), 0o644)
-	md := rep.markdown()
-	os.WriteFile(filepath.Join(c.out, "results.md"), []byte(md), 0o644)
+	os.WriteFile(filepath.Join(c.out, "results.md"), []byte(rep.markdown()), 0o644)
 	rep.printSummary(os.Stdout)
 	fmt.Printf("\nFull results: %s, %s\n", filepath.Join(c.out, "results.md"), filepath.Join(c.out, "results.json"))
 	if len(rep.Errors) > 0 {
@@ -137,15 +141,33 @@ func run(c config) (*Report, error) {
 	defer up.Close()
 	env := serverEnv(up.URL, bench.Key(0))
 
+	// The bare floor serves miosa-mcp's own catalog (--tools), so that
+	// start-up and tools/list compare the same 151 tools.
+	line, err := wireToolsList(c.bin, env)
+	if err != nil {
+		return nil, fmt.Errorf("tools/list of %s: %w", c.bin, err)
+	}
+	var m struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(line, &m); err != nil {
+		return nil, err
+	}
+	c.catalog = filepath.Join(c.out, "tools.json")
+	if err := os.WriteFile(c.catalog, m.Result, 0o644); err != nil {
+		return nil, err
+	}
+
 	sections := []struct {
 		name, title string
 		fn          func() error
 	}{
-		{"list", "1/6 tools/list payload", func() (err error) { rep.ToolsList, err = measureToolsList(c, env); return err }},
-		{"cold", fmt.Sprintf("2/6 cold start (%d runs per kind)", c.runs), func() error { return measureCold(c, env, rep) }},
-		{"stdio", fmt.Sprintf("3/6 per-call overhead over stdio (%d calls per kind)", c.calls), func() error { return measureStdio(c, env, up, rep) }},
-		{"http", fmt.Sprintf("4-5/6 HTTP throughput and memory at %v clients (%s each)", c.levels, c.duration), func() error { return measureHTTP(c, up, rep) }},
+		{"list", "1/6 tools/list payload", func() (err error) { rep.ToolsList, err = measureToolsList(c, env, line); return err }},
+		{"cold", fmt.Sprintf("2/6 cold start (%d interleaved rounds)", c.coldRuns), func() error { return measureCold(c, env, rep) }},
+		{"stdio", fmt.Sprintf("3/6 per-call overhead over stdio (%d calls per server and call, %d rounds)", c.calls, c.stdioRounds), func() error { return measureStdio(c, env, up, rep) }},
+		{"http", fmt.Sprintf("4-5/6 HTTP throughput and memory at %v clients (%d rounds of %s)", c.levels, c.httpRounds, c.duration), func() error { return measureHTTP(c, up, rep) }},
 		{"generate", fmt.Sprintf("6/6 generator wall time (%d runs)", c.genRuns), func() error { return measureGenerate(c, rep) }},
+		{"local", "local-file transfers (50 MiB both ways, a 200-file tree; #12)", func() error { return measureLocal(c, rep) }},
 	}
 	for _, s := range sections {
 		if !c.want(s.name) || (s.name == "generate" && c.skipGenerate) {
@@ -164,7 +186,7 @@ func run(c config) (*Report, error) {
 }
 
 // serverEnv is this process's environment without MIOSA_* variables, plus
-// the upstream, a key and quiet logs.
+// the upstream, a key (unless empty) and quiet logs.
 func serverEnv(upstream, key string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -172,5 +194,9 @@ func serverEnv(upstream, key string) []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env, "MIOSA_API_URL="+upstream, "MIOSA_API_KEY="+key, "MIOSA_LOG_LEVEL=error")
+	env = append(env, "MIOSA_API_URL="+upstream, "MIOSA_LOG_LEVEL=error")
+	if key != "" {
+		env = append(env, "MIOSA_API_KEY="+key)
+	}
+	return env
 }

@@ -2,191 +2,206 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
-
-	mcpclient "github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
-	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/miosa-osa/miosa-mcp/bench"
 )
 
-// 3. Stdio calls: per-call overhead over stdio against the direct call.
+// 3. Stdio calls: per-call latency and server CPU over stdio, one call at a
+// time, for miosa-mcp and its floors, the read and the write call.
+
+// The servers every section names.
+const (
+	serverOurs   = "miosa-mcp"
+	serverBare   = "bare mcp-go"
+	serverRaw    = "raw proxy"
+	serverDirect = "direct"
+	serverEcho   = "stdio echo"
+)
+
+// The two calls.
+const (
+	callRead  = "read"  // computer_get: one GET
+	callWrite = "write" // env_set: one JSON POST
+)
+
+// stdioKind is one server answering one call, measured in batches.
+type stdioKind struct {
+	server, call string
+	fn           func() error
+	pid          int // the process whose CPU is counted (0: none)
+	lat          []time.Duration
+	rounds       []RoundStat
+}
 
 func measureStdio(c config, env []string, up *bench.Upstream, rep *Report) error {
 	key := bench.Key(0)
 	direct := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
 	defer direct.CloseIdleConnections()
-	url := up.URL + bench.UpstreamPath
-	directCall := func() error { return get(direct, url, key) }
+	readURL, writeURL := up.URL+bench.UpstreamPath, up.URL+bench.EnvPath
 
-	raw, err := bench.StartProc(c.bin, env, nil)
+	type proc struct {
+		server string
+		p      *bench.Proc
+	}
+	var procs []proc
+	defer func() {
+		for _, p := range procs {
+			p.p.Close()
+		}
+	}()
+	start := func(server, bin string, args ...string) (*bench.Proc, error) {
+		p, err := bench.StartProc(bin, env, nil, args...)
+		if err != nil {
+			return nil, err
+		}
+		procs = append(procs, proc{server, p})
+		if err := p.Initialize(); err != nil {
+			return nil, fmt.Errorf("%s: %w", server, err)
+		}
+		return p, nil
+	}
+	ours, err := start(serverOurs, c.bin)
 	if err != nil {
 		return err
 	}
-	defer raw.Close()
-	if err := raw.Initialize(); err != nil {
+	bare, err := start(serverBare, c.bareBin, "--tools", c.catalog)
+	if err != nil {
+		return err
+	}
+	raw, err := start(serverRaw, c.rawBin)
+	if err != nil {
+		return err
+	}
+	echo, err := start(serverEcho, c.echoBin)
+	if err != nil {
 		return err
 	}
 	time.Sleep(200 * time.Millisecond)
-	idle, err := bench.ReadMem(raw.Cmd.Process.Pid)
+	idleOurs, err := bench.ReadMem(ours.Cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
-	raw.Send(bench.ToolsListBody(1))
-	if _, err := raw.Response(1); err != nil {
-		return err
-	}
-	listed, _ := bench.ReadMem(raw.Cmd.Process.Pid)
-	id := 1
-	rawCall := func() error {
-		id++
-		if err := raw.Send(bench.CallBody(id)); err != nil {
+	idleBare, _ := bench.ReadMem(bare.Cmd.Process.Pid)
+
+	ids := map[*bench.Proc]int{}
+	lineCall := func(p *bench.Proc, body func(int) []byte) func() error {
+		return func() error {
+			ids[p]++
+			id := ids[p]
+			if err := p.Send(body(id)); err != nil {
+				return err
+			}
+			_, err := p.Response(id)
 			return err
 		}
-		_, err := raw.Response(id)
-		return err
 	}
-
-	tr := transport.NewStdioWithOptions(c.bin, env, nil, transport.WithCommandStderrWriter(io.Discard))
-	mc := mcpclient.NewClient(tr)
-	ctx := context.Background()
-	if err := mc.Start(ctx); err != nil {
-		return err
+	kinds := []*stdioKind{
+		{server: serverDirect, call: callRead, fn: func() error { return get(direct, readURL, key) }},
+		{server: serverDirect, call: callWrite, fn: func() error { return postEnv(direct, writeURL, key) }},
+		{server: serverEcho, call: callRead, fn: lineCall(echo, bench.CallBody)},
 	}
-	defer mc.Close()
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = "2025-11-25"
-	init.Params.ClientInfo = mcp.Implementation{Name: "miosa-bench", Version: "0"}
-	if _, err := mc.Initialize(ctx, init); err != nil {
-		return err
+	for _, s := range []struct {
+		server string
+		p      *bench.Proc
+	}{{serverOurs, ours}, {serverBare, bare}, {serverRaw, raw}} {
+		kinds = append(kinds,
+			&stdioKind{server: s.server, call: callRead, fn: lineCall(s.p, bench.CallBody), pid: s.p.Cmd.Process.Pid},
+			&stdioKind{server: s.server, call: callWrite, fn: lineCall(s.p, bench.EnvSetBody), pid: s.p.Cmd.Process.Pid})
 	}
-	creq := mcp.CallToolRequest{}
-	creq.Params.Name = "computer_get"
-	creq.Params.Arguments = map[string]any{"id": bench.ComputerID}
-	goCall := func() error {
-		res, err := mc.CallTool(ctx, creq)
-		if err != nil {
-			return err
-		}
-		if res.IsError {
-			return fmt.Errorf("tool error: %v", res.Content)
-		}
-		return nil
-	}
-
-	// The pipe floor: the same line to a Go process that answers at once.
-	echo, err := bench.StartProc(c.echoBin, env, nil)
-	if err != nil {
-		return err
-	}
-	defer echo.Close()
-	eid := 0
-	echoCall := func() error {
-		eid++
-		if err := echo.Send(bench.CallBody(eid)); err != nil {
-			return err
-		}
-		_, err := echo.Response(eid)
-		return err
-	}
-
-	// The structural floor: a minimal Go stdio-to-HTTP proxy doing the same
-	// upstream GET per line, with no MCP work at all.
-	proxy, err := bench.StartProc(c.echoBin, append(env[:len(env):len(env)], "STDIOECHO_GET="+url), nil)
-	if err != nil {
-		return err
-	}
-	defer proxy.Close()
-	pid := 0
-	proxyCall := func() error {
-		pid++
-		if err := proxy.Send(bench.CallBody(pid)); err != nil {
-			return err
-		}
-		_, err := proxy.Response(pid)
-		return err
-	}
-
-	kinds := []struct {
-		name string
-		fn   func() error
-		lat  []time.Duration
-	}{{name: "direct"}, {name: "raw"}, {name: "mcpgo"}, {name: "echo"}, {name: "proxy"}}
-	kinds[0].fn, kinds[1].fn, kinds[2].fn, kinds[3].fn, kinds[4].fn = directCall, rawCall, goCall, echoCall, proxyCall
-	for i := range kinds {
-		for range 300 { // warm-up: connections, lazy schema compile, JIT-free but cache-warm
-			if err := kinds[i].fn(); err != nil {
-				return fmt.Errorf("%s: %w", kinds[i].name, err)
+	for _, k := range kinds {
+		for range 300 { // warm-up: connections, caches
+			if err := k.fn(); err != nil {
+				return fmt.Errorf("%s %s: %w", k.server, k.call, err)
 			}
 		}
 	}
-	const rounds = 10
+	rounds := max(1, c.stdioRounds)
 	per := max(1, c.calls/rounds)
 	conns0 := up.Conns.Load()
-	rawCPU0, _ := bench.CPUTime(raw.Cmd.Process.Pid)
-	proxyCPU0, _ := bench.CPUTime(proxy.Cmd.Process.Pid)
-	var rawCalls, proxyCalls int
 	for r := range rounds {
-		for k := range kinds {
-			kk := &kinds[(k+r)%len(kinds)]
+		for i := range kinds {
+			k := kinds[(i+r)%len(kinds)]
+			var cpu0 time.Duration
+			if k.pid != 0 {
+				cpu0, _ = bench.CPUTime(k.pid)
+			}
+			lat := make([]time.Duration, 0, per)
 			for range per {
 				t0 := time.Now()
-				err := kk.fn()
+				err := k.fn()
 				d := time.Since(t0)
 				if err != nil {
-					return fmt.Errorf("%s: %w", kk.name, err)
+					return fmt.Errorf("%s %s: %w", k.server, k.call, err)
 				}
-				kk.lat = append(kk.lat, d)
+				lat = append(lat, d)
 			}
-			switch kk.name {
-			case "raw":
-				rawCalls += per
-			case "proxy":
-				proxyCalls += per
+			s := bench.Summarize(lat)
+			rs := RoundStat{P50: s.P50, P99: s.P99}
+			if k.pid != 0 {
+				if cpu1, err := bench.CPUTime(k.pid); err == nil {
+					rs.CPUPerCall = (cpu1 - cpu0) / time.Duration(per)
+				}
 			}
+			k.rounds = append(k.rounds, rs)
+			k.lat = append(k.lat, lat...)
 		}
 	}
-	after, _ := bench.ReadMem(raw.Cmd.Process.Pid)
-	rep.StdioUpstreamConns = up.Conns.Load() - conns0
-	if cpu, err := bench.CPUTime(raw.Cmd.Process.Pid); err == nil && rawCalls > 0 {
-		rep.StdioServerCPUPerCall = (cpu - rawCPU0) / time.Duration(rawCalls)
+	res := StdioResult{Rounds: rounds, CallsPerRound: per, UpstreamConns: up.Conns.Load() - conns0}
+	find := func(server, call string) *stdioKind {
+		i := slices.IndexFunc(kinds, func(k *stdioKind) bool { return k.server == server && k.call == call })
+		return kinds[i]
 	}
-	if cpu, err := bench.CPUTime(proxy.Cmd.Process.Pid); err == nil && proxyCalls > 0 {
-		rep.StdioProxyCPUPerCall = (cpu - proxyCPU0) / time.Duration(proxyCalls)
+	for _, call := range []string{callRead, callWrite} {
+		d := find(serverDirect, call)
+		for _, server := range []string{serverOurs, serverBare, serverRaw, serverDirect} {
+			k := find(server, call)
+			row := StdioRow{Server: server, Call: call, Rounds: k.rounds, All: bench.Summarize(k.lat)}
+			var p50s, added, cpus []float64
+			for i, rs := range k.rounds {
+				p50s = append(p50s, float64(rs.P50))
+				added = append(added, float64(rs.P50-d.rounds[i].P50))
+				cpus = append(cpus, float64(rs.CPUPerCall))
+			}
+			row.P50 = time.Duration(bench.Median(p50s))
+			row.AddedP50 = time.Duration(bench.Median(added))
+			row.AddedP99 = row.All.P99 - bench.Summarize(d.lat).P99
+			row.CPUPerCall = time.Duration(bench.Median(cpus))
+			res.Rows = append(res.Rows, row)
+		}
+		// Paired ratios to the bare floor, round by round.
+		o, b := find(serverOurs, call), find(serverBare, call)
+		var oa, ba, oc, bc []float64
+		for i := range o.rounds {
+			oa = append(oa, float64(o.rounds[i].P50-d.rounds[i].P50))
+			ba = append(ba, float64(b.rounds[i].P50-d.rounds[i].P50))
+			oc = append(oc, float64(o.rounds[i].CPUPerCall))
+			bc = append(bc, float64(b.rounds[i].CPUPerCall))
+		}
+		res.Ratios = append(res.Ratios, StdioRatio{Call: call, AddedP50: pairedRatio(oa, ba), CPUPerCall: pairedRatio(oc, bc)})
 	}
-	d, rw, gw, ew, pw := bench.Summarize(kinds[0].lat), bench.Summarize(kinds[1].lat), bench.Summarize(kinds[2].lat), bench.Summarize(kinds[3].lat), bench.Summarize(kinds[4].lat)
-	rep.Stdio = []Dist{
-		{Name: "miosa-mcp stdio, raw JSON-RPC lines", Note: "tools/call computer_get, one call at a time", Stats: rw},
-		{Name: "miosa-mcp stdio, mcp-go client", Note: "client.CallTool over transport.Stdio", Stats: gw},
-		{Name: "baseline: direct HTTP GET of the upstream", Note: "keep-alive net/http client in the driver (the physical limit)", Stats: d},
-		{Name: "reference: stdio pipe round trip to the Go echo", Note: "the same line to bench/cmd/stdioecho (the stdio hop alone)", Stats: ew},
-		{Name: "reference: minimal Go stdio→HTTP proxy", Note: "stdioecho with STDIOECHO_GET: pipe hop + the same upstream GET, no MCP work", Stats: pw},
-	}
-	rep.StdioAdd = []Added{added("raw JSON-RPC client", rw, d), added("mcp-go client", gw, d), added("reference: minimal Go stdio→HTTP proxy", pw, d)}
+	res.EchoRoundTrip = bench.Summarize(find(serverEcho, callRead).lat)
+	rep.Stdio = res
+	after, _ := bench.ReadMem(ours.Cmd.Process.Pid)
+	afterBare, _ := bench.ReadMem(bare.Cmd.Process.Pid)
+	n := 300*2 + rounds*per*2
 	rep.Memory = append(rep.Memory,
-		MemRow{Process: "stdio miosa-mcp (long-lived)", When: "idle, 200 ms after initialize", RSSMB: bench.MB(idle.RSS), HWMMB: bench.MB(idle.HWM)},
-		MemRow{Process: "stdio miosa-mcp (long-lived)", When: "after tools/list", RSSMB: bench.MB(listed.RSS), HWMMB: bench.MB(listed.HWM)},
-		MemRow{Process: "stdio miosa-mcp (long-lived)", When: fmt.Sprintf("after %d calls", c.calls+300), RSSMB: bench.MB(after.RSS), HWMMB: bench.MB(after.HWM)},
+		MemRow{Process: "stdio miosa-mcp (long-lived)", When: "idle, 200 ms after initialize", RSSMB: bench.MB(idleOurs.RSS), HWMMB: bench.MB(idleOurs.HWM)},
+		MemRow{Process: "stdio bare mcp-go (long-lived)", When: "idle, 200 ms after initialize", RSSMB: bench.MB(idleBare.RSS), HWMMB: bench.MB(idleBare.HWM)},
+		MemRow{Process: "stdio miosa-mcp (long-lived)", When: fmt.Sprintf("after %d calls", n), RSSMB: bench.MB(after.RSS), HWMMB: bench.MB(after.HWM)},
+		MemRow{Process: "stdio bare mcp-go (long-lived)", When: fmt.Sprintf("after %d calls", n), RSSMB: bench.MB(afterBare.RSS), HWMMB: bench.MB(afterBare.HWM)},
 	)
+	for _, r := range res.Ratios {
+		logf("  %s: added p50 ×%.2f bare mcp-go, CPU/call ×%.2f", r.Call, r.AddedP50, r.CPUPerCall)
+	}
 	return nil
 }
 
-func added(name string, m, d bench.Summary) Added {
-	a := Added{Name: name, MCP: m, Direct: d, AddedP50: m.P50 - d.P50, AddedP99: m.P99 - d.P99}
-	if d.P50 > 0 {
-		a.RatioP50 = float64(m.P50) / float64(d.P50)
-	}
-	if d.P99 > 0 {
-		a.RatioP99 = float64(m.P99) / float64(d.P99)
-	}
-	return a
-}
-
+// get is the read call made directly.
 func get(cl *http.Client, url, key string) error {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -198,6 +213,24 @@ func get(cl *http.Client, url, key string) error {
 		return err
 	}
 	if status != http.StatusOK || !bytes.Equal(b, bench.ComputerBody) {
+		return fmt.Errorf("upstream answered %d: %.200s", status, b)
+	}
+	return nil
+}
+
+// postEnv is the write call made directly.
+func postEnv(cl *http.Client, url, key string) error {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"name":"BENCH_VAR","value":"on"}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	status, b, err := send(cl, req, key)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK || !bytes.Equal(b, bench.EnvBody) {
 		return fmt.Errorf("upstream answered %d: %.200s", status, b)
 	}
 	return nil

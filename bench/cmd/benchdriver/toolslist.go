@@ -11,23 +11,36 @@ import (
 	"github.com/miosa-osa/miosa-mcp/internal/tokens"
 )
 
-// 1. tools/list: its size on the wire, bytes and tokens.
+// 1. tools/list: its size on the wire, bytes and tokens, beside the same
+// catalog rendered by the bare mcp-go floor and the spec itself.
 
-func measureToolsList(c config, env []string) (ToolsList, error) {
+// measureToolsList measures the tools/list line all (already read from
+// the binary) and asks for the rest.
+func measureToolsList(c config, env []string, all []byte) (ToolsList, error) {
 	var tl ToolsList
 	var err error
-	if tl.WireAll, err = wireToolsList(c.bin, env, "all (wire)"); err != nil {
+	if tl.WireAll, err = payload("all (wire)", all); err != nil {
 		return tl, err
 	}
-	if tl.WireCore, err = wireToolsList(c.bin, env, "core profile (wire)", "--toolsets", "core"); err != nil {
-		return tl, err
-	}
-	catalog := tools.All(nil)
-	all, err := inProcessToolsList(catalog, "all")
+	line, err := wireToolsList(c.bin, env, "--toolsets", "core")
 	if err != nil {
 		return tl, err
 	}
-	tl.WireAll.InProcessMatches = all.Bytes == tl.WireAll.Bytes && all.Tokens == tl.WireAll.Tokens
+	if tl.WireCore, err = payload("core profile (wire)", line); err != nil {
+		return tl, err
+	}
+	if line, err = wireToolsList(c.bareBin, env, "--tools", c.catalog); err != nil {
+		return tl, err
+	}
+	if tl.Bare, err = payload("bare mcp-go, same catalog (wire)", line); err != nil {
+		return tl, err
+	}
+	catalog := tools.All(nil)
+	inProc, err := inProcessToolsList(catalog, "all")
+	if err != nil {
+		return tl, err
+	}
+	tl.WireAll.InProcessMatches = inProc.Bytes == tl.WireAll.Bytes && inProc.Tokens == tl.WireAll.Tokens
 	for _, ts := range tools.Toolsets {
 		sel, err := runtime.Select(catalog, tools.Toolsets, tools.Profiles, runtime.Selection{Toolsets: []string{ts.Name}})
 		if err != nil {
@@ -45,24 +58,21 @@ func measureToolsList(c config, env []string) (ToolsList, error) {
 	return tl, err
 }
 
-// wireToolsList asks the spawned binary for tools/list over stdio.
-func wireToolsList(bin string, env []string, name string, args ...string) (Payload, error) {
+// wireToolsList asks the spawned binary for tools/list over stdio and
+// returns the JSON-RPC line.
+func wireToolsList(bin string, env []string, args ...string) ([]byte, error) {
 	p, err := bench.StartProc(bin, env, nil, args...)
 	if err != nil {
-		return Payload{}, err
+		return nil, err
 	}
 	defer p.Close()
 	if err := p.Initialize(); err != nil {
-		return Payload{}, err
+		return nil, err
 	}
 	if err := p.Send(bench.ToolsListBody(1)); err != nil {
-		return Payload{}, err
+		return nil, err
 	}
-	line, err := p.Response(1)
-	if err != nil {
-		return Payload{}, err
-	}
-	return payload(name, line)
+	return p.Response(1)
 }
 
 func inProcessToolsList(ts []runtime.Tool, name string) (Payload, error) {

@@ -76,6 +76,24 @@ func (e ClickWidgetJSONBodyButton) Valid() bool {
 	}
 }
 
+// Defines values for WriteWidgetFileJSONBodyEncoding.
+const (
+	Base64 WriteWidgetFileJSONBodyEncoding = "base64"
+	Utf8   WriteWidgetFileJSONBodyEncoding = "utf8"
+)
+
+// Valid indicates whether the value is a known member of the WriteWidgetFileJSONBodyEncoding enum.
+func (e WriteWidgetFileJSONBodyEncoding) Valid() bool {
+	switch e {
+	case Base64:
+		return true
+	case Utf8:
+		return true
+	default:
+		return false
+	}
+}
+
 // Error defines model for Error.
 type Error struct {
 	Error     interface{} `json:"error,omitempty"`
@@ -137,6 +155,24 @@ type ClickWidgetJSONBody struct {
 // ClickWidgetJSONBodyButton defines parameters for ClickWidget.
 type ClickWidgetJSONBodyButton string
 
+// ReadWidgetFileParams defines parameters for ReadWidgetFile.
+type ReadWidgetFileParams struct {
+	Path string `form:"path" json:"path"`
+}
+
+// WriteWidgetFileJSONBody defines parameters for WriteWidgetFile.
+type WriteWidgetFileJSONBody struct {
+	// Content File content
+	Content  string                           `json:"content"`
+	Encoding *WriteWidgetFileJSONBodyEncoding `json:"encoding,omitempty"`
+
+	// Path Remote path
+	Path string `json:"path"`
+}
+
+// WriteWidgetFileJSONBodyEncoding defines parameters for WriteWidgetFile.
+type WriteWidgetFileJSONBodyEncoding string
+
 // WidgetLogsParams defines parameters for WidgetLogs.
 type WidgetLogsParams struct {
 	Lines *int `form:"lines,omitempty" json:"lines,omitempty"`
@@ -147,6 +183,9 @@ type CreateWidgetJSONRequestBody CreateWidgetJSONBody
 
 // ClickWidgetJSONRequestBody defines body for ClickWidget for application/json ContentType.
 type ClickWidgetJSONRequestBody ClickWidgetJSONBody
+
+// WriteWidgetFileJSONRequestBody defines body for WriteWidgetFile for application/json ContentType.
+type WriteWidgetFileJSONRequestBody WriteWidgetFileJSONBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -256,6 +295,17 @@ type ClientInterface interface {
 	// ClickWidget performs a POST /widgets/{widget_id}/click (the `ClickWidget` operationId) request.
 	// Takes a body of the `application/json` content type.
 	ClickWidget(ctx context.Context, widgetId string, body ClickWidgetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReadWidgetFile performs a GET /widgets/{widget_id}/files (the `ReadWidgetFile` operationId) request.
+	ReadWidgetFile(ctx context.Context, widgetId string, params *ReadWidgetFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WriteWidgetFileWithBody performs a POST /widgets/{widget_id}/files (the `WriteWidgetFile` operationId) request,
+	// with any type of body and a specified content type.
+	WriteWidgetFileWithBody(ctx context.Context, widgetId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WriteWidgetFile performs a POST /widgets/{widget_id}/files (the `WriteWidgetFile` operationId) request.
+	// Takes a body of the `application/json` content type.
+	WriteWidgetFile(ctx context.Context, widgetId string, body WriteWidgetFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// WidgetLogs performs a GET /widgets/{widget_id}/logs (the `WidgetLogs` operationId) request.
 	WidgetLogs(ctx context.Context, widgetId string, params *WidgetLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -392,6 +442,47 @@ func (c *Client) ClickWidgetWithBody(ctx context.Context, widgetId string, conte
 // Takes a body of the `application/json` content type.
 func (c *Client) ClickWidget(ctx context.Context, widgetId string, body ClickWidgetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewClickWidgetRequest(c.Server, widgetId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReadWidgetFile performs a GET /widgets/{widget_id}/files (the `ReadWidgetFile` operationId) request.
+func (c *Client) ReadWidgetFile(ctx context.Context, widgetId string, params *ReadWidgetFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReadWidgetFileRequest(c.Server, widgetId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WriteWidgetFileWithBody performs a POST /widgets/{widget_id}/files (the `WriteWidgetFile` operationId) request,
+// with any type of body and a specified content type.
+func (c *Client) WriteWidgetFileWithBody(ctx context.Context, widgetId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWriteWidgetFileRequestWithBody(c.Server, widgetId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WriteWidgetFile performs a POST /widgets/{widget_id}/files (the `WriteWidgetFile` operationId) request.
+// Takes a body of the `application/json` content type.
+func (c *Client) WriteWidgetFile(ctx context.Context, widgetId string, body WriteWidgetFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWriteWidgetFileRequest(c.Server, widgetId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -755,6 +846,110 @@ func NewClickWidgetRequestWithBody(server string, widgetId string, contentType s
 	}
 
 	operationPath := fmt.Sprintf("/widgets/%s/click", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReadWidgetFileRequest constructs an http.Request for the ReadWidgetFile method
+func NewReadWidgetFileRequest(server string, widgetId string, params *ReadWidgetFileParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "widget_id", widgetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/widgets/%s/files", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewWriteWidgetFileRequest calls the generic WriteWidgetFile builder with application/json body
+func NewWriteWidgetFileRequest(server string, widgetId string, body WriteWidgetFileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWriteWidgetFileRequestWithBody(server, widgetId, "application/json", bodyReader)
+}
+
+// NewWriteWidgetFileRequestWithBody constructs an http.Request for the WriteWidgetFile method, with any body, and a specified content type
+func NewWriteWidgetFileRequestWithBody(server string, widgetId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "widget_id", widgetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/widgets/%s/files", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}

@@ -117,10 +117,26 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key","type":"string"}},"required":["content","key"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Local: &runtime.Local{
+				Arg:         "local_path",
+				Direction:   runtime.LocalUpload,
+				Field:       "content",
+				Encoding:    "binary",
+				Remote:      "key",
+				Description: "Upload bytes under a key (slashes allowed). For local files pass local_path (a file, or a directory uploaded below key): the server reads them, so no bytes go through the conversation.",
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key","type":"string"},"local_path":{"description":"Local file or directory to upload instead of content (stdio only; inside the client's roots). A directory's files go below key, keeping relative paths.","type":"string"}},"required":["key"],"type":"object"}`),
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				keyParam, err := c.PathLike("key")
 				if err != nil {
 					return nil, err
+				}
+				if c.Local() {
+					contentType, body, edit, err := c.LocalBody()
+					if err != nil {
+						return nil, err
+					}
+					return cl.PutBlobWithBody(ctx, keyParam, contentType, body, edit)
 				}
 				contentType, raw, err := c.Raw()
 				if err != nil {
@@ -129,7 +145,7 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.PutBlobWithBody(ctx, keyParam, contentType, raw)
 			},
 		},
-		// blob_get: tools.yaml:68 → GET /blobs/{key}
+		// blob_get: tools.yaml:69 → GET /blobs/{key}
 		{
 			Name:        "blob_get",
 			Toolset:     "media",
@@ -151,12 +167,131 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"key":{"type":"string"}},"required":["key"],"type":"object"}`),
 			Result:      runtime.ResultFile,
+			Local: &runtime.Local{
+				Arg:         "save_to",
+				Direction:   runtime.LocalDownload,
+				Encoding:    "binary",
+				Remote:      "key",
+				Description: "Download a blob. To keep the bytes out of the conversation, pass save_to: the file is saved locally and only its path, size and sha256 come back.",
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"key":{"type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["key"],"type":"object"}`),
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				keyParam, err := c.PathLike("key")
 				if err != nil {
 					return nil, err
 				}
 				return cl.GetBlob(ctx, keyParam)
+			},
+		},
+		// widget_file_write: tools.yaml:75 → POST /widgets/{widget_id}/files
+		{
+			Name:        "widget_file_write",
+			Toolset:     "media",
+			Title:       "Write widget file",
+			Description: "Write a file on a widget.",
+			Operation:   "writeWidgetFile",
+			Method:      "POST",
+			Path:        "/widgets/{widget_id}/files",
+			Annotations: runtime.Annotations{
+				ReadOnly:    false,
+				Destructive: false,
+				Idempotent:  false,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "widget_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "content",
+				API:  "content",
+				In:   runtime.InBody,
+			}, {
+				Name: "encoding",
+				API:  "encoding",
+				In:   runtime.InBody,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InBody,
+			}},
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","enum":["utf8","base64"],"type":"string"},"id":{"pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Remote path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
+			Result:       runtime.ResultJSON,
+			Local: &runtime.Local{
+				Arg:         "local_path",
+				Direction:   runtime.LocalUpload,
+				Field:       "content",
+				Encoding:    "base64",
+				Remote:      "path",
+				Set:         map[string]json.RawMessage{"encoding": json.RawMessage("\"base64\"")},
+				Description: "Write a file on a widget. For local files pass local_path (a file, or a directory uploaded below path): the server reads them, so no bytes go through the conversation.",
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","enum":["utf8","base64"],"type":"string"},"id":{"pattern":"^\\w[\\w.-]*$","type":"string"},"local_path":{"description":"A local file or directory to send instead of content.","type":"string"},"path":{"description":"Remote path","type":"string"}},"required":["id","path"],"type":"object"}`),
+			},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				widgetIdParam, err := c.Path("widget_id")
+				if err != nil {
+					return nil, err
+				}
+				if c.Local() {
+					contentType, body, edit, err := c.LocalBody()
+					if err != nil {
+						return nil, err
+					}
+					return cl.WriteWidgetFileWithBody(ctx, widgetIdParam, contentType, body, edit)
+				}
+				body, err := c.JSONBody()
+				if err != nil {
+					return nil, err
+				}
+				return cl.WriteWidgetFileWithBody(ctx, widgetIdParam, "application/json", body)
+			},
+		},
+		// widget_file_read: tools.yaml:89 → GET /widgets/{widget_id}/files
+		{
+			Name:        "widget_file_read",
+			Toolset:     "media",
+			Title:       "Read widget file",
+			Description: "Read a file of a widget.",
+			Operation:   "readWidgetFile",
+			Method:      "GET",
+			Path:        "/widgets/{widget_id}/files",
+			Annotations: runtime.Annotations{
+				ReadOnly:    true,
+				Destructive: false,
+				Idempotent:  true,
+				OpenWorld:   true,
+			},
+			Args: []runtime.Arg{{
+				Name: "id",
+				API:  "widget_id",
+				In:   runtime.InPath,
+			}, {
+				Name: "path",
+				API:  "path",
+				In:   runtime.InQuery,
+			}},
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"type":"string"}},"required":["id","path"],"type":"object"}`),
+			Result:      runtime.ResultFile,
+			Local: &runtime.Local{
+				Arg:         "save_to",
+				Direction:   runtime.LocalDownload,
+				Field:       "data.content",
+				Encoding:    "base64",
+				Remote:      "path",
+				Description: "Read a file of a widget. To keep the bytes out of the conversation, pass save_to: the file is saved locally and only its path, size and sha256 come back.",
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["id","path"],"type":"object"}`),
+			},
+			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
+				widgetIdParam, err := c.Path("widget_id")
+				if err != nil {
+					return nil, err
+				}
+				var params client.ReadWidgetFileParams
+				if err := c.Params(&params); err != nil {
+					return nil, err
+				}
+				return cl.ReadWidgetFile(ctx, widgetIdParam, &params)
 			},
 		},
 	}
