@@ -74,8 +74,10 @@ func (c *Call) Arg(name string, v any) (bool, error) {
 // value, then the default, then the server setting. ok is false when nothing
 // is sent.
 func (c *Call) value(a *Arg) (json.RawMessage, bool, error) {
-	if v, ok := c.local.value(a); ok {
-		return v, true, nil
+	if c.local != nil { // a local upload names the remote path of each file (local_body.go)
+		if v, ok := c.local.value(a); ok {
+			return v, true, nil
+		}
 	}
 	if a.Fixed != nil {
 		return a.Fixed, true, nil

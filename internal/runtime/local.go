@@ -140,7 +140,7 @@ func LocalVariants(in []Tool) []Tool {
 // does not have the argument there; this says why, before validation would
 // only call it unknown.
 func refuseLocal(t *Tool, req mcp.CallToolRequest, off string) error {
-	if t.Local == nil || off == "" {
+	if off == "" {
 		return nil
 	}
 	args, _ := req.Params.Arguments.(map[string]any)
@@ -154,13 +154,11 @@ func refuseLocal(t *Tool, req mcp.CallToolRequest, off string) error {
 	return &refusal{fmt.Sprintf("%s: %s is not available: %s. Nothing was sent; %s.", t.Name, t.Local.Arg, off, instead)}
 }
 
-// path is the local path the call names; ok is false when the call goes
-// the usual way (local files off, inline bytes, or no save_to).
+// path is the local path the call of t (which has a local argument) names;
+// ok is false when the call goes the usual way (inline bytes, or no
+// save_to).
 func (l *localFiles) path(t *Tool, call *Call) (p string, ok bool, err error) {
 	spec := t.Local
-	if l == nil || spec == nil {
-		return "", false, nil
-	}
 	has, err := call.Arg(spec.Arg, &p)
 	if err != nil {
 		return "", false, localErrorf("Invalid arguments for %s: %v.", t.Name, err)

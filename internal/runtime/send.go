@@ -133,7 +133,7 @@ func (s *sender) unreadable(ctx context.Context, t *Tool, resp *http.Response, e
 // read reads a 2xx body as far as t's result kind needs it.
 func (s *sender) read(ctx context.Context, t *Tool, call *Call, resp *http.Response) (*upstreamBody, error) {
 	switch {
-	case call.saving():
+	case call.local != nil && call.saving():
 		// Saved to a local file as it streams (local_save.go).
 		return call.local.sink.save(resp)
 	case t.Result == ResultLogs:

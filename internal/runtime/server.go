@@ -264,8 +264,10 @@ func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallTo
 	if err := s.sel.check(ctx, t); err != nil {
 		return nil, err
 	}
-	if err := refuseLocal(t, req, s.localOff); err != nil {
-		return nil, err
+	if t.Local != nil { // a tool with a local-file argument (tools.yaml local:)
+		if err := refuseLocal(t, req, s.localOff); err != nil {
+			return nil, err
+		}
 	}
 	args, err := s.valid.validate(t, req.Params.Arguments)
 	if err != nil {
@@ -275,10 +277,14 @@ func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallTo
 		return nil, err
 	}
 	call := NewCall(t, args, s.defaults)
-	if p, ok, err := s.local.path(t, call); err != nil {
-		return nil, err
-	} else if ok {
-		return s.local.run(ctx, sc, t, call, req, p)
+	if t.Local != nil && s.local != nil { // over stdio, with local files on (local.go)
+		p, ok, err := s.local.path(t, call)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return s.local.run(ctx, sc, t, call, req, p)
+		}
 	}
 	rep, err := s.send.send(ctx, t, call, t.Call) // t.Call binds, then sends
 	if err != nil {
