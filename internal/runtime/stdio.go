@@ -123,10 +123,12 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, o 
 	case <-c.writeFailed:
 		err = c.writeErr
 	}
-	// Cancel everything in flight, drop what never started, and give the
-	// handlers a moment to return their (cancelled) results.
-	c.cancel()
+	// Drop what never started, then cancel everything in flight, and give
+	// the handlers a moment to return their (cancelled) results. In this
+	// order, a worker whose call the cancel ends finds the queue closed and
+	// can never start a queued request on its way out.
 	c.closeQueue()
+	c.cancel()
 	grace := time.NewTimer(stdioShutdownGrace)
 	defer grace.Stop()
 	workersDone := make(chan struct{})
