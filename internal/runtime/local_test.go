@@ -166,32 +166,6 @@ func localServer(t *testing.T, base *url.URL, work string, o func(*runtime.Local
 	return srv
 }
 
-// scratch is a project directory (the work dir or root) and a sibling
-// directory outside it.
-func scratch(t *testing.T) (project, outside string) {
-	t.Helper()
-	base, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	project, outside = filepath.Join(base, "project"), filepath.Join(base, "outside")
-	for _, d := range []string{project, outside} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("secret"), 0o644)
-	return project, outside
-}
-
-func write(t *testing.T, p string, b []byte) {
-	t.Helper()
-	os.MkdirAll(filepath.Dir(p), 0o755)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func structured(t *testing.T, res *mcp.CallToolResult) map[string]any {
@@ -207,14 +181,14 @@ func structured(t *testing.T, res *mcp.CallToolResult) map[string]any {
 
 func TestLocalUploadAndDownload(t *testing.T) {
 	store, up := newFileStore(t)
-	project, _ := scratch(t)
+	project, _ := testsupport.ProjectDirs(t)
 	bin := make([]byte, 300_001) // not a multiple of 3, past several chunks
 	for i := range bin {
 		bin[i] = byte(i*7 + i/251)
 	}
-	write(t, filepath.Join(project, "build", "app.bin"), bin)
-	write(t, filepath.Join(project, "notes.txt"), []byte("hello\n"))
-	write(t, filepath.Join(project, "empty"), nil)
+	testsupport.WriteFile(t, filepath.Join(project, "build", "app.bin"), bin)
+	testsupport.WriteFile(t, filepath.Join(project, "notes.txt"), []byte("hello\n"))
+	testsupport.WriteFile(t, filepath.Join(project, "empty"), nil)
 	srv := localServer(t, up.Base(), project, nil)
 	c := stdioClient(t, srv, nil)
 
@@ -303,12 +277,12 @@ func TestLocalUploadAndDownload(t *testing.T) {
 
 func TestLocalDirectoryUpload(t *testing.T) {
 	store, up := newFileStore(t)
-	project, _ := scratch(t)
+	project, _ := testsupport.ProjectDirs(t)
 	want := map[string][]byte{}
 	for i := range 30 {
 		rel := fmt.Sprintf("dist/%s/f%02d.txt", []string{"a", "b/c", "."}[i%3], i)
 		b := []byte(strings.Repeat(fmt.Sprint(i), i+1))
-		write(t, filepath.Join(project, filepath.FromSlash(rel)), b)
+		testsupport.WriteFile(t, filepath.Join(project, filepath.FromSlash(rel)), b)
 		want[strings.ReplaceAll(rel, "/./", "/")] = b
 	}
 	srv := localServer(t, up.Base(), project, nil)
@@ -354,8 +328,8 @@ func TestLocalDirectoryUpload(t *testing.T) {
 // and nothing reaches the API.
 func TestLocalConfinement(t *testing.T) {
 	_, up := newFileStore(t)
-	project, outside := scratch(t)
-	write(t, filepath.Join(project, "ok.txt"), []byte("ok"))
+	project, outside := testsupport.ProjectDirs(t)
+	testsupport.WriteFile(t, filepath.Join(project, "ok.txt"), []byte("ok"))
 	os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(project, "link-out"))
 	os.Symlink(outside, filepath.Join(project, "dir-out"))
 	os.Symlink(filepath.Join(project, "ok.txt"), filepath.Join(project, "link-in"))
@@ -365,7 +339,7 @@ func TestLocalConfinement(t *testing.T) {
 	}
 	srv := localServer(t, up.Base(), project, func(lf *runtime.LocalFiles) { lf.MaxBytes = 1000 })
 	c := stdioClient(t, srv, nil)
-	write(t, filepath.Join(project, "big.bin"), make([]byte, 1001))
+	testsupport.WriteFile(t, filepath.Join(project, "big.bin"), make([]byte, 1001))
 
 	up1 := func(p string) map[string]any { return map[string]any{"key": "k", "local_path": p} }
 	down := func(p string) map[string]any { return map[string]any{"key": "k", "save_to": p} }
@@ -417,8 +391,8 @@ func TestLocalConfinement(t *testing.T) {
 // files are off.
 func TestLocalExactlyOne(t *testing.T) {
 	_, up := newFileStore(t)
-	project, _ := scratch(t)
-	write(t, filepath.Join(project, "a.txt"), []byte("a"))
+	project, _ := testsupport.ProjectDirs(t)
+	testsupport.WriteFile(t, filepath.Join(project, "a.txt"), []byte("a"))
 	on := stdioClient(t, localServer(t, up.Base(), project, nil), nil)
 	off, _ := newRuntime(t, up.Base(), func(o *runtime.Options) { o.Mode = runtime.ModeStdio })
 	offc := stdioClient(t, off, nil)
@@ -489,9 +463,9 @@ func TestLocalRoots(t *testing.T) {
 	for _, d := range []string{rootA, rootB, work} {
 		os.MkdirAll(d, 0o755)
 	}
-	write(t, filepath.Join(rootA, "a.txt"), []byte("from A"))
-	write(t, filepath.Join(rootB, "b.txt"), []byte("from B"))
-	write(t, filepath.Join(work, "w.txt"), []byte("from work"))
+	testsupport.WriteFile(t, filepath.Join(rootA, "a.txt"), []byte("from A"))
+	testsupport.WriteFile(t, filepath.Join(rootB, "b.txt"), []byte("from B"))
+	testsupport.WriteFile(t, filepath.Join(work, "w.txt"), []byte("from work"))
 	uri := func(p string) string { return (&url.URL{Scheme: "file", Path: p}).String() }
 	if !strings.Contains(uri(rootA), "%25A") || !strings.Contains(uri(rootA), "%20") {
 		t.Fatalf("test URI %s is not percent-encoded", uri(rootA))
@@ -554,9 +528,9 @@ func TestLocalRoots(t *testing.T) {
 // holds the body unread until the file has grown; 32 MiB is more than the
 // socket buffers take, so the upload is still reading the file then.
 func TestLocalGrowingFile(t *testing.T) {
-	project, _ := scratch(t)
+	project, _ := testsupport.ProjectDirs(t)
 	p := filepath.Join(project, "growing.log")
-	write(t, p, bytes.Repeat([]byte("x"), 32<<20))
+	testsupport.WriteFile(t, p, bytes.Repeat([]byte("x"), 32<<20))
 	var complete atomic.Int32
 	grown := make(chan struct{})
 	var once sync.Once
@@ -591,7 +565,7 @@ func TestLocalGrowingFile(t *testing.T) {
 // call that sends one anyway is refused before anything is sent.
 func TestLocalOverHTTP(t *testing.T) {
 	_, up := newFileStore(t)
-	project, _ := scratch(t)
+	project, _ := testsupport.ProjectDirs(t)
 	srv, catalog := newRuntime(t, up.Base(), func(o *runtime.Options) {
 		o.LocalFiles = &runtime.LocalFiles{WorkDir: project} // ignored over HTTP
 	})
@@ -607,7 +581,7 @@ func TestLocalOverHTTP(t *testing.T) {
 			t.Errorf("over HTTP %s lists a local argument", tl.Name)
 		}
 	}
-	write(t, filepath.Join(project, "a.txt"), []byte("a"))
+	testsupport.WriteFile(t, filepath.Join(project, "a.txt"), []byte("a"))
 	for _, args := range []map[string]any{
 		{"key": "k", "local_path": filepath.Join(project, "a.txt")},
 		{"key": "k", "content": "x", "local_path": "a.txt"},
@@ -639,8 +613,8 @@ func (failingRoots) ListRoots(context.Context, mcp.ListRootsRequest) (*mcp.ListR
 // roots/list gets an error, not the server's own directories.
 func TestLocalRootsUnanswered(t *testing.T) {
 	_, up := newFileStore(t)
-	project, _ := scratch(t)
-	write(t, filepath.Join(project, "a.txt"), []byte("a"))
+	project, _ := testsupport.ProjectDirs(t)
+	testsupport.WriteFile(t, filepath.Join(project, "a.txt"), []byte("a"))
 	srv := localServer(t, up.Base(), project, nil)
 	c := stdioClient(t, srv, failingRoots{})
 	res := testsupport.MustCall(t, c, "blob_put", map[string]any{"key": "k", "local_path": "a.txt"})

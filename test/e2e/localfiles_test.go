@@ -48,34 +48,6 @@ func mockAPI(t *testing.T) string {
 	return srv.URL
 }
 
-// project is a scratch directory the server runs in (a client without
-// roots may use it) and a directory beside it (outside).
-func project(t *testing.T) (dir, outside string) {
-	t.Helper()
-	base, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, outside = filepath.Join(base, "project"), filepath.Join(base, "outside")
-	for _, d := range []string{dir, outside} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("secret"), 0o644)
-	return dir, outside
-}
-
-func writeFile(t *testing.T, p string, b []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // randomFile writes n random bytes (streamed, not held) and returns their
 // sha256.
 func randomFile(t *testing.T, p string, n int64) string {
@@ -173,7 +145,7 @@ func peakGrowth(t *testing.T, pid int, fn func()) int64 {
 // working directory is the project). The server's peak RSS during the
 // 50 MB transfers stays well under the file's size.
 func TestLocalFilesRoundTrip(t *testing.T) {
-	dir, _ := project(t)
+	dir, _ := testsupport.ProjectDirs(t)
 	api := mockAPI(t)
 	var cmd *exec.Cmd
 	c, stderr, _ := testsupport.StdioClient(t, testsupport.Binary(t), testsupport.StdioOptions{
@@ -187,7 +159,7 @@ func TestLocalFilesRoundTrip(t *testing.T) {
 	}
 
 	// A small text file.
-	writeFile(t, filepath.Join(dir, "notes.txt"), []byte("deploy notes\n"))
+	testsupport.WriteFile(t, filepath.Join(dir, "notes.txt"), []byte("deploy notes\n"))
 	mustCall(t, c, "sandbox_upload", map[string]any{"id": id, "local_path": "notes.txt", "path": "/workspace/notes.txt"})
 	res := mustCall(t, c, "sandbox_read_file", map[string]any{"id": id, "path": "workspace/notes.txt", "save_to": "back/"})
 	if got := fileSHA(t, filepath.Join(dir, "back", "notes.txt")); got != fileSHA(t, filepath.Join(dir, "notes.txt")) {
@@ -372,8 +344,8 @@ func (r *fileRoots) ListRoots(context.Context, mcp.ListRootsRequest) (*mcp.ListR
 // with roots, each path that leaves the allowed directories is refused,
 // the error names them, and nothing reaches the API.
 func TestLocalFilesConfinement(t *testing.T) {
-	dir, outside := project(t)
-	writeFile(t, filepath.Join(dir, "ok.txt"), []byte("ok"))
+	dir, outside := testsupport.ProjectDirs(t)
+	testsupport.WriteFile(t, filepath.Join(dir, "ok.txt"), []byte("ok"))
 	os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(dir, "link-out"))
 	os.Symlink(outside, filepath.Join(dir, "dir-out"))
 	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
@@ -381,9 +353,9 @@ func TestLocalFilesConfinement(t *testing.T) {
 	}
 	// A root whose name needs percent-encoding in a file: URI.
 	rootDir := filepath.Join(filepath.Dir(dir), "My Root #1 %")
-	writeFile(t, filepath.Join(rootDir, "in-root.txt"), []byte("in root"))
+	testsupport.WriteFile(t, filepath.Join(rootDir, "in-root.txt"), []byte("in root"))
 	other := filepath.Join(filepath.Dir(dir), "other root")
-	writeFile(t, filepath.Join(other, "later.txt"), []byte("later"))
+	testsupport.WriteFile(t, filepath.Join(other, "later.txt"), []byte("later"))
 	uri := func(p string) string { return (&url.URL{Scheme: "file", Path: p}).String() }
 
 	api := newRecordingAPI(t)
@@ -456,8 +428,8 @@ func TestLocalFilesConfinement(t *testing.T) {
 // any schema, and a call that sends one anyway is refused before anything
 // reaches the API. --no-local-files does the same over stdio.
 func TestLocalFilesNotOverHTTP(t *testing.T) {
-	dir, _ := project(t)
-	writeFile(t, filepath.Join(dir, "a.txt"), []byte("a"))
+	dir, _ := testsupport.ProjectDirs(t)
+	testsupport.WriteFile(t, filepath.Join(dir, "a.txt"), []byte("a"))
 	api := newRecordingAPI(t)
 	srv := testsupport.StartHTTP(t, testsupport.Binary(t), testsupport.HTTPOptions{Interrupt: true, Env: []string{"MIOSA_API_URL=" + api.srv.URL}})
 	hc, _ := connectHTTP(t, srv, httpClientOptions{auth: "Bearer " + testKey + "_http"})
