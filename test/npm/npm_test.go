@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -401,13 +402,27 @@ func TestConfigNPXSnippetsRun(t *testing.T) {
 				Command string   `json:"command"`
 				Args    []string `json:"args"`
 			}
-			var doc struct{ MCPServers, Servers map[string]entry }
-			if err := json.Unmarshal(raw, &doc); err != nil {
-				t.Fatal(err)
-			}
-			e, ok := doc.MCPServers["miosa"]
-			if !ok {
-				e = doc.Servers["miosa"]
+			var e entry
+			if app.SnippetLang(c) == "toml" {
+				// Codex: command = "…" and args = […] are JSON values too.
+				for _, kv := range []struct {
+					key string
+					v   any
+				}{{"command", &e.Command}, {"args", &e.Args}} {
+					m := regexp.MustCompile(`(?m)^` + kv.key + ` = (.*)$`).FindSubmatch(raw)
+					if m == nil || json.Unmarshal(m[1], kv.v) != nil {
+						t.Fatalf("no %s in the TOML snippet:\n%s", kv.key, raw)
+					}
+				}
+			} else {
+				var doc struct{ MCPServers, Servers map[string]entry }
+				if err := json.Unmarshal(raw, &doc); err != nil {
+					t.Fatal(err)
+				}
+				var ok bool
+				if e, ok = doc.MCPServers["miosa"]; !ok {
+					e = doc.Servers["miosa"]
+				}
 			}
 			if e.Command != "npx" || len(e.Args) < 2 || e.Args[1] != dist.NPMScope {
 				t.Fatalf("entry %+v", e)
