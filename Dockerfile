@@ -12,7 +12,7 @@
 # /healthz, readiness: GET /readyz (distroless has no shell for a
 # HEALTHCHECK; point your orchestrator's HTTP probes at these instead).
 
-FROM --platform=$BUILDPLATFORM golang:1.26 AS build
+FROM --platform=$BUILDPLATFORM golang:1.27 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -4,7 +4,12 @@ GO ?= go
 BIN := bin/miosa-mcp
 
 # Go developer tools are pinned in tools/go.mod; the versions of the others
-# (Node, the conformance suite, the vulnerability database) in scripts/versions.env.
+# (the Go toolchain, Node, the npm suites, the vulnerability database) in
+# scripts/versions.env.
+include scripts/versions.env
+# Every recipe, script and test below builds with the pinned toolchain,
+# unless GOTOOLCHAIN is set in the environment.
+export GOTOOLCHAIN ?= $(GO_TOOLCHAIN)
 TOOL := $(GO) tool -modfile=tools/go.mod
 
 .PHONY: help generate check-generate update-golden build dist npm-pack npm-test test race lint vet fmt-check tidy-check staticcheck unparam vuln conformance clients k8s-validate fuzz-short fuzz bench demo docker clean
