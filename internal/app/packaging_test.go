@@ -247,7 +247,12 @@ func TestDockerfile(t *testing.T) {
 		t.Fatalf("%d stages, want a build and a final stage", len(stages))
 	}
 	build, final := df[:stages[1][0]], df[stages[1][0]:]
-	for _, want := range []string{"FROM --platform=$BUILDPLATFORM golang:1.26 AS build", "CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X github.com/miosa-osa/miosa-mcp/internal/app.version=${VERSION}"`, "./cmd/miosa-mcp"} {
+	// The image builds with the minor release make pins (scripts/versions.env).
+	pin := regexp.MustCompile(`(?m)^GO_TOOLCHAIN=go(\d+\.\d+)`).FindStringSubmatch(readRepoFile(t, "scripts/versions.env"))
+	if pin == nil {
+		t.Fatal("scripts/versions.env pins no GO_TOOLCHAIN")
+	}
+	for _, want := range []string{"FROM --platform=$BUILDPLATFORM golang:" + pin[1] + " AS build", "CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X github.com/miosa-osa/miosa-mcp/internal/app.version=${VERSION}"`, "./cmd/miosa-mcp"} {
 		if !strings.Contains(build, want) {
 			t.Errorf("build stage lacks %q", want)
 		}
