@@ -282,10 +282,13 @@ func (s *Scrubber) JSON(raw []byte) []byte {
 	}
 	if v2, changed := s.value(v); changed {
 		if b, err := marshalNoEscape(v2); err == nil {
-			return b
+			return s.escaped(b)
 		}
 	}
-	return out
+	// The decoded values can miss a string the text still spells: with a
+	// duplicate name only the last member survives decoding, so the text
+	// itself is scrubbed escape by escape as well.
+	return s.escaped(out)
 }
 
 // escaped scrubs text that may hold JSON string escapes (\u0041, \n, \")
