@@ -73,6 +73,13 @@ const keyMissingStdio = "MIOSA_API_KEY is not set: the environment variable is m
 
 const keyMissingHTTP = "No API key: send `Authorization: Bearer msk_u_…` with each request (the word Bearer, a space, then your MIOSA key)."
 
+// noOAuthHTTP is what the OAuth discovery paths answer over HTTP
+// (runtime.Settings.NoOAuth): no double quotes or angle brackets, so it
+// reads the same raw or JSON-decoded.
+const noOAuthHTTP = "miosa-mcp uses MIOSA API keys, not OAuth: there is nothing to discover or register. " +
+	"Send your key with every request as the header Authorization: Bearer msk_u_... " +
+	"(Claude Code: claude mcp add --transport http miosa URL --header 'Authorization: Bearer msk_u_...')."
+
 // settings name this app's settings in the runtime's advice texts: the
 // environment variables, and over HTTP the Authorization header each
 // caller sends.
@@ -91,6 +98,8 @@ func settings(mode runtime.Mode) runtime.Settings {
 	if mode == runtime.ModeHTTP {
 		st.KeyMissing = keyMissingHTTP
 		st.KeyRejected = "Send `Authorization: Bearer msk_u_…` (the word Bearer, then the key), and check the key is active under Dashboard → Settings → API Keys."
+		st.AllowedOrigins = "--allowed-origins"
+		st.NoOAuth = noOAuthHTTP
 	}
 	return st
 }

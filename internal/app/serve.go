@@ -192,6 +192,7 @@ func serveHTTP(ctx context.Context, in *instance, ln net.Listener, o runtime.HTT
 	}
 	conns := runtime.NewConnLimiter(lim.maxConns)
 	conns.OnRefuse = in.obs.ConnRefused
+	conns.Setting = "--max-connections"
 	ln = conns.Listener(ln)
 	hs := &http.Server{
 		Handler:           in.obs.HTTP(in.srv.HTTPHandler(o)),

@@ -28,6 +28,9 @@ type ConnLimiter struct {
 	// OnRefuse, when set before serving, is told about each connection
 	// refused with 503 (observer.go).
 	OnRefuse func()
+	// Setting names the setting of the cap in the 503 of a refused
+	// connection (empty: none is named).
+	Setting string
 
 	max  int
 	mu   sync.Mutex
@@ -96,7 +99,7 @@ func (ll *limitListener) Accept() (net.Conn, error) {
 				if l.OnRefuse != nil {
 					l.OnRefuse()
 				}
-				go refuseConn(c, l.max)
+				go refuseConn(c, l.max, l.Setting)
 				continue
 			}
 			delete(l.idle, victim)
@@ -133,10 +136,10 @@ func (c *limitedConn) Close() error {
 // refuseConn answers a connection over the cap with 503 and closes it,
 // reading what the client sent first so the close does not reset the
 // answer away.
-func refuseConn(c net.Conn, max int) {
+func refuseConn(c net.Conn, max int, setting string) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(refusedConnTimeout))
-	body := `{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"the server has ` + strconv.Itoa(max) + ` connections open, the most it accepts (--max-connections); retry shortly"}}`
+	body := `{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"the server has ` + strconv.Itoa(max) + ` connections open, the most it accepts` + parenthesized(setting) + `; retry shortly"}}`
 	io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.CloseWrite()

@@ -86,20 +86,20 @@ func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
 	// request's body is read and parsed once (readMessage); what was learnt
 	// travels in the request's context to the layers after it.
 	endpoint := chain(streamable,
-		s.recoverer,                   // first: a panic in any layer below is a 500 and a log line, not a dead server
-		checkHost,                     // a DNS-rebinding request is refused before anything reads it, whatever it asks for (mcp-go's own Host check stays on)
-		checkOrigin(o.AllowedOrigins), // a foreign or repeated Origin is refused for every method, from headers alone
-		onlyPost,                      // every other method gets 405 (stateless: no GET stream, no session), before a key is parsed or a body read
-		s.authenticate(o),             // the key and narrowing headers, headers only: readMessage knows a keyless caller before it reads the body
-		g.readMessage,                 // the body, read once under the keyless and in-flight limits, strict-checked, parsed into the context
-		g.route,                       // by the parsed method: a cancel is answered 202, a keyless tools/call 401, tool calls are bounded
+		s.recoverer, // first: a panic in any layer below is a 500 and a log line, not a dead server
+		checkHost,   // a DNS-rebinding request is refused before anything reads it, whatever it asks for (mcp-go's own Host check stays on)
+		checkOrigin(o.AllowedOrigins, s.fail.settings.AllowedOrigins), // a foreign or repeated Origin is refused for every method, from headers alone
+		onlyPost,          // every other method gets 405 (stateless: no GET stream, no session), before a key is parsed or a body read
+		s.authenticate(o), // the key and narrowing headers, headers only: readMessage knows a keyless caller before it reads the body
+		g.readMessage,     // the body, read once under the keyless and in-flight limits, strict-checked, parsed into the context
+		g.route,           // by the parsed method: a cancel is answered 202, a keyless tools/call 401, tool calls are bounded
 	)
 	mux := http.NewServeMux()
 	for _, p := range MCPPaths {
 		mux.Handle(p, endpoint)
 	}
 	for _, p := range oauthPaths {
-		mux.HandleFunc(p, noOAuth)
+		mux.HandleFunc(p, noOAuth(s.fail.settings.NoOAuth))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -142,22 +142,21 @@ var oauthPaths = []string{
 	"/register", "/authorize", "/token",
 }
 
-// NoOAuthHint is what the OAuth paths answer: there is no authorization
-// server, the caller sends its MIOSA API key. It has no double quotes or
-// angle brackets, so it reads the same raw or JSON-decoded.
-const NoOAuthHint = "miosa-mcp uses MIOSA API keys, not OAuth: there is nothing to discover or register. " +
-	"Send your key with every request as the header Authorization: Bearer msk_u_... " +
-	"(Claude Code: claude mcp add --transport http miosa URL --header 'Authorization: Bearer msk_u_...')."
-
 // noOAuth answers an OAuth discovery or registration request 404 with an
-// OAuth-style error body (RFC 6749 §5.2 fields) saying to send a key.
-// Claude Code stops at the failed registration and shows this body as the
-// tool's error instead of a bare "404 page not found" (docs/http-auth.md).
-func noOAuth(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNotFound)
-	json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": NoOAuthHint})
+// OAuth-style error body (RFC 6749 §5.2 fields) saying to send a key
+// (Settings.NoOAuth). Claude Code stops at the failed registration and
+// shows this body as the tool's error instead of a bare "404 page not
+// found" (docs/http-auth.md).
+func noOAuth(hint string) http.HandlerFunc {
+	if hint == "" {
+		hint = defaultNoOAuth
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNotFound)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": hint})
+	}
 }
 
 type ctxHTTP struct{}
@@ -246,7 +245,11 @@ func writeJSONRPCError(w http.ResponseWriter, status int, id json.RawMessage, ms
 // neither loopback nor allow-listed gets 403. Go's CrossOriginProtection is
 // not enough here: it lets GET through and trusts Origin == Host, which a
 // DNS-rebinding page satisfies.
-func checkOrigin(allowed []string) middleware {
+func checkOrigin(allowed []string, setting string) middleware {
+	see := ""
+	if setting != "" {
+		see = " (see " + setting + ")"
+	}
 	set := map[string]bool{}
 	for _, o := range allowed {
 		set[strings.TrimSuffix(strings.ToLower(o), "/")] = true
@@ -259,7 +262,7 @@ func checkOrigin(allowed []string) middleware {
 			}
 			origin := r.Header.Get("Origin")
 			if origin != "" && !set["*"] && !set[strings.ToLower(origin)] && !isLoopbackOrigin(origin) {
-				writeJSONRPCError(w, http.StatusForbidden, nil, fmt.Sprintf("forbidden: Origin %q is not allowed (see --allowed-origins)", clip(origin, 200)))
+				writeJSONRPCError(w, http.StatusForbidden, nil, fmt.Sprintf("forbidden: Origin %q is not allowed%s", clip(origin, 200), see))
 				return
 			}
 			next.ServeHTTP(w, r)

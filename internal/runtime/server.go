@@ -89,7 +89,18 @@ type Settings struct {
 	// the file cap of one directory upload, the directories allowed when
 	// the client declares no roots.
 	LocalOff, LocalMaxBytes, LocalMaxFiles, LocalAllowDirs string
+	// AllowedOrigins names the setting of the browser origins accepted
+	// over HTTP, for the 403 of a foreign Origin.
+	AllowedOrigins string
+	// NoOAuth is what the OAuth discovery and registration paths answer
+	// (http.go noOAuth); default defaultNoOAuth.
+	NoOAuth string
 }
+
+// defaultNoOAuth is Settings.NoOAuth's default. It has no double quotes or
+// angle brackets, so it reads the same raw or JSON-decoded.
+const defaultNoOAuth = "This server takes API keys, not OAuth: there is nothing to discover or register. " +
+	"Send the key with every request as the header Authorization: Bearer followed by the key."
 
 // Limits bound what one tool result may carry. Zero fields take defaults.
 type Limits struct {
