@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/miosa-osa/miosa-mcp/internal/observe"
+	"github.com/miosa-osa/miosa-mcp/internal/runtime"
 )
 
 // tracerShutdownGrace bounds how long the exit waits for buffered spans to
@@ -95,11 +97,26 @@ func metricsFlag(fs *flag.FlagSet) *string {
 }
 
 // httpErrorLog is the HTTP server's log of connection-level errors (TLS
-// handshakes, malformed requests): plain lines as before, or with
-// MIOSA_LOG_FORMAT=json warnings of the structured log.
+// handshakes, malformed requests, a panic's value): plain lines as before,
+// or with MIOSA_LOG_FORMAT=json warnings of the structured log. Both are
+// scrubbed of the configured key like every other log line.
 func httpErrorLog(in *instance, env Env) *log.Logger {
 	if in.cfg.LogFormat == "json" {
 		return slog.NewLogLogger(in.log.Handler(), slog.LevelWarn)
 	}
-	return log.New(env.Stderr, "miosa-mcp http: ", 0)
+	return log.New(scrubbedWriter{env.Stderr, runtime.NewScrubber(in.cfg.APIKey)}, "miosa-mcp http: ", 0)
+}
+
+// scrubbedWriter writes each line scrubbed of the keys; log.Logger writes
+// a whole line per call, so a key is never split across writes.
+type scrubbedWriter struct {
+	w  io.Writer
+	sc *runtime.Scrubber
+}
+
+func (s scrubbedWriter) Write(p []byte) (int, error) {
+	if _, err := s.w.Write(s.sc.Bytes(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

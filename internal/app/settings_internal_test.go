@@ -40,3 +40,19 @@ func TestSettingsNameTheAppsSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPErrorLogIsScrubbed: the HTTP server's own log of connection
+// errors (net/http writes it, with a panic's value or a peer's bytes) never
+// carries the configured key, in either log format.
+func TestHTTPErrorLogIsScrubbed(t *testing.T) {
+	const key = "msk_u_errorlog_Zt4Kq9Wm2Lp7Vx"
+	for _, format := range []string{"text", "json"} {
+		var stderr strings.Builder
+		cfg := Config{APIKey: runtime.NewAPIKey(key), LogFormat: format}
+		in := &instance{cfg: cfg, log: newLogger(&stderr, 0, format, cfg.APIKey)}
+		httpErrorLog(in, Env{Stderr: &stderr}).Printf("http: panic serving 127.0.0.1:1: token %s (its tail %s)", key, key[len(key)-12:])
+		if got := stderr.String(); got == "" || strings.Contains(got, key[len("msk_u_"):len("msk_u_")+10]) || strings.Contains(got, key[len(key)-10:]) {
+			t.Errorf("%s: the error log reads %q", format, got)
+		}
+	}
+}
