@@ -30,7 +30,8 @@ type Call struct {
 	args     map[string]json.RawMessage
 	defaults map[string]string // server settings for EnvDefault
 	idemKey  string
-	local    *localCall // a local-file transfer in progress (local.go)
+	local    *localCall   // a local-file transfer in progress (local.go)
+	res      *resourceUse // the call's resource context (resources.go)
 }
 
 // ArgError is a problem with the caller's arguments. Nothing was sent.
