@@ -13,7 +13,7 @@ import (
 // checkpointsTools returns the checkpoints toolset's tools in tools.yaml order.
 func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// checkpoint_create: tools.yaml:506 → POST /computers/{computer_id}/snapshots
+		// checkpoint_create: tools.yaml:512 → POST /computers/{computer_id}/snapshots
 		{
 			Name:        "checkpoint_create",
 			Toolset:     "checkpoints",
@@ -58,7 +58,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateCheckpointWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// checkpoint_list: tools.yaml:511 → GET /computers/{computer_id}/snapshots
+		// checkpoint_list: tools.yaml:517 → GET /computers/{computer_id}/snapshots
 		{
 			Name:        "checkpoint_list",
 			Toolset:     "checkpoints",
@@ -95,7 +95,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListCheckpoints(ctx, computerIdParam)
 			},
 		},
-		// checkpoint_restore: tools.yaml:516 → POST /computers/{computer_id}/restore/{snapshot_id}
+		// checkpoint_restore: tools.yaml:522 → POST /computers/{computer_id}/restore/{snapshot_id}
 		{
 			Name:        "checkpoint_restore",
 			Toolset:     "checkpoints",
@@ -158,7 +158,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestoreCheckpoint(ctx, computerIdParam, snapshotIdParam)
 			},
 		},
-		// checkpoint_delete: tools.yaml:532 → DELETE /computers/{computer_id}/snapshots/{snapshot_id}
+		// checkpoint_delete: tools.yaml:538 → DELETE /computers/{computer_id}/snapshots/{snapshot_id}
 		{
 			Name:        "checkpoint_delete",
 			Toolset:     "checkpoints",

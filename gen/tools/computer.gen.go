@@ -13,7 +13,7 @@ import (
 // computerTools returns the computer toolset's tools in tools.yaml order.
 func computerTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// computer_create: tools.yaml:144 → POST /computers
+		// computer_create: tools.yaml:150 → POST /computers
 		{
 			Name:        "computer_create",
 			Toolset:     "computer",
@@ -74,7 +74,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateComputerWithBody(ctx, "application/json", body)
 			},
 		},
-		// computer_list: tools.yaml:165 → GET /computers
+		// computer_list: tools.yaml:171 → GET /computers
 		{
 			Name:        "computer_list",
 			Toolset:     "computer",
@@ -117,7 +117,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputers(ctx, &params)
 			},
 		},
-		// computer_get: tools.yaml:170 → GET /computers/{computer_id}
+		// computer_get: tools.yaml:176 → GET /computers/{computer_id}
 		{
 			Name:        "computer_get",
 			Toolset:     "computer",
@@ -154,7 +154,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_update: tools.yaml:177 → PATCH /computers/{computer_id}
+		// computer_update: tools.yaml:183 → PATCH /computers/{computer_id}
 		{
 			Name:        "computer_update",
 			Toolset:     "computer",
@@ -203,7 +203,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.UpdateComputerWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// computer_destroy: tools.yaml:186 → DELETE /computers/{computer_id}
+		// computer_destroy: tools.yaml:192 → DELETE /computers/{computer_id}
 		{
 			Name:        "computer_destroy",
 			Toolset:     "computer",
@@ -239,7 +239,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_start: tools.yaml:193 → POST /computers/{computer_id}/start
+		// computer_start: tools.yaml:199 → POST /computers/{computer_id}/start
 		{
 			Name:        "computer_start",
 			Toolset:     "computer",
@@ -294,7 +294,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StartComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_stop: tools.yaml:208 → POST /computers/{computer_id}/stop
+		// computer_stop: tools.yaml:214 → POST /computers/{computer_id}/stop
 		{
 			Name:        "computer_stop",
 			Toolset:     "computer",
@@ -331,7 +331,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StopComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_restart: tools.yaml:219 → POST /computers/{computer_id}/restart
+		// computer_restart: tools.yaml:225 → POST /computers/{computer_id}/restart
 		{
 			Name:        "computer_restart",
 			Toolset:     "computer",

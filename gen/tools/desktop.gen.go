@@ -13,7 +13,7 @@ import (
 // desktopTools returns the desktop toolset's tools in tools.yaml order.
 func desktopTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// desktop_screenshot: tools.yaml:240 → GET /computers/{computer_id}/desktop/screenshot
+		// desktop_screenshot: tools.yaml:246 → GET /computers/{computer_id}/desktop/screenshot
 		{
 			Name:        "desktop_screenshot",
 			Toolset:     "desktop",
@@ -49,7 +49,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopScreenshot(ctx, computerIdParam)
 			},
 		},
-		// desktop_click: tools.yaml:246 → POST /computers/{computer_id}/desktop/click
+		// desktop_click: tools.yaml:252 → POST /computers/{computer_id}/desktop/click
 		{
 			Name:        "desktop_click",
 			Toolset:     "desktop",
@@ -102,7 +102,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_right_click: tools.yaml:251 → POST /computers/{computer_id}/desktop/click
+		// desktop_right_click: tools.yaml:257 → POST /computers/{computer_id}/desktop/click
 		{
 			Name:        "desktop_right_click",
 			Toolset:     "desktop",
@@ -157,7 +157,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_double_click: tools.yaml:258 → POST /computers/{computer_id}/desktop/double-click
+		// desktop_double_click: tools.yaml:264 → POST /computers/{computer_id}/desktop/double-click
 		{
 			Name:        "desktop_double_click",
 			Toolset:     "desktop",
@@ -206,7 +206,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopDoubleClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_type: tools.yaml:263 → POST /computers/{computer_id}/desktop/type
+		// desktop_type: tools.yaml:269 → POST /computers/{computer_id}/desktop/type
 		{
 			Name:        "desktop_type",
 			Toolset:     "desktop",
@@ -251,7 +251,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopTypeWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key: tools.yaml:270 → POST /computers/{computer_id}/desktop/key
+		// desktop_key: tools.yaml:276 → POST /computers/{computer_id}/desktop/key
 		{
 			Name:        "desktop_key",
 			Toolset:     "desktop",
@@ -296,7 +296,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_hotkey: tools.yaml:275 → POST /computers/{computer_id}/desktop/hotkey
+		// desktop_hotkey: tools.yaml:281 → POST /computers/{computer_id}/desktop/hotkey
 		{
 			Name:        "desktop_hotkey",
 			Toolset:     "desktop",
@@ -341,7 +341,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopHotkeyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key_down: tools.yaml:280 → POST /computers/{computer_id}/desktop/key-down
+		// desktop_key_down: tools.yaml:286 → POST /computers/{computer_id}/desktop/key-down
 		{
 			Name:        "desktop_key_down",
 			Toolset:     "desktop",
@@ -386,7 +386,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyDownWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key_up: tools.yaml:285 → POST /computers/{computer_id}/desktop/key-up
+		// desktop_key_up: tools.yaml:291 → POST /computers/{computer_id}/desktop/key-up
 		{
 			Name:        "desktop_key_up",
 			Toolset:     "desktop",
@@ -431,7 +431,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyUpWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_scroll: tools.yaml:290 → POST /computers/{computer_id}/desktop/scroll
+		// desktop_scroll: tools.yaml:296 → POST /computers/{computer_id}/desktop/scroll
 		{
 			Name:        "desktop_scroll",
 			Toolset:     "desktop",
@@ -488,7 +488,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopScrollWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_drag: tools.yaml:295 → POST /computers/{computer_id}/desktop/drag
+		// desktop_drag: tools.yaml:301 → POST /computers/{computer_id}/desktop/drag
 		{
 			Name:        "desktop_drag",
 			Toolset:     "desktop",
@@ -545,7 +545,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopDragWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_move_cursor: tools.yaml:300 → POST /computers/{computer_id}/desktop/move
+		// desktop_move_cursor: tools.yaml:306 → POST /computers/{computer_id}/desktop/move
 		{
 			Name:        "desktop_move_cursor",
 			Toolset:     "desktop",
@@ -594,7 +594,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMoveCursorWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_mouse_down: tools.yaml:307 → POST /computers/{computer_id}/desktop/mouse-down
+		// desktop_mouse_down: tools.yaml:313 → POST /computers/{computer_id}/desktop/mouse-down
 		{
 			Name:        "desktop_mouse_down",
 			Toolset:     "desktop",
@@ -647,7 +647,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMouseDownWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_mouse_up: tools.yaml:312 → POST /computers/{computer_id}/desktop/mouse-up
+		// desktop_mouse_up: tools.yaml:318 → POST /computers/{computer_id}/desktop/mouse-up
 		{
 			Name:        "desktop_mouse_up",
 			Toolset:     "desktop",
@@ -700,7 +700,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMouseUpWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_wait: tools.yaml:317 → POST /computers/{computer_id}/desktop/wait
+		// desktop_wait: tools.yaml:323 → POST /computers/{computer_id}/desktop/wait
 		{
 			Name:        "desktop_wait",
 			Toolset:     "desktop",
@@ -745,7 +745,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopWaitWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_list_windows: tools.yaml:325 → GET /computers/{computer_id}/desktop/windows
+		// desktop_list_windows: tools.yaml:331 → GET /computers/{computer_id}/desktop/windows
 		{
 			Name:        "desktop_list_windows",
 			Toolset:     "desktop",
@@ -782,7 +782,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopListWindows(ctx, computerIdParam)
 			},
 		},
-		// desktop_launch: tools.yaml:330 → POST /computers/{computer_id}/desktop/launch
+		// desktop_launch: tools.yaml:336 → POST /computers/{computer_id}/desktop/launch
 		{
 			Name:        "desktop_launch",
 			Toolset:     "desktop",
@@ -827,7 +827,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopLaunchWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_focus_window: tools.yaml:335 → POST /computers/{computer_id}/desktop/window/focus
+		// desktop_focus_window: tools.yaml:341 → POST /computers/{computer_id}/desktop/window/focus
 		{
 			Name:        "desktop_focus_window",
 			Toolset:     "desktop",
@@ -872,7 +872,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopFocusWindowWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_set_window_size: tools.yaml:342 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
+		// desktop_set_window_size: tools.yaml:348 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
 		{
 			Name:        "desktop_set_window_size",
 			Toolset:     "desktop",
@@ -929,7 +929,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopResizeWindowWithBody(ctx, computerIdParam, windowIdParam, "application/json", body)
 			},
 		},
-		// desktop_set_window_position: tools.yaml:349 → POST /computers/{computer_id}/desktop/window/{window_id}/move
+		// desktop_set_window_position: tools.yaml:355 → POST /computers/{computer_id}/desktop/window/{window_id}/move
 		{
 			Name:        "desktop_set_window_position",
 			Toolset:     "desktop",
@@ -986,7 +986,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMoveWindowWithBody(ctx, computerIdParam, windowIdParam, "application/json", body)
 			},
 		},
-		// desktop_maximize_window: tools.yaml:356 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
+		// desktop_maximize_window: tools.yaml:362 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
 		{
 			Name:        "desktop_maximize_window",
 			Toolset:     "desktop",
@@ -1031,7 +1031,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMaximizeWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_minimize_window: tools.yaml:363 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
+		// desktop_minimize_window: tools.yaml:369 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
 		{
 			Name:        "desktop_minimize_window",
 			Toolset:     "desktop",
@@ -1076,7 +1076,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMinimizeWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_close_window: tools.yaml:370 → POST /computers/{computer_id}/desktop/window/{window_id}/close
+		// desktop_close_window: tools.yaml:376 → POST /computers/{computer_id}/desktop/window/{window_id}/close
 		{
 			Name:        "desktop_close_window",
 			Toolset:     "desktop",
@@ -1121,7 +1121,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopCloseWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_get_screen_size: tools.yaml:378 → GET /computers/{computer_id}/desktop/screen-size
+		// desktop_get_screen_size: tools.yaml:384 → GET /computers/{computer_id}/desktop/screen-size
 		{
 			Name:        "desktop_get_screen_size",
 			Toolset:     "desktop",
@@ -1158,7 +1158,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetScreenSize(ctx, computerIdParam)
 			},
 		},
-		// desktop_get_cursor_position: tools.yaml:383 → GET /computers/{computer_id}/desktop/cursor
+		// desktop_get_cursor_position: tools.yaml:389 → GET /computers/{computer_id}/desktop/cursor
 		{
 			Name:        "desktop_get_cursor_position",
 			Toolset:     "desktop",
@@ -1195,7 +1195,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetCursorPosition(ctx, computerIdParam)
 			},
 		},
-		// desktop_get_clipboard: tools.yaml:388 → GET /computers/{computer_id}/desktop/clipboard
+		// desktop_get_clipboard: tools.yaml:394 → GET /computers/{computer_id}/desktop/clipboard
 		{
 			Name:        "desktop_get_clipboard",
 			Toolset:     "desktop",
@@ -1232,7 +1232,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetClipboard(ctx, computerIdParam)
 			},
 		},
-		// desktop_set_clipboard: tools.yaml:393 → POST /computers/{computer_id}/desktop/clipboard
+		// desktop_set_clipboard: tools.yaml:399 → POST /computers/{computer_id}/desktop/clipboard
 		{
 			Name:        "desktop_set_clipboard",
 			Toolset:     "desktop",
@@ -1277,7 +1277,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopSetClipboardWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_get_desktop_env: tools.yaml:400 → GET /computers/{computer_id}/desktop/environment
+		// desktop_get_desktop_env: tools.yaml:406 → GET /computers/{computer_id}/desktop/environment
 		{
 			Name:        "desktop_get_desktop_env",
 			Toolset:     "desktop",
@@ -1314,7 +1314,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetEnvironment(ctx, computerIdParam)
 			},
 		},
-		// desktop_set_wallpaper: tools.yaml:405 → POST /computers/{computer_id}/desktop/wallpaper
+		// desktop_set_wallpaper: tools.yaml:411 → POST /computers/{computer_id}/desktop/wallpaper
 		{
 			Name:        "desktop_set_wallpaper",
 			Toolset:     "desktop",
@@ -1359,7 +1359,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopSetWallpaperWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_accessibility_tree: tools.yaml:412 → GET /computers/{computer_id}/desktop/accessibility-tree
+		// desktop_accessibility_tree: tools.yaml:418 → GET /computers/{computer_id}/desktop/accessibility-tree
 		{
 			Name:        "desktop_accessibility_tree",
 			Toolset:     "desktop",

@@ -13,7 +13,7 @@ import (
 // filesTools returns the files toolset's tools in tools.yaml order.
 func filesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// file_bash: tools.yaml:422 → POST /computers/{computer_id}/exec
+		// file_bash: tools.yaml:428 → POST /computers/{computer_id}/exec
 		{
 			Name:        "file_bash",
 			Toolset:     "files",
@@ -62,7 +62,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExecComputerWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_write: tools.yaml:431 → POST /computers/{computer_id}/files/write
+		// file_write: tools.yaml:437 → POST /computers/{computer_id}/files/write
 		{
 			Name:        "file_write",
 			Toolset:     "files",
@@ -132,7 +132,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.WriteComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_read: tools.yaml:448 → GET /computers/{computer_id}/files/download
+		// file_read: tools.yaml:454 → GET /computers/{computer_id}/files/download
 		{
 			Name:        "file_read",
 			Toolset:     "files",
@@ -184,7 +184,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DownloadComputerFile(ctx, computerIdParam, &params)
 			},
 		},
-		// file_list: tools.yaml:459 → GET /computers/{computer_id}/files
+		// file_list: tools.yaml:465 → GET /computers/{computer_id}/files
 		{
 			Name:        "file_list",
 			Toolset:     "files",
@@ -229,7 +229,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerFiles(ctx, computerIdParam, &params)
 			},
 		},
-		// file_stat: tools.yaml:464 → POST /computers/{computer_id}/files/stat
+		// file_stat: tools.yaml:470 → POST /computers/{computer_id}/files/stat
 		{
 			Name:        "file_stat",
 			Toolset:     "files",
@@ -274,7 +274,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StatComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_mkdir: tools.yaml:472 → POST /computers/{computer_id}/files/mkdir
+		// file_mkdir: tools.yaml:478 → POST /computers/{computer_id}/files/mkdir
 		{
 			Name:        "file_mkdir",
 			Toolset:     "files",
@@ -323,7 +323,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.MkdirComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_rename: tools.yaml:481 → POST /computers/{computer_id}/files/rename
+		// file_rename: tools.yaml:487 → POST /computers/{computer_id}/files/rename
 		{
 			Name:        "file_rename",
 			Toolset:     "files",
@@ -372,7 +372,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RenameComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_copy: tools.yaml:488 → POST /computers/{computer_id}/files/copy
+		// file_copy: tools.yaml:494 → POST /computers/{computer_id}/files/copy
 		{
 			Name:        "file_copy",
 			Toolset:     "files",
@@ -425,7 +425,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CopyComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_delete: tools.yaml:496 → DELETE /computers/{computer_id}/files
+		// file_delete: tools.yaml:502 → DELETE /computers/{computer_id}/files
 		{
 			Name:        "file_delete",
 			Toolset:     "files",

@@ -13,7 +13,7 @@ import (
 // servicesTools returns the services toolset's tools in tools.yaml order.
 func servicesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// service_create: tools.yaml:542 → POST /computers/{computer_id}/services
+		// service_create: tools.yaml:548 → POST /computers/{computer_id}/services
 		{
 			Name:        "service_create",
 			Toolset:     "services",
@@ -78,7 +78,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateServiceWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// service_list: tools.yaml:547 → GET /computers/{computer_id}/services
+		// service_list: tools.yaml:553 → GET /computers/{computer_id}/services
 		{
 			Name:        "service_list",
 			Toolset:     "services",
@@ -115,7 +115,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListServices(ctx, computerIdParam)
 			},
 		},
-		// service_start: tools.yaml:552 → POST /computers/{computer_id}/services/{service_id}/start
+		// service_start: tools.yaml:558 → POST /computers/{computer_id}/services/{service_id}/start
 		{
 			Name:        "service_start",
 			Toolset:     "services",
@@ -160,7 +160,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StartService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_stop: tools.yaml:559 → POST /computers/{computer_id}/services/{service_id}/stop
+		// service_stop: tools.yaml:565 → POST /computers/{computer_id}/services/{service_id}/stop
 		{
 			Name:        "service_stop",
 			Toolset:     "services",
@@ -205,7 +205,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StopService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_restart: tools.yaml:566 → POST /computers/{computer_id}/services/{service_id}/restart
+		// service_restart: tools.yaml:572 → POST /computers/{computer_id}/services/{service_id}/restart
 		{
 			Name:        "service_restart",
 			Toolset:     "services",
@@ -250,7 +250,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestartService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_logs: tools.yaml:571 → GET /computers/{computer_id}/services/{service_id}/logs
+		// service_logs: tools.yaml:577 → GET /computers/{computer_id}/services/{service_id}/logs
 		{
 			Name:        "service_logs",
 			Toolset:     "services",
@@ -309,7 +309,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetServiceLogs(ctx, computerIdParam, serviceIdParam, &params)
 			},
 		},
-		// service_delete: tools.yaml:579 → DELETE /computers/{computer_id}/services/{service_id}
+		// service_delete: tools.yaml:585 → DELETE /computers/{computer_id}/services/{service_id}
 		{
 			Name:        "service_delete",
 			Toolset:     "services",

@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"regexp"
@@ -342,4 +343,60 @@ func TestInstructionsBudget(t *testing.T) {
 		t.Errorf("narrowed/mock instructions wrong:\n%s", small)
 	}
 	t.Logf("instructions: %d tokens", n)
+}
+
+// TestInstructionsFitEveryMode: in every mode and tool selection (--mock or
+// not, each profile, read-only, each toolset, local files on or off) the
+// instructions stay at or under runtime.MaxInstructionsChars (Claude Code
+// cuts at 4,096), the first line says what MIOSA is and what the server
+// offers, and the mock notice comes second (#11 §3).
+func TestInstructionsFitEveryMode(t *testing.T) {
+	cat := catalog(t)
+	sels := map[string]runtime.Selection{"all": {}, "read-only": {ReadOnly: true}}
+	for _, p := range tools.Profiles {
+		sels["profile "+p.Name] = runtime.Selection{Toolsets: []string{p.Name}}
+	}
+	for _, ts := range tools.Toolsets {
+		sels["toolset "+ts.Name] = runtime.Selection{Toolsets: []string{ts.Name}}
+	}
+	maxLen, maxMode := 0, ""
+	for _, name := range sortedKeys(sels) {
+		sel, err := runtime.Select(cat, tools.Toolsets, tools.Profiles, sels[name])
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, local := range []bool{false, true} {
+			enabled := sel
+			if local {
+				enabled = runtime.LocalVariants(sel)
+			}
+			for _, mock := range []bool{false, true} {
+				mode := fmt.Sprintf("%s, local files %v, mock %v", name, local, mock)
+				ins := runtime.BuildInstructions(tools.Instructions, tools.Toolsets, enabled, mock)
+				if len(ins) > maxLen {
+					maxLen, maxMode = len(ins), mode
+				}
+				lines := strings.Split(ins, "\n")
+				if !strings.HasPrefix(lines[0], "MIOSA is ") || strings.Contains(strings.ToUpper(lines[0]), "MOCK") {
+					t.Errorf("%s: first line %q does not say what MIOSA is", mode, lines[0])
+				}
+				if mock != (len(lines) > 1 && lines[1] == runtime.MockNotice) {
+					t.Errorf("%s: line 2 is %q", mode, lines[min(1, len(lines)-1)])
+				}
+			}
+		}
+	}
+	if maxLen > runtime.MaxInstructionsChars {
+		t.Errorf("instructions are %d characters with %s, over %d", maxLen, maxMode, runtime.MaxInstructionsChars)
+	}
+	t.Logf("instructions: at most %d characters (%s)", maxLen, maxMode)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
