@@ -65,7 +65,11 @@ func DeploymentPublish(ctx context.Context, c *runtime.Call, cl client.ClientInt
 	if err != nil {
 		return nil, err
 	}
-	resp, err := cl.PublishDeploymentWithBody(ctx, dep, nil, "application/json", body)
+	var params client.PublishDeploymentParams // the call's Idempotency-Key
+	if err := c.Params(&params); err != nil {
+		return nil, err
+	}
+	resp, err := cl.PublishDeploymentWithBody(ctx, dep, &params, "application/json", body)
 	if err != nil || resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		return resp, err
 	}
@@ -107,7 +111,8 @@ func publishTarget(ctx context.Context, c *runtime.Call, cl client.ClientInterfa
 	}
 	src := "sandbox"
 	cb, _ := json.Marshal(client.CreateDeploymentJSONRequestBody{Name: name, SourceType: (*client.CreateDeploymentJSONBodySourceType)(&src)})
-	cr, err := cl.CreateDeploymentWithBody(ctx, nil, "application/json", bytes.NewReader(cb))
+	key := client.IdempotencyKey(runtime.NewIdempotencyKey())
+	cr, err := cl.CreateDeploymentWithBody(ctx, &client.CreateDeploymentParams{IdempotencyKey: &key}, "application/json", bytes.NewReader(cb))
 	if err != nil {
 		return "", "", nil, err
 	}

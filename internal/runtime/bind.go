@@ -52,6 +52,10 @@ func NewCall(t *Tool, args map[string]json.RawMessage, defaults map[string]strin
 	return c
 }
 
+// NewIdempotencyKey is a fresh Idempotency-Key, for a composite handler's
+// own create requests (each retry of one request repeats its key).
+func NewIdempotencyKey() string { return newIdempotencyKey() }
+
 func newIdempotencyKey() string {
 	var b [16]byte
 	rand.Read(b[:])
