@@ -369,7 +369,7 @@ func pick(k *Resource, tool, arg string, items []map[string]any, more bool) (str
 	listed := all
 	switch {
 	case len(running) > 1:
-		fmt.Fprintf(&b, ", and the account has %d %s%ss, so none was picked", len(running), state, k.Kind)
+		fmt.Fprintf(&b, ", and the account has %d %s%s, so none was picked", len(running), state, plural(k.Kind))
 		listed = append(running, others(all, running)...)
 	case len(starting) > 1:
 		fmt.Fprintf(&b, ", and the account has no running %s but %d on their way, so none was picked", k.Kind, len(starting))
@@ -390,6 +390,16 @@ func pick(k *Resource, tool, arg string, items []map[string]any, more bool) (str
 	}
 	fmt.Fprintf(&b, ". Pass %s (%s lists them), or create one with %s.", arg, k.List, k.Create)
 	return "", "", &contextError{b.String()}
+}
+
+// plural is the plural of a kind (lower-case English words).
+func plural(kind string) string {
+	for _, end := range []string{"s", "x", "ch", "sh"} {
+		if strings.HasSuffix(kind, end) {
+			return kind + "es"
+		}
+	}
+	return kind + "s"
 }
 
 // others are the candidates of all not in some.
