@@ -2,6 +2,8 @@ package e2e_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -230,6 +232,72 @@ func TestOmittedIDFallbacks(t *testing.T) {
 		t.Run(tr.name+"/an unknown id says where ids come from", func(t *testing.T) {
 			s := newMockSession(t, tr.stdio)
 			s.refused("database_get", map[string]any{"id": "db_nope"}, "HTTP 404", "Check the id: database ids come from database_create or database_list")
+		})
+	}
+}
+
+// TestPublishWithoutDeploymentRequests: deployment_publish without an id,
+// over HTTP (no session), as the API receives it: the sandbox's name, one
+// page of deployments, then a publish into the one named after the
+// sandbox, or a new deployment (with its own Idempotency-Key) named so.
+func TestPublishWithoutDeploymentRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		existing []any
+		want     []wantRequest
+		first    string
+	}{
+		{
+			name:     "creates one named after the sandbox",
+			existing: []any{map[string]any{"id": "dep-other", "name": "other"}},
+			want: []wantRequest{
+				{Method: "GET", Path: "/api/v1/sandboxes/sb-9"},
+				{Method: "GET", Path: "/api/v1/deployments", Query: url.Values{"limit": {"100"}}},
+				{Method: "POST", Path: "/api/v1/deployments", JSON: map[string]any{"name": "next-app", "source_type": "sandbox"}, Idempotent: true},
+				{Method: "POST", Path: "/api/v1/deployments/dep-new/publish", JSON: map[string]any{"source_sandbox_id": "sb-9", "kind": "static", "output_path": "/workspace/.next/out"}, Idempotent: true},
+			},
+			first: `Used deployment dep-new (created for sandbox sb-9 and named "next-app" after it).`,
+		},
+		{
+			name:     "reuses the one named after the sandbox",
+			existing: []any{map[string]any{"id": "dep-old", "name": "next-app"}, map[string]any{"id": "dep-next", "name": "next-app"}},
+			want: []wantRequest{
+				{Method: "GET", Path: "/api/v1/sandboxes/sb-9"},
+				{Method: "GET", Path: "/api/v1/deployments", Query: url.Values{"limit": {"100"}}},
+				{Method: "POST", Path: "/api/v1/deployments/dep-next/publish", JSON: map[string]any{"source_sandbox_id": "sb-9", "kind": "static", "output_path": "/workspace/.next/out"}, Idempotent: true},
+			},
+			first: `Used deployment dep-next (the deployment named "next-app" after sandbox sb-9).`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newUpstream(t)
+			up.respond = func(w http.ResponseWriter, r *http.Request, rec testsupport.Recorded) {
+				switch {
+				case rec.Path == "/api/v1/sandboxes/sb-9":
+					testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{"id": "sb-9", "name": "next-app", "state": "running"}})
+				case rec.Path == "/api/v1/deployments" && rec.Method == "GET":
+					testsupport.WriteJSON(w, 200, map[string]any{"data": tc.existing})
+				case rec.Path == "/api/v1/deployments":
+					testsupport.WriteJSON(w, 201, map[string]any{"data": map[string]any{"id": "dep-new", "name": "next-app", "state": "pending"}})
+				default:
+					id := strings.Split(rec.Path, "/")[4]
+					testsupport.WriteJSON(w, 200, map[string]any{"data": map[string]any{
+						"deployment": map[string]any{"id": id, "state": "building", "public_url": "https://next-app.example"}, "promoted": true,
+					}})
+				}
+			}
+			srv := testsupport.StartHTTP(t, testsupport.Binary(t), testsupport.HTTPOptions{Env: []string{"MIOSA_API_URL=" + up.URL()}})
+			c, _ := connectHTTP(t, srv, httpClientOptions{auth: "Bearer " + testKey})
+			s := &mockSession{t: t, c: c}
+			text := s.ok("deployment_publish", map[string]any{"sourceSandboxId": "sb-9", "kind": "static", "outputPath": "/workspace/.next/out"}, `.`)
+			got := up.Take()
+			assertRequests(t, got, tc.want, testKey)
+			if len(got) == 4 && got[2].Header.Get("Idempotency-Key") == got[3].Header.Get("Idempotency-Key") {
+				t.Errorf("the create and the publish share an Idempotency-Key")
+			}
+			if want := tc.first + "\nLive URL: https://next-app.example (serving once deployment "; !strings.HasPrefix(text, want) {
+				t.Errorf("result starts:\n%s\nwant:\n%s", text, want)
+			}
 		})
 	}
 }
