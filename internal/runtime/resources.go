@@ -270,19 +270,26 @@ func (r *resources) resolve(ctx context.Context, mem *resourceMemory, t *Tool, a
 // candidate is one list item as a candidate.
 type candidate struct{ id, name, status string }
 
+// String is how an error lists the candidate: its id, name and status,
+// each clipped (they are the API's text, and ten of them must leave room
+// for the advice that follows).
 func (c candidate) String() string {
 	var extra []string
 	if c.name != "" {
-		extra = append(extra, c.name)
+		extra = append(extra, clip(c.name, maxCandidateText))
 	}
 	if c.status != "" {
-		extra = append(extra, c.status)
+		extra = append(extra, clip(c.status, maxCandidateText))
 	}
+	id := clip(c.id, 2*maxCandidateText)
 	if len(extra) == 0 {
-		return c.id
+		return id
 	}
-	return c.id + " (" + strings.Join(extra, ", ") + ")"
+	return id + " (" + strings.Join(extra, ", ") + ")"
 }
+
+// maxCandidateText clips a candidate's name and status (its id: twice).
+const maxCandidateText = 60
 
 // listItems reads the items of a list answer ({"data": […]}, {"data":
 // {"items": […]}} or a bare array) and whether more pages follow.
@@ -582,6 +589,9 @@ func (r *resources) notFoundAdvice(t *Tool) string {
 	k := r.kinds[t.Resource.Kind]
 	if k == nil {
 		return ""
+	}
+	if strings.Count(t.Path, "{") > 1 { // the 404 may be about the other id
+		return fmt.Sprintf("Check the ids: %s ids come from %s or %s, the others from the matching list tool; the resource may have been destroyed.", k.Kind, k.Create, k.List)
 	}
 	return fmt.Sprintf("Check the %s: %s ids come from %s or %s, and the %s may have been destroyed.", t.Resource.Arg, k.Kind, k.Create, k.List, k.Kind)
 }
