@@ -92,8 +92,11 @@ func (f *failures) text(sc *Scrubber, t *Tool, err error) string {
 		te *transportError
 		ue *upstreamError
 		ie *informationalStatus
+		le *lookupError
 	)
 	switch {
+	case errors.As(err, &le): // the list call that looks up an omitted id (resources.go)
+		return fmt.Sprintf("%s was called without %s, so %s was called to find the %s, and it failed: %s", le.tool, le.arg, le.list.Name, le.kind, f.text(sc, le.list, le.err))
 	case errors.As(err, &ae):
 		return "Invalid arguments for " + t.Name + ": " + ae.Msg + "."
 	case errors.As(err, &ue):

@@ -63,14 +63,6 @@ type Resource struct {
 	Running, Starting []string
 }
 
-// ResourceListSize is the page size of the list call that finds the
-// candidates: enough to see every resource of a typical account, few
-// enough to stay one quick call.
-const ResourceListSize = 50
-
-// MaxCandidates is how many candidates an error lists.
-const MaxCandidates = 10
-
 // The reasons a result gives for the resource it used.
 const (
 	whySession = "the most recent one in this session"
@@ -211,6 +203,18 @@ type contextError struct{ msg string }
 
 func (e *contextError) Error() string { return e.msg }
 
+// lookupError is a list call, made to find an omitted id, that failed:
+// errors.go words it as the list tool's failure, after saying why the list
+// was called.
+type lookupError struct {
+	tool, arg, kind string
+	list            *Tool
+	err             error
+}
+
+func (e *lookupError) Error() string { return e.err.Error() }
+func (e *lookupError) Unwrap() error { return e.err }
+
 // bindResources runs before the request is built. An id the caller passed
 // is only noted (it is remembered if the call succeeds); a missing id of a
 // tool with fallback full is picked and set as the argument.
@@ -260,7 +264,7 @@ func (r *resources) resolve(ctx context.Context, mem *resourceMemory, t *Tool, a
 	}
 	rep, err := r.send.send(ctx, lt, NewCall(lt, args, nil), lt.Call)
 	if err != nil {
-		return "", "", err
+		return "", "", &lookupError{tool: t.Name, arg: arg, kind: kind, list: lt, err: err}
 	}
 	defer rep.done()
 	items, more := listItems(rep.body.data)
@@ -438,7 +442,7 @@ func (u *resourceUse) created(t *Tool, rep *reply) {
 // becomes the session's current one if the call succeeded, and is
 // forgotten if the API no longer knows it; the result starts with which
 // resource was used and why.
-func (u *resourceUse) finish(t *Tool, res *mcp.CallToolResult, err error) {
+func (u *resourceUse) finishResources(t *Tool, res *mcp.CallToolResult, err error) {
 	if u == nil {
 		return
 	}

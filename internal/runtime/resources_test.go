@@ -25,6 +25,8 @@ type widgetAccount struct {
 	// echoKey makes the answers carry the caller's key, as a hostile or
 	// broken API might.
 	echoKey bool
+	// listStatus, when set, is the list's answer status (an error body).
+	listStatus int
 }
 
 func (a *widgetAccount) find(id string) map[string]any {
@@ -41,6 +43,8 @@ func (a *widgetAccount) serve(w http.ResponseWriter, r *http.Request) {
 	defer a.mu.Unlock()
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/api/v1/widgets"), "/")
 	switch {
+	case len(parts) == 1 && r.Method == http.MethodGet && a.listStatus != 0:
+		testsupport.WriteJSON(w, a.listStatus, map[string]any{"error": map[string]any{"code": "FORBIDDEN", "message": "no list scope"}})
 	case len(parts) == 1 && r.Method == http.MethodGet:
 		body := map[string]any{"data": a.widgets}
 		if a.cursor != "" {
@@ -269,6 +273,25 @@ func TestDestructiveToolsNeverGuess(t *testing.T) {
 			}
 			if len(up.Requests()) != n {
 				t.Errorf("a request was sent: %+v", up.Requests()[n:])
+			}
+		})
+	}
+}
+
+// TestLookupFailure: the list call that looks for an omitted id fails:
+// the error says why it was called, then words the list's failure.
+func TestLookupFailure(t *testing.T) {
+	for _, tr := range resourceClients {
+		t.Run(tr.name, func(t *testing.T) {
+			acct := &widgetAccount{listStatus: http.StatusForbidden}
+			c, up := resourceClient(t, tr.stdio, acct)
+			res := testsupport.MustCall(t, c, "widget_get", map[string]any{})
+			want := "widget_get was called without id, so widget_list was called to find the widget, and it failed: MIOSA API error from widget_list: HTTP 403 Forbidden (FORBIDDEN): no list scope."
+			if text := testsupport.ResultText(res); !res.IsError || !strings.HasPrefix(text, want) || !strings.Contains(text, "lacks the scope widget_list needs") {
+				t.Errorf("got %s", text)
+			}
+			if n := len(up.Requests()); n != 1 {
+				t.Errorf("%d requests, want the list alone", n)
 			}
 		})
 	}

@@ -248,7 +248,8 @@ func (s *Server) Tool(name string) (*Tool, bool) { t, ok := s.tools[name]; retur
 //	                       argument is sent where they are off and, once the
 //	                       arguments are valid, within its rate
 //	validate (validate.go) the arguments against t's input schema
-//	bind     (bind.go)     the arguments bound to t's request: path values,
+//	bind     (bind.go)     the arguments bound to t's request: an omitted
+//	                       resource id picked (resources.go), path values,
 //	                       parameters, one JSON body; a call naming a local
 //	                       path (stdio) sends and shapes in local.go instead
 //	send     (send.go)     the request, under the timeout, and its answer read
@@ -266,8 +267,8 @@ func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
 		if err != nil {
 			res = s.fail.result(sc, t, err)
 		}
-		use.finish(t, res, err) // the resource used, first in the result
-		sc.Result(res)          // whatever a stage built, no channel carries the key
+		use.finishResources(t, res, err) // the resource used, first in the result
+		sc.Result(res)                   // whatever a stage built, no channel carries the key
 		s.log.DebugContext(ctx, "tool call", "tool", t.Name, "error", res.IsError, "duration", time.Since(start))
 		return res, nil
 	}
