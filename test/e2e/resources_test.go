@@ -141,6 +141,8 @@ func TestDocsWorkflowsAsWritten(t *testing.T) {
 			// Deploy a sandbox to production.
 			sbx := sandboxIDRE.FindString(s.ok("sandbox_create", map[string]any{"name": "next-app", "wait": true}, `"state":\s*"running"`))
 			s.ok("sandbox_exec", map[string]any{"command": "npm run build"}, `"exit_code":\s*0\b`)
+			// A composite whose id falls back like any other tool's.
+			s.ok("sandbox_python", map[string]any{"code": "print(6*7)"}, `^Used sandbox `+sbx+` `)
 			pub := s.ok("deployment_publish", map[string]any{"sourceSandboxId": sbx, "kind": "static", "outputPath": "/workspace/.next/out"}, `Live URL: https://`)
 			dep := deploymentIDRE.FindString(pub)
 			if !strings.HasPrefix(pub, "Used deployment "+dep+` (created for sandbox `+sbx+` and named "next-app" after it).`) {
