@@ -13,7 +13,7 @@ import (
 // cronTools returns the cron toolset's tools in tools.yaml order.
 func cronTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// cron_list: tools.yaml:1148 → GET /cron-jobs
+		// cron_list: tools.yaml:1150 → GET /cron-jobs
 		{
 			Name:        "cron_list",
 			Toolset:     "cron",
@@ -52,7 +52,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListCronJobs(ctx, &params)
 			},
 		},
-		// cron_create: tools.yaml:1153 → POST /cron-jobs
+		// cron_create: tools.yaml:1155 → POST /cron-jobs
 		{
 			Name:        "cron_create",
 			Toolset:     "cron",
@@ -113,7 +113,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateCronJobWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// cron_delete: tools.yaml:1160 → DELETE /cron-jobs/{cron_job_id}
+		// cron_delete: tools.yaml:1162 → DELETE /cron-jobs/{cron_job_id}
 		{
 			Name:        "cron_delete",
 			Toolset:     "cron",
@@ -149,7 +149,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteCronJob(ctx, cronJobIdParam)
 			},
 		},
-		// cron_pause: tools.yaml:1167 → POST /cron-jobs/{cron_job_id}/pause
+		// cron_pause: tools.yaml:1169 → POST /cron-jobs/{cron_job_id}/pause
 		{
 			Name:        "cron_pause",
 			Toolset:     "cron",
@@ -186,7 +186,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.PauseCronJob(ctx, cronJobIdParam)
 			},
 		},
-		// cron_resume: tools.yaml:1176 → POST /cron-jobs/{cron_job_id}/resume
+		// cron_resume: tools.yaml:1178 → POST /cron-jobs/{cron_job_id}/resume
 		{
 			Name:        "cron_resume",
 			Toolset:     "cron",
@@ -223,7 +223,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ResumeCronJob(ctx, cronJobIdParam)
 			},
 		},
-		// cron_run_now: tools.yaml:1185 → POST /cron-jobs/{cron_job_id}/run-now
+		// cron_run_now: tools.yaml:1187 → POST /cron-jobs/{cron_job_id}/run-now
 		{
 			Name:        "cron_run_now",
 			Toolset:     "cron",

@@ -13,7 +13,7 @@ import (
 // databasesTools returns the databases toolset's tools in tools.yaml order.
 func databasesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// database_list: tools.yaml:1053 → GET /databases
+		// database_list: tools.yaml:1055 → GET /databases
 		{
 			Name:        "database_list",
 			Toolset:     "databases",
@@ -52,7 +52,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDatabases(ctx, &params)
 			},
 		},
-		// database_create: tools.yaml:1058 → POST /databases
+		// database_create: tools.yaml:1060 → POST /databases
 		{
 			Name:        "database_create",
 			Toolset:     "databases",
@@ -127,7 +127,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateDatabaseWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// database_get: tools.yaml:1066 → GET /databases/{database_id}
+		// database_get: tools.yaml:1068 → GET /databases/{database_id}
 		{
 			Name:        "database_get",
 			Toolset:     "databases",
@@ -164,7 +164,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDatabase(ctx, databaseIdParam)
 			},
 		},
-		// database_delete: tools.yaml:1073 → DELETE /databases/{database_id}
+		// database_delete: tools.yaml:1075 → DELETE /databases/{database_id}
 		{
 			Name:        "database_delete",
 			Toolset:     "databases",
@@ -200,7 +200,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteDatabase(ctx, databaseIdParam)
 			},
 		},
-		// database_credentials: tools.yaml:1080 → GET /databases/{database_id}/credentials
+		// database_credentials: tools.yaml:1082 → GET /databases/{database_id}/credentials
 		{
 			Name:        "database_credentials",
 			Toolset:     "databases",
@@ -237,7 +237,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDatabaseCredentials(ctx, databaseIdParam)
 			},
 		},
-		// database_logs: tools.yaml:1087 → GET /databases/{database_id}/logs
+		// database_logs: tools.yaml:1089 → GET /databases/{database_id}/logs
 		{
 			Name:        "database_logs",
 			Toolset:     "databases",

@@ -14,7 +14,7 @@ import (
 // deploymentsTools returns the deployments toolset's tools in tools.yaml order.
 func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// deployment_list: tools.yaml:870 → GET /deployments
+		// deployment_list: tools.yaml:872 → GET /deployments
 		{
 			Name:        "deployment_list",
 			Toolset:     "deployments",
@@ -53,7 +53,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeployments(ctx, &params)
 			},
 		},
-		// deployment_get: tools.yaml:881 → GET /deployments/{deployment_id}
+		// deployment_get: tools.yaml:883 → GET /deployments/{deployment_id}
 		{
 			Name:        "deployment_get",
 			Toolset:     "deployments",
@@ -90,7 +90,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDeployment(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_create: tools.yaml:888 → POST /deployments
+		// deployment_create: tools.yaml:890 → POST /deployments
 		{
 			Name:        "deployment_create",
 			Toolset:     "deployments",
@@ -155,7 +155,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateDeploymentWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// deployment_delete: tools.yaml:898 → DELETE /deployments/{deployment_id}
+		// deployment_delete: tools.yaml:900 → DELETE /deployments/{deployment_id}
 		{
 			Name:        "deployment_delete",
 			Toolset:     "deployments",
@@ -191,7 +191,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteDeployment(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_publish: tools.yaml:905 → POST /deployments/{deployment_id}/publish
+		// deployment_publish: tools.yaml:907 → POST /deployments/{deployment_id}/publish
 		{
 			Name:        "deployment_publish",
 			Toolset:     "deployments",
@@ -280,7 +280,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return composite.DeploymentPublish(ctx, c, cl)
 			},
 		},
-		// deployment_rollback: tools.yaml:926 → POST /deployments/{deployment_id}/rollback
+		// deployment_rollback: tools.yaml:928 → POST /deployments/{deployment_id}/rollback
 		{
 			Name:        "deployment_rollback",
 			Toolset:     "deployments",
@@ -335,7 +335,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RollbackDeploymentWithBody(ctx, deploymentIdParam, &params, "application/json", body)
 			},
 		},
-		// deployment_env_list: tools.yaml:934 → GET /deployments/{deployment_id}/env
+		// deployment_env_list: tools.yaml:936 → GET /deployments/{deployment_id}/env
 		{
 			Name:        "deployment_env_list",
 			Toolset:     "deployments",
@@ -372,7 +372,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeploymentEnv(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_env_set: tools.yaml:941 → POST /deployments/{deployment_id}/env
+		// deployment_env_set: tools.yaml:943 → POST /deployments/{deployment_id}/env
 		{
 			Name:        "deployment_env_set",
 			Toolset:     "deployments",
@@ -421,7 +421,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetDeploymentEnvWithBody(ctx, deploymentIdParam, "application/json", body)
 			},
 		},
-		// deployment_logs: tools.yaml:951 → GET /deployments/{deployment_id}/logs
+		// deployment_logs: tools.yaml:953 → GET /deployments/{deployment_id}/logs
 		{
 			Name:        "deployment_logs",
 			Toolset:     "deployments",
@@ -470,7 +470,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDeploymentLogs(ctx, deploymentIdParam, &params)
 			},
 		},
-		// deployment_version_list: tools.yaml:959 → GET /deployments/{deployment_id}/versions
+		// deployment_version_list: tools.yaml:961 → GET /deployments/{deployment_id}/versions
 		{
 			Name:        "deployment_version_list",
 			Toolset:     "deployments",
@@ -519,7 +519,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeploymentVersions(ctx, deploymentIdParam, &params)
 			},
 		},
-		// deployment_version_promote: tools.yaml:969 → POST /deployments/{deployment_id}/versions/{version_id}/promote
+		// deployment_version_promote: tools.yaml:971 → POST /deployments/{deployment_id}/versions/{version_id}/promote
 		{
 			Name:        "deployment_version_promote",
 			Toolset:     "deployments",

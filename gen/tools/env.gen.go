@@ -13,7 +13,7 @@ import (
 // envTools returns the env toolset's tools in tools.yaml order.
 func envTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// env_list: tools.yaml:595 → GET /computers/{computer_id}/env
+		// env_list: tools.yaml:597 → GET /computers/{computer_id}/env
 		{
 			Name:        "env_list",
 			Toolset:     "env",
@@ -50,7 +50,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerEnv(ctx, computerIdParam)
 			},
 		},
-		// env_set: tools.yaml:600 → POST /computers/{computer_id}/env
+		// env_set: tools.yaml:602 → POST /computers/{computer_id}/env
 		{
 			Name:        "env_set",
 			Toolset:     "env",
@@ -99,7 +99,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetComputerEnvWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// env_delete: tools.yaml:608 → DELETE /computers/{computer_id}/env/{name}
+		// env_delete: tools.yaml:610 → DELETE /computers/{computer_id}/env/{name}
 		{
 			Name:        "env_delete",
 			Toolset:     "env",
@@ -143,7 +143,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteComputerEnv(ctx, computerIdParam, nameParam)
 			},
 		},
-		// logs_tail: tools.yaml:613 → GET /computers/{computer_id}/logs
+		// logs_tail: tools.yaml:615 → GET /computers/{computer_id}/logs
 		{
 			Name:        "logs_tail",
 			Toolset:     "env",
@@ -192,7 +192,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetComputerLogs(ctx, computerIdParam, &params)
 			},
 		},
-		// domain_add: tools.yaml:619 → POST /computers/{computer_id}/domains
+		// domain_add: tools.yaml:621 → POST /computers/{computer_id}/domains
 		{
 			Name:        "domain_add",
 			Toolset:     "env",
@@ -237,7 +237,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.AddComputerDomainWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// domain_list: tools.yaml:624 → GET /computers/{computer_id}/domains
+		// domain_list: tools.yaml:626 → GET /computers/{computer_id}/domains
 		{
 			Name:        "domain_list",
 			Toolset:     "env",
@@ -274,7 +274,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerDomains(ctx, computerIdParam)
 			},
 		},
-		// domain_delete: tools.yaml:629 → DELETE /computers/{computer_id}/domains/{domain_id}
+		// domain_delete: tools.yaml:631 → DELETE /computers/{computer_id}/domains/{domain_id}
 		{
 			Name:        "domain_delete",
 			Toolset:     "env",

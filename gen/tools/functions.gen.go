@@ -13,7 +13,7 @@ import (
 // functionsTools returns the functions toolset's tools in tools.yaml order.
 func functionsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// function_list: tools.yaml:1260 → GET /functions
+		// function_list: tools.yaml:1262 → GET /functions
 		{
 			Name:        "function_list",
 			Toolset:     "functions",
@@ -52,7 +52,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListFunctions(ctx, &params)
 			},
 		},
-		// function_create: tools.yaml:1265 → POST /functions
+		// function_create: tools.yaml:1267 → POST /functions
 		{
 			Name:        "function_create",
 			Toolset:     "functions",
@@ -109,7 +109,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateFunctionWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// function_invoke: tools.yaml:1272 → POST /functions/{function_id}/invoke
+		// function_invoke: tools.yaml:1274 → POST /functions/{function_id}/invoke
 		{
 			Name:        "function_invoke",
 			Toolset:     "functions",
@@ -162,7 +162,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.InvokeFunctionWithBody(ctx, functionIdParam, "application/json", body)
 			},
 		},
-		// function_delete: tools.yaml:1289 → DELETE /functions/{function_id}
+		// function_delete: tools.yaml:1291 → DELETE /functions/{function_id}
 		{
 			Name:        "function_delete",
 			Toolset:     "functions",

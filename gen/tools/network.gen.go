@@ -13,7 +13,7 @@ import (
 // networkTools returns the network toolset's tools in tools.yaml order.
 func networkTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// network_policy_get: tools.yaml:1323 → GET /computers/{computer_id}/network-policy
+		// network_policy_get: tools.yaml:1325 → GET /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_get",
 			Toolset:     "network",
@@ -50,7 +50,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetNetworkPolicy(ctx, computerIdParam)
 			},
 		},
-		// network_policy_set: tools.yaml:1328 → PUT /computers/{computer_id}/network-policy
+		// network_policy_set: tools.yaml:1330 → PUT /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_set",
 			Toolset:     "network",
@@ -99,7 +99,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetNetworkPolicyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// network_policy_reset: tools.yaml:1333 → DELETE /computers/{computer_id}/network-policy
+		// network_policy_reset: tools.yaml:1335 → DELETE /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_reset",
 			Toolset:     "network",

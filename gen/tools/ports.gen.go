@@ -13,7 +13,7 @@ import (
 // portsTools returns the ports toolset's tools in tools.yaml order.
 func portsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// port_expose: tools.yaml:1343 → POST /computers/{computer_id}/ports
+		// port_expose: tools.yaml:1345 → POST /computers/{computer_id}/ports
 		{
 			Name:        "port_expose",
 			Toolset:     "ports",
@@ -62,7 +62,7 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExposeComputerPortWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// port_list: tools.yaml:1350 → GET /computers/{computer_id}/ports
+		// port_list: tools.yaml:1352 → GET /computers/{computer_id}/ports
 		{
 			Name:        "port_list",
 			Toolset:     "ports",
@@ -99,7 +99,7 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerPorts(ctx, computerIdParam)
 			},
 		},
-		// port_preview_url: tools.yaml:1355 → GET /computers/{computer_id}/ports/{port}/url
+		// port_preview_url: tools.yaml:1357 → GET /computers/{computer_id}/ports/{port}/url
 		{
 			Name:        "port_preview_url",
 			Toolset:     "ports",

@@ -14,7 +14,7 @@ import (
 // sandboxTools returns the sandbox toolset's tools in tools.yaml order.
 func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// sandbox_create: tools.yaml:639 → POST /sandboxes
+		// sandbox_create: tools.yaml:641 → POST /sandboxes
 		{
 			Name:        "sandbox_create",
 			Toolset:     "sandbox",
@@ -98,7 +98,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateSandboxWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// sandbox_list: tools.yaml:668 → GET /sandboxes
+		// sandbox_list: tools.yaml:670 → GET /sandboxes
 		{
 			Name:        "sandbox_list",
 			Toolset:     "sandbox",
@@ -137,7 +137,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxes(ctx, &params)
 			},
 		},
-		// sandbox_get: tools.yaml:677 → GET /sandboxes/{sandbox_id}
+		// sandbox_get: tools.yaml:679 → GET /sandboxes/{sandbox_id}
 		{
 			Name:        "sandbox_get",
 			Toolset:     "sandbox",
@@ -174,7 +174,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_exec: tools.yaml:684 → POST /sandboxes/{sandbox_id}/exec
+		// sandbox_exec: tools.yaml:686 → POST /sandboxes/{sandbox_id}/exec
 		{
 			Name:        "sandbox_exec",
 			Toolset:     "sandbox",
@@ -231,7 +231,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExecSandboxWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_destroy: tools.yaml:695 → DELETE /sandboxes/{sandbox_id}
+		// sandbox_destroy: tools.yaml:697 → DELETE /sandboxes/{sandbox_id}
 		{
 			Name:        "sandbox_destroy",
 			Toolset:     "sandbox",
@@ -268,7 +268,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_pause: tools.yaml:702 → POST /sandboxes/{sandbox_id}/pause
+		// sandbox_pause: tools.yaml:704 → POST /sandboxes/{sandbox_id}/pause
 		{
 			Name:        "sandbox_pause",
 			Toolset:     "sandbox",
@@ -305,7 +305,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.PauseSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_resume: tools.yaml:711 → POST /sandboxes/{sandbox_id}/resume
+		// sandbox_resume: tools.yaml:713 → POST /sandboxes/{sandbox_id}/resume
 		{
 			Name:        "sandbox_resume",
 			Toolset:     "sandbox",
@@ -370,7 +370,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ResumeSandbox(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_python: tools.yaml:726 → POST /sandboxes/{sandbox_id}/exec
+		// sandbox_python: tools.yaml:728 → POST /sandboxes/{sandbox_id}/exec
 		{
 			Name:        "sandbox_python",
 			Toolset:     "sandbox",
@@ -411,7 +411,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return composite.SandboxPython(ctx, c, cl)
 			},
 		},
-		// sandbox_write_file: tools.yaml:743 → POST /sandboxes/{sandbox_id}/files
+		// sandbox_write_file: tools.yaml:745 → POST /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_write_file",
 			Toolset:     "sandbox",
@@ -461,7 +461,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.WriteSandboxFileWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_read_file: tools.yaml:756 → GET /sandboxes/{sandbox_id}/files/{path}
+		// sandbox_read_file: tools.yaml:758 → GET /sandboxes/{sandbox_id}/files/{path}
 		{
 			Name:        "sandbox_read_file",
 			Toolset:     "sandbox",
@@ -514,7 +514,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ReadSandboxFile(ctx, sandboxIdParam, pathParam)
 			},
 		},
-		// sandbox_list_files: tools.yaml:772 → GET /sandboxes/{sandbox_id}/files
+		// sandbox_list_files: tools.yaml:774 → GET /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_list_files",
 			Toolset:     "sandbox",
@@ -563,7 +563,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxFiles(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_upload: tools.yaml:779 → POST /sandboxes/{sandbox_id}/files
+		// sandbox_upload: tools.yaml:781 → POST /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_upload",
 			Toolset:     "sandbox",
@@ -628,7 +628,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.WriteSandboxFileWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_snapshot_create: tools.yaml:797 → POST /sandboxes/{sandbox_id}/snapshots
+		// sandbox_snapshot_create: tools.yaml:799 → POST /sandboxes/{sandbox_id}/snapshots
 		{
 			Name:        "sandbox_snapshot_create",
 			Toolset:     "sandbox",
@@ -681,7 +681,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateSandboxSnapshotWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_snapshot_list: tools.yaml:806 → GET /sandboxes/{sandbox_id}/snapshots
+		// sandbox_snapshot_list: tools.yaml:808 → GET /sandboxes/{sandbox_id}/snapshots
 		{
 			Name:        "sandbox_snapshot_list",
 			Toolset:     "sandbox",
@@ -718,7 +718,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxSnapshots(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_snapshot_restore: tools.yaml:813 → POST /sandboxes/{sandbox_id}/restore/{snapshot_id}
+		// sandbox_snapshot_restore: tools.yaml:815 → POST /sandboxes/{sandbox_id}/restore/{snapshot_id}
 		{
 			Name:        "sandbox_snapshot_restore",
 			Toolset:     "sandbox",
@@ -763,7 +763,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestoreSandboxSnapshot(ctx, sandboxIdParam, snapshotIdParam)
 			},
 		},
-		// sandbox_logs: tools.yaml:824 → GET /sandboxes/{sandbox_id}/logs
+		// sandbox_logs: tools.yaml:826 → GET /sandboxes/{sandbox_id}/logs
 		{
 			Name:        "sandbox_logs",
 			Toolset:     "sandbox",
@@ -812,7 +812,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetSandboxLogs(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_expose: tools.yaml:832 → POST /sandboxes/{sandbox_id}/expose
+		// sandbox_expose: tools.yaml:834 → POST /sandboxes/{sandbox_id}/expose
 		{
 			Name:        "sandbox_expose",
 			Toolset:     "sandbox",
@@ -857,7 +857,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExposeSandboxPortWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_deploy: tools.yaml:841 → POST /sandboxes/{sandbox_id}/deploy
+		// sandbox_deploy: tools.yaml:843 → POST /sandboxes/{sandbox_id}/deploy
 		{
 			Name:        "sandbox_deploy",
 			Toolset:     "sandbox",
@@ -940,7 +940,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeploySandboxWithBody(ctx, sandboxIdParam, &params, "application/json", body)
 			},
 		},
-		// sandbox_template_list: tools.yaml:851 → GET /sandbox-templates
+		// sandbox_template_list: tools.yaml:853 → GET /sandbox-templates
 		{
 			Name:        "sandbox_template_list",
 			Toolset:     "sandbox",
@@ -966,7 +966,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxTemplates(ctx, &params)
 			},
 		},
-		// sandbox_template_create: tools.yaml:858 → POST /sandbox-templates
+		// sandbox_template_create: tools.yaml:860 → POST /sandbox-templates
 		{
 			Name:        "sandbox_template_create",
 			Toolset:     "sandbox",

@@ -184,14 +184,14 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "service_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["service_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Resource: &runtime.ResourceArg{
 				Kind:     "computer",
 				Arg:      "computer_id",
 				API:      "computer_id",
-				Fallback: runtime.FallbackFull,
+				Fallback: runtime.FallbackNone,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
@@ -205,7 +205,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StopService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_restart: tools.yaml:572 → POST /computers/{computer_id}/services/{service_id}/restart
+		// service_restart: tools.yaml:573 → POST /computers/{computer_id}/services/{service_id}/restart
 		{
 			Name:        "service_restart",
 			Toolset:     "services",
@@ -229,14 +229,14 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "service_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["service_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Resource: &runtime.ResourceArg{
 				Kind:     "computer",
 				Arg:      "computer_id",
 				API:      "computer_id",
-				Fallback: runtime.FallbackFull,
+				Fallback: runtime.FallbackNone,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
@@ -250,7 +250,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestartService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_logs: tools.yaml:577 → GET /computers/{computer_id}/services/{service_id}/logs
+		// service_logs: tools.yaml:579 → GET /computers/{computer_id}/services/{service_id}/logs
 		{
 			Name:        "service_logs",
 			Toolset:     "services",
@@ -309,7 +309,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetServiceLogs(ctx, computerIdParam, serviceIdParam, &params)
 			},
 		},
-		// service_delete: tools.yaml:585 → DELETE /computers/{computer_id}/services/{service_id}
+		// service_delete: tools.yaml:587 → DELETE /computers/{computer_id}/services/{service_id}
 		{
 			Name:        "service_delete",
 			Toolset:     "services",

@@ -13,7 +13,7 @@ import (
 // storageTools returns the storage toolset's tools in tools.yaml order.
 func storageTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// storage_bucket_list: tools.yaml:984 → GET /storage/buckets
+		// storage_bucket_list: tools.yaml:986 → GET /storage/buckets
 		{
 			Name:        "storage_bucket_list",
 			Toolset:     "storage",
@@ -35,7 +35,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListBuckets(ctx)
 			},
 		},
-		// storage_bucket_create: tools.yaml:989 → POST /storage/buckets
+		// storage_bucket_create: tools.yaml:991 → POST /storage/buckets
 		{
 			Name:        "storage_bucket_create",
 			Toolset:     "storage",
@@ -84,7 +84,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateBucketWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// storage_bucket_delete: tools.yaml:994 → DELETE /storage/buckets/{bucket}
+		// storage_bucket_delete: tools.yaml:996 → DELETE /storage/buckets/{bucket}
 		{
 			Name:        "storage_bucket_delete",
 			Toolset:     "storage",
@@ -120,7 +120,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteBucket(ctx, bucketParam)
 			},
 		},
-		// storage_object_list: tools.yaml:999 → GET /storage/buckets/{bucket}/objects
+		// storage_object_list: tools.yaml:1001 → GET /storage/buckets/{bucket}/objects
 		{
 			Name:        "storage_object_list",
 			Toolset:     "storage",
@@ -173,7 +173,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListObjects(ctx, bucketParam, &params)
 			},
 		},
-		// storage_object_upload: tools.yaml:1004 → PUT /storage/buckets/{bucket}/objects/{key}
+		// storage_object_upload: tools.yaml:1006 → PUT /storage/buckets/{bucket}/objects/{key}
 		{
 			Name:        "storage_object_upload",
 			Toolset:     "storage",
@@ -250,7 +250,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.UploadObjectWithBody(ctx, bucketParam, keyParam, contentType, raw)
 			},
 		},
-		// storage_object_download: tools.yaml:1018 → GET /storage/buckets/{bucket}/objects/{key}
+		// storage_object_download: tools.yaml:1020 → GET /storage/buckets/{bucket}/objects/{key}
 		{
 			Name:        "storage_object_download",
 			Toolset:     "storage",
@@ -302,7 +302,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DownloadObject(ctx, bucketParam, keyParam)
 			},
 		},
-		// storage_object_delete: tools.yaml:1032 → DELETE /storage/buckets/{bucket}/objects/{key}
+		// storage_object_delete: tools.yaml:1034 → DELETE /storage/buckets/{bucket}/objects/{key}
 		{
 			Name:        "storage_object_delete",
 			Toolset:     "storage",
@@ -346,7 +346,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteObject(ctx, bucketParam, keyParam)
 			},
 		},
-		// storage_presign: tools.yaml:1040 → POST /storage/buckets/{bucket}/presign
+		// storage_presign: tools.yaml:1042 → POST /storage/buckets/{bucket}/presign
 		{
 			Name:        "storage_presign",
 			Toolset:     "storage",

@@ -13,7 +13,7 @@ import (
 // volumesTools returns the volumes toolset's tools in tools.yaml order.
 func volumesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// volume_list: tools.yaml:1197 → GET /volumes
+		// volume_list: tools.yaml:1199 → GET /volumes
 		{
 			Name:        "volume_list",
 			Toolset:     "volumes",
@@ -52,7 +52,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListVolumes(ctx, &params)
 			},
 		},
-		// volume_create: tools.yaml:1202 → POST /volumes
+		// volume_create: tools.yaml:1204 → POST /volumes
 		{
 			Name:        "volume_create",
 			Toolset:     "volumes",
@@ -101,7 +101,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateVolumeWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// volume_delete: tools.yaml:1207 → DELETE /volumes/{volume_id}
+		// volume_delete: tools.yaml:1209 → DELETE /volumes/{volume_id}
 		{
 			Name:        "volume_delete",
 			Toolset:     "volumes",
@@ -137,7 +137,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteVolume(ctx, volumeIdParam)
 			},
 		},
-		// volume_attach: tools.yaml:1214 → POST /computers/{computer_id}/volumes
+		// volume_attach: tools.yaml:1216 → POST /computers/{computer_id}/volumes
 		{
 			Name:        "volume_attach",
 			Toolset:     "volumes",
@@ -186,7 +186,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.AttachVolumeWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// volume_detach: tools.yaml:1219 → DELETE /computers/{computer_id}/volumes/{attachment_id}
+		// volume_detach: tools.yaml:1221 → DELETE /computers/{computer_id}/volumes/{attachment_id}
 		{
 			Name:        "volume_detach",
 			Toolset:     "volumes",

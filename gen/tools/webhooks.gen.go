@@ -13,7 +13,7 @@ import (
 // webhooksTools returns the webhooks toolset's tools in tools.yaml order.
 func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// webhook_list: tools.yaml:1231 → GET /webhooks
+		// webhook_list: tools.yaml:1233 → GET /webhooks
 		{
 			Name:        "webhook_list",
 			Toolset:     "webhooks",
@@ -52,7 +52,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListWebhooks(ctx, &params)
 			},
 		},
-		// webhook_create: tools.yaml:1236 → POST /webhooks
+		// webhook_create: tools.yaml:1238 → POST /webhooks
 		{
 			Name:        "webhook_create",
 			Toolset:     "webhooks",
@@ -105,7 +105,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateWebhookWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// webhook_delete: tools.yaml:1241 → DELETE /webhooks/{webhook_id}
+		// webhook_delete: tools.yaml:1243 → DELETE /webhooks/{webhook_id}
 		{
 			Name:        "webhook_delete",
 			Toolset:     "webhooks",
@@ -141,7 +141,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteWebhook(ctx, webhookIdParam)
 			},
 		},
-		// webhook_test: tools.yaml:1248 → POST /webhooks/{webhook_id}/test
+		// webhook_test: tools.yaml:1250 → POST /webhooks/{webhook_id}/test
 		{
 			Name:        "webhook_test",
 			Toolset:     "webhooks",

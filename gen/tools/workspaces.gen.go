@@ -13,7 +13,7 @@ import (
 // workspacesTools returns the workspaces toolset's tools in tools.yaml order.
 func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// workspace_list: tools.yaml:1100 → GET /workspaces
+		// workspace_list: tools.yaml:1102 → GET /workspaces
 		{
 			Name:        "workspace_list",
 			Toolset:     "workspaces",
@@ -48,7 +48,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListWorkspaces(ctx, &params)
 			},
 		},
-		// workspace_create: tools.yaml:1105 → POST /workspaces
+		// workspace_create: tools.yaml:1107 → POST /workspaces
 		{
 			Name:        "workspace_create",
 			Toolset:     "workspaces",
@@ -87,7 +87,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateWorkspaceWithBody(ctx, "application/json", body)
 			},
 		},
-		// workspace_get: tools.yaml:1112 → GET /workspaces/{workspace_id}
+		// workspace_get: tools.yaml:1114 → GET /workspaces/{workspace_id}
 		{
 			Name:        "workspace_get",
 			Toolset:     "workspaces",
@@ -124,7 +124,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetWorkspace(ctx, workspaceIdParam)
 			},
 		},
-		// workspace_update: tools.yaml:1119 → PATCH /workspaces/{workspace_id}
+		// workspace_update: tools.yaml:1121 → PATCH /workspaces/{workspace_id}
 		{
 			Name:        "workspace_update",
 			Toolset:     "workspaces",
@@ -173,7 +173,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.UpdateWorkspaceWithBody(ctx, workspaceIdParam, "application/json", body)
 			},
 		},
-		// workspace_stats: tools.yaml:1129 → GET /workspaces/{workspace_id}/stats
+		// workspace_stats: tools.yaml:1131 → GET /workspaces/{workspace_id}/stats
 		{
 			Name:        "workspace_stats",
 			Toolset:     "workspaces",
@@ -210,7 +210,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetWorkspaceStats(ctx, workspaceIdParam)
 			},
 		},
-		// workspace_usage: tools.yaml:1136 → GET /workspaces/{workspace_id}/usage
+		// workspace_usage: tools.yaml:1138 → GET /workspaces/{workspace_id}/usage
 		{
 			Name:        "workspace_usage",
 			Toolset:     "workspaces",

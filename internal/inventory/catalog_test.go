@@ -400,3 +400,69 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestConstraintsInDescriptions: clients strip minimum, maximum and
+// default from the schemas (Codex: test/clients), so every top-level
+// integer or number argument with both bounds or a default says them in
+// its description (#11 §2), e.g. "Max seconds to wait (1-600, default 120)".
+func TestConstraintsInDescriptions(t *testing.T) {
+	n := 0
+	for _, tool := range runtime.LocalVariants(catalog(t)) {
+		ps, _ := props(t, tool)
+		for name, p := range ps {
+			s := p.(map[string]any)
+			if s["type"] != "integer" && s["type"] != "number" {
+				continue
+			}
+			d, _ := s["description"].(string)
+			lo, hasLo := s["minimum"]
+			hi, hasHi := s["maximum"]
+			if hasLo && hasHi {
+				n++
+				if !strings.Contains(d, fmt.Sprintf("%v-%v", lo, hi)) {
+					t.Errorf("%s.%s: description %q lacks its range %v-%v", tool.Name, name, d, lo, hi)
+				}
+			}
+			if def, ok := s["default"]; ok {
+				n++
+				if !strings.Contains(d, fmt.Sprintf("default %v", def)) {
+					t.Errorf("%s.%s: description %q lacks its default %v", tool.Name, name, d, def)
+				}
+			}
+		}
+	}
+	if n < 40 {
+		t.Errorf("only %d ranges and defaults checked; the catalog has more", n)
+	}
+}
+
+// TestOmittableIDs: a resource id is optional and says so exactly when
+// its tool may omit it; tools that destroy, delete, stop, restart,
+// restore, roll back or detach keep it required (#11 §1).
+func TestOmittableIDs(t *testing.T) {
+	omittable := 0
+	for _, tool := range catalog(t) {
+		ra := tool.Resource
+		if ra == nil {
+			continue
+		}
+		ps, req := props(t, tool)
+		d, _ := ps[ra.Arg].(map[string]any)["description"].(string)
+		required := slices.Contains(req, ra.Arg)
+		switch ra.Fallback {
+		case runtime.FallbackNone:
+			if !required || strings.Contains(d, "Omit") {
+				t.Errorf("%s: %s never falls back, but required=%v, description %q", tool.Name, ra.Arg, required, d)
+			}
+		case runtime.FallbackFull, runtime.FallbackHandler:
+			omittable++
+			if required || !strings.Contains(d, "Omit") {
+				t.Errorf("%s: %s may be omitted, but required=%v, description %q", tool.Name, ra.Arg, required, d)
+			}
+		}
+		if ra.Fallback != runtime.FallbackNone && (tool.Method == "DELETE" || regexp.MustCompile(`_(destroy|delete|stop|restart|restore|rollback|detach|promote)$`).MatchString(tool.Name)) {
+			t.Errorf("%s: a tool of this kind must never guess its %s (fallback none)", tool.Name, ra.Kind)
+		}
+	}
+	t.Logf("%d tools may omit their resource id", omittable)
+}
