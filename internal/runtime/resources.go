@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -155,10 +156,11 @@ type resources struct {
 	lists   map[string]*Tool // by kind
 	creates map[string]*Resource
 	send    *sender
+	log     *slog.Logger
 }
 
-func newResources(rs []Resource, catalog []Tool, send *sender) *resources {
-	r := &resources{kinds: map[string]*Resource{}, lists: map[string]*Tool{}, creates: map[string]*Resource{}, send: send}
+func newResources(rs []Resource, catalog []Tool, send *sender, log *slog.Logger) *resources {
+	r := &resources{kinds: map[string]*Resource{}, lists: map[string]*Tool{}, creates: map[string]*Resource{}, send: send, log: log}
 	byName := map[string]*Tool{}
 	for i := range catalog {
 		byName[catalog[i].Name] = &catalog[i]
@@ -238,6 +240,7 @@ func (r *resources) bindResources(ctx context.Context, t *Tool, call *Call) (*re
 	if err != nil {
 		return u, err
 	}
+	r.log.DebugContext(ctx, "omitted id picked", "tool", t.Name, "kind", ra.Kind, "id", id, "why", why)
 	u.id, u.why = id, why
 	b, _ := json.Marshal(id)
 	if call.args == nil {

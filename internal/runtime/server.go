@@ -185,7 +185,7 @@ func NewServer(o Options) *Server {
 	if catalog == nil {
 		catalog = o.Tools
 	}
-	s.res = newResources(o.Resources, catalog, &s.send)
+	s.res = newResources(o.Resources, catalog, &s.send, s.log)
 	s.valid.res = s.res
 	s.fail = failures{host: host, timeout: o.Timeout, settings: o.Settings, hints: o.Hints, res: s.res}
 	s.shape = shaper{limits: limits, hints: o.Hints, settings: o.Settings}
