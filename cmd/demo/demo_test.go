@@ -49,7 +49,7 @@ func TestDemoEndToEnd(t *testing.T) {
 				"[1/8] initialize",
 				"server:   miosa-mcp ",
 				"protocol: " + protocol,
-				"| NOTE: this server is running against the OFFLINE MOCK",
+				"| NOTE: OFFLINE MOCK of the MIOSA API",
 				"[2/8] tools/list",
 				"151 tools in 21 toolsets",
 				"computer 8 · desktop 30",

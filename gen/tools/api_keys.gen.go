@@ -13,7 +13,7 @@ import (
 // apiKeysTools returns the api_keys toolset's tools in tools.yaml order.
 func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// api_key_list: tools.yaml:1214 → GET /api-keys
+		// api_key_list: tools.yaml:1303 → GET /api-keys
 		{
 			Name:        "api_key_list",
 			Toolset:     "api_keys",
@@ -37,7 +37,7 @@ func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "limit",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page (1-100)","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -48,7 +48,7 @@ func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListApiKeys(ctx, &params)
 			},
 		},
-		// api_key_create: tools.yaml:1219 → POST /api-keys
+		// api_key_create: tools.yaml:1308 → POST /api-keys
 		{
 			Name:        "api_key_create",
 			Toolset:     "api_keys",
@@ -97,7 +97,7 @@ func apiKeysTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateApiKeyWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// api_key_delete: tools.yaml:1224 → DELETE /api-keys/{api_key_id}
+		// api_key_delete: tools.yaml:1313 → DELETE /api-keys/{api_key_id}
 		{
 			Name:        "api_key_delete",
 			Toolset:     "api_keys",

@@ -13,7 +13,7 @@ import (
 // billingTools returns the billing toolset's tools in tools.yaml order.
 func billingTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// billing_usage: tools.yaml:1278 → GET /billing/usage
+		// billing_usage: tools.yaml:1367 → GET /billing/usage
 		{
 			Name:        "billing_usage",
 			Toolset:     "billing",
@@ -35,7 +35,7 @@ func billingTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetBillingUsage(ctx)
 			},
 		},
-		// billing_plan: tools.yaml:1283 → GET /billing/plan
+		// billing_plan: tools.yaml:1372 → GET /billing/plan
 		{
 			Name:        "billing_plan",
 			Toolset:     "billing",

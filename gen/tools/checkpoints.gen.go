@@ -13,7 +13,7 @@ import (
 // checkpointsTools returns the checkpoints toolset's tools in tools.yaml order.
 func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// checkpoint_create: tools.yaml:433 → POST /computers/{computer_id}/snapshots
+		// checkpoint_create: tools.yaml:512 → POST /computers/{computer_id}/snapshots
 		{
 			Name:        "checkpoint_create",
 			Toolset:     "checkpoints",
@@ -37,9 +37,15 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "comment",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Checkpoint note","type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Checkpoint note","type":"string"},"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -52,7 +58,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateCheckpointWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// checkpoint_list: tools.yaml:438 → GET /computers/{computer_id}/snapshots
+		// checkpoint_list: tools.yaml:517 → GET /computers/{computer_id}/snapshots
 		{
 			Name:        "checkpoint_list",
 			Toolset:     "checkpoints",
@@ -72,9 +78,15 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -83,7 +95,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListCheckpoints(ctx, computerIdParam)
 			},
 		},
-		// checkpoint_restore: tools.yaml:443 → POST /computers/{computer_id}/restore/{snapshot_id}
+		// checkpoint_restore: tools.yaml:522 → POST /computers/{computer_id}/restore/{snapshot_id}
 		{
 			Name:        "checkpoint_restore",
 			Toolset:     "checkpoints",
@@ -115,7 +127,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "wait_timeout_sec",
 				In:   runtime.InControl,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"snapshot_id":{"description":"Snapshot ID","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"snapshot_id":{"description":"Snapshot ID","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait (1-600, default 120)","maximum":600,"minimum":1,"type":"integer"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Wait: &runtime.Wait{
@@ -127,6 +139,12 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
 					return cl.GetComputer(ctx, id)
 				},
+			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
@@ -140,7 +158,7 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestoreCheckpoint(ctx, computerIdParam, snapshotIdParam)
 			},
 		},
-		// checkpoint_delete: tools.yaml:458 → DELETE /computers/{computer_id}/snapshots/{snapshot_id}
+		// checkpoint_delete: tools.yaml:538 → DELETE /computers/{computer_id}/snapshots/{snapshot_id}
 		{
 			Name:        "checkpoint_delete",
 			Toolset:     "checkpoints",
@@ -167,6 +185,12 @@ func checkpointsTools(cl client.ClientInterface) []runtime.Tool {
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"snapshot_id":{"description":"Snapshot ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","snapshot_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {

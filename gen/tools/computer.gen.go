@@ -13,7 +13,7 @@ import (
 // computerTools returns the computer toolset's tools in tools.yaml order.
 func computerTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// computer_create: tools.yaml:73 → POST /computers
+		// computer_create: tools.yaml:150 → POST /computers
 		{
 			Name:        "computer_create",
 			Toolset:     "computer",
@@ -53,7 +53,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "wait_timeout_sec",
 				In:   runtime.InControl,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Computer name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","medium","large","xl"],"type":"string"},"template":{"default":"miosa-desktop","description":"Computer template, e.g. miosa-desktop","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"},"workspace_id":{"description":"Workspace to place it in","type":"string"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"name":{"description":"Computer name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","medium","large","xl"],"type":"string"},"template":{"default":"miosa-desktop","description":"Computer template, e.g. miosa-desktop","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait (1-600, default 120)","maximum":600,"minimum":1,"type":"integer"},"workspace_id":{"description":"Workspace to place it in","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Wait: &runtime.Wait{
@@ -74,7 +74,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateComputerWithBody(ctx, "application/json", body)
 			},
 		},
-		// computer_list: tools.yaml:94 → GET /computers
+		// computer_list: tools.yaml:171 → GET /computers
 		{
 			Name:        "computer_list",
 			Toolset:     "computer",
@@ -106,7 +106,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "workspace_id",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"page":{"default":1,"description":"Page number","minimum":1,"type":"integer"},"per_page":{"description":"Items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"},"workspace_id":{"description":"Filter by workspace","type":"string"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"page":{"default":1,"description":"Page number (default 1)","minimum":1,"type":"integer"},"per_page":{"description":"Items per page (1-100)","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"},"workspace_id":{"description":"Filter by workspace","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"},"meta":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -117,7 +117,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputers(ctx, &params)
 			},
 		},
-		// computer_get: tools.yaml:99 → GET /computers/{computer_id}
+		// computer_get: tools.yaml:176 → GET /computers/{computer_id}
 		{
 			Name:        "computer_get",
 			Toolset:     "computer",
@@ -137,9 +137,15 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -148,7 +154,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_update: tools.yaml:106 → PATCH /computers/{computer_id}
+		// computer_update: tools.yaml:183 → PATCH /computers/{computer_id}
 		{
 			Name:        "computer_update",
 			Toolset:     "computer",
@@ -176,9 +182,15 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "name",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"metadata":{"additionalProperties":{"type":"string"},"description":"Replacement metadata","properties":{},"type":"object"},"name":{"description":"New name","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"metadata":{"additionalProperties":{"type":"string"},"description":"Replacement metadata","properties":{},"type":"object"},"name":{"description":"New name","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -191,7 +203,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.UpdateComputerWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// computer_destroy: tools.yaml:115 → DELETE /computers/{computer_id}
+		// computer_destroy: tools.yaml:192 → DELETE /computers/{computer_id}
 		{
 			Name:        "computer_destroy",
 			Toolset:     "computer",
@@ -213,6 +225,12 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -221,7 +239,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_start: tools.yaml:122 → POST /computers/{computer_id}/start
+		// computer_start: tools.yaml:199 → POST /computers/{computer_id}/start
 		{
 			Name:        "computer_start",
 			Toolset:     "computer",
@@ -249,7 +267,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "wait_timeout_sec",
 				In:   runtime.InControl,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait (1-600, default 120)","maximum":600,"minimum":1,"type":"integer"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Wait: &runtime.Wait{
@@ -262,6 +280,12 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 					return cl.GetComputer(ctx, id)
 				},
 			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -270,7 +294,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StartComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_stop: tools.yaml:137 → POST /computers/{computer_id}/stop
+		// computer_stop: tools.yaml:214 → POST /computers/{computer_id}/stop
 		{
 			Name:        "computer_stop",
 			Toolset:     "computer",
@@ -293,6 +317,12 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -301,7 +331,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StopComputer(ctx, computerIdParam)
 			},
 		},
-		// computer_restart: tools.yaml:147 → POST /computers/{computer_id}/restart
+		// computer_restart: tools.yaml:225 → POST /computers/{computer_id}/restart
 		{
 			Name:        "computer_restart",
 			Toolset:     "computer",
@@ -329,7 +359,7 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "wait_timeout_sec",
 				In:   runtime.InControl,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait (1-600, default 120)","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Wait: &runtime.Wait{
@@ -341,6 +371,12 @@ func computerTools(cl client.ClientInterface) []runtime.Tool {
 				Poll: func(ctx context.Context, c *runtime.Call, id string) (*http.Response, error) {
 					return cl.GetComputer(ctx, id)
 				},
+			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")

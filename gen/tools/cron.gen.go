@@ -13,7 +13,7 @@ import (
 // cronTools returns the cron toolset's tools in tools.yaml order.
 func cronTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// cron_list: tools.yaml:1061 → GET /cron-jobs
+		// cron_list: tools.yaml:1150 → GET /cron-jobs
 		{
 			Name:        "cron_list",
 			Toolset:     "cron",
@@ -41,7 +41,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "status",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page (1-100)","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -52,7 +52,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListCronJobs(ctx, &params)
 			},
 		},
-		// cron_create: tools.yaml:1066 → POST /cron-jobs
+		// cron_create: tools.yaml:1155 → POST /cron-jobs
 		{
 			Name:        "cron_create",
 			Toolset:     "cron",
@@ -113,7 +113,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateCronJobWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// cron_delete: tools.yaml:1073 → DELETE /cron-jobs/{cron_job_id}
+		// cron_delete: tools.yaml:1162 → DELETE /cron-jobs/{cron_job_id}
 		{
 			Name:        "cron_delete",
 			Toolset:     "cron",
@@ -135,6 +135,12 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "cron job",
+				Arg:      "id",
+				API:      "cron_job_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				cronJobIdParam, err := c.Path("cron_job_id")
 				if err != nil {
@@ -143,7 +149,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteCronJob(ctx, cronJobIdParam)
 			},
 		},
-		// cron_pause: tools.yaml:1080 → POST /cron-jobs/{cron_job_id}/pause
+		// cron_pause: tools.yaml:1169 → POST /cron-jobs/{cron_job_id}/pause
 		{
 			Name:        "cron_pause",
 			Toolset:     "cron",
@@ -163,9 +169,15 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "cron_job_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID. Omit for the current cron job.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "cron job",
+				Arg:      "id",
+				API:      "cron_job_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				cronJobIdParam, err := c.Path("cron_job_id")
 				if err != nil {
@@ -174,7 +186,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.PauseCronJob(ctx, cronJobIdParam)
 			},
 		},
-		// cron_resume: tools.yaml:1089 → POST /cron-jobs/{cron_job_id}/resume
+		// cron_resume: tools.yaml:1178 → POST /cron-jobs/{cron_job_id}/resume
 		{
 			Name:        "cron_resume",
 			Toolset:     "cron",
@@ -194,9 +206,15 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "cron_job_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID. Omit for the current cron job.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "cron job",
+				Arg:      "id",
+				API:      "cron_job_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				cronJobIdParam, err := c.Path("cron_job_id")
 				if err != nil {
@@ -205,7 +223,7 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ResumeCronJob(ctx, cronJobIdParam)
 			},
 		},
-		// cron_run_now: tools.yaml:1098 → POST /cron-jobs/{cron_job_id}/run-now
+		// cron_run_now: tools.yaml:1187 → POST /cron-jobs/{cron_job_id}/run-now
 		{
 			Name:        "cron_run_now",
 			Toolset:     "cron",
@@ -225,9 +243,15 @@ func cronTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "cron_job_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Cron job ID. Omit for the current cron job.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "cron job",
+				Arg:      "id",
+				API:      "cron_job_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				cronJobIdParam, err := c.Path("cron_job_id")
 				if err != nil {

@@ -13,7 +13,7 @@ import (
 // databasesTools returns the databases toolset's tools in tools.yaml order.
 func databasesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// database_list: tools.yaml:966 → GET /databases
+		// database_list: tools.yaml:1055 → GET /databases
 		{
 			Name:        "database_list",
 			Toolset:     "databases",
@@ -41,7 +41,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "status",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page (1-100)","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -52,7 +52,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDatabases(ctx, &params)
 			},
 		},
-		// database_create: tools.yaml:971 → POST /databases
+		// database_create: tools.yaml:1060 → POST /databases
 		{
 			Name:        "database_create",
 			Toolset:     "databases",
@@ -101,7 +101,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "wait_timeout_sec",
 				In:   runtime.InControl,
 			}},
-			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"engine":{"default":"postgresql","description":"Database engine","enum":["postgresql","mysql","redis"],"type":"string"},"name":{"description":"Database name","type":"string"},"region":{"description":"Region slug","type":"string"},"size_gb":{"description":"Storage size in GB","minimum":1,"type":"integer"},"version":{"description":"Engine version","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"engine":{"default":"postgresql","description":"Database engine","enum":["postgresql","mysql","redis"],"type":"string"},"name":{"description":"Database name","type":"string"},"region":{"description":"Region slug","type":"string"},"size_gb":{"description":"Storage size in GB","minimum":1,"type":"integer"},"version":{"description":"Engine version","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait (1-600, default 120)","maximum":600,"minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
 			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:              runtime.ResultJSON,
 			SendsIdempotencyKey: true,
@@ -127,7 +127,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateDatabaseWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// database_get: tools.yaml:979 → GET /databases/{database_id}
+		// database_get: tools.yaml:1068 → GET /databases/{database_id}
 		{
 			Name:        "database_get",
 			Toolset:     "databases",
@@ -147,9 +147,15 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "database_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID. Omit for the current database.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "database",
+				Arg:      "id",
+				API:      "database_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				databaseIdParam, err := c.Path("database_id")
 				if err != nil {
@@ -158,7 +164,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDatabase(ctx, databaseIdParam)
 			},
 		},
-		// database_delete: tools.yaml:986 → DELETE /databases/{database_id}
+		// database_delete: tools.yaml:1075 → DELETE /databases/{database_id}
 		{
 			Name:        "database_delete",
 			Toolset:     "databases",
@@ -180,6 +186,12 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "database",
+				Arg:      "id",
+				API:      "database_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				databaseIdParam, err := c.Path("database_id")
 				if err != nil {
@@ -188,7 +200,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteDatabase(ctx, databaseIdParam)
 			},
 		},
-		// database_credentials: tools.yaml:993 → GET /databases/{database_id}/credentials
+		// database_credentials: tools.yaml:1082 → GET /databases/{database_id}/credentials
 		{
 			Name:        "database_credentials",
 			Toolset:     "databases",
@@ -208,9 +220,15 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "database_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID. Omit for the current database.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "database",
+				Arg:      "id",
+				API:      "database_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				databaseIdParam, err := c.Path("database_id")
 				if err != nil {
@@ -219,7 +237,7 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDatabaseCredentials(ctx, databaseIdParam)
 			},
 		},
-		// database_logs: tools.yaml:1000 → GET /databases/{database_id}/logs
+		// database_logs: tools.yaml:1089 → GET /databases/{database_id}/logs
 		{
 			Name:        "database_logs",
 			Toolset:     "databases",
@@ -247,9 +265,15 @@ func databasesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "since",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Database ID. Omit for the current database.","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines (1-1000, default 100)","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultLogs,
+			Resource: &runtime.ResourceArg{
+				Kind:     "database",
+				Arg:      "id",
+				API:      "database_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				databaseIdParam, err := c.Path("database_id")
 				if err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	client "github.com/miosa-osa/miosa-mcp/gen/client"
+	composite "github.com/miosa-osa/miosa-mcp/internal/composite"
 	runtime "github.com/miosa-osa/miosa-mcp/internal/runtime"
 	"net/http"
 )
@@ -13,7 +14,7 @@ import (
 // deploymentsTools returns the deployments toolset's tools in tools.yaml order.
 func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// deployment_list: tools.yaml:789 → GET /deployments
+		// deployment_list: tools.yaml:872 → GET /deployments
 		{
 			Name:        "deployment_list",
 			Toolset:     "deployments",
@@ -41,7 +42,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "state",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by state","enum":["pending","building","running","stopped","failed"],"type":"string"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page (1-100)","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by state","enum":["pending","building","running","stopped","failed"],"type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -52,7 +53,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeployments(ctx, &params)
 			},
 		},
-		// deployment_get: tools.yaml:800 → GET /deployments/{deployment_id}
+		// deployment_get: tools.yaml:883 → GET /deployments/{deployment_id}
 		{
 			Name:        "deployment_get",
 			Toolset:     "deployments",
@@ -72,9 +73,15 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "deployment_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID. Omit for the current deployment.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "deployment",
+				Arg:      "id",
+				API:      "deployment_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				deploymentIdParam, err := c.Path("deployment_id")
 				if err != nil {
@@ -83,7 +90,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDeployment(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_create: tools.yaml:807 → POST /deployments
+		// deployment_create: tools.yaml:890 → POST /deployments
 		{
 			Name:        "deployment_create",
 			Toolset:     "deployments",
@@ -148,7 +155,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateDeploymentWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// deployment_delete: tools.yaml:817 → DELETE /deployments/{deployment_id}
+		// deployment_delete: tools.yaml:900 → DELETE /deployments/{deployment_id}
 		{
 			Name:        "deployment_delete",
 			Toolset:     "deployments",
@@ -170,6 +177,12 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "deployment",
+				Arg:      "id",
+				API:      "deployment_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				deploymentIdParam, err := c.Path("deployment_id")
 				if err != nil {
@@ -178,12 +191,12 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteDeployment(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_publish: tools.yaml:824 → POST /deployments/{deployment_id}/publish
+		// deployment_publish: tools.yaml:907 → POST /deployments/{deployment_id}/publish
 		{
 			Name:        "deployment_publish",
 			Toolset:     "deployments",
 			Title:       "Publish deployment",
-			Description: "Publish a sandbox's app or build output (outputPath, kind static/dynamic) as a new version of a deployment and promote it. Pass wait=true or poll deployment_get until state is running.",
+			Description: "Publish a sandbox's app or build output (outputPath, kind static/dynamic) as a new version of a deployment and promote it; returns the live URL. Pass wait=true or poll deployment_get until state is running.",
 			Operation:   "publishDeployment",
 			Method:      "POST",
 			Path:        "/deployments/{deployment_id}/publish",
@@ -243,7 +256,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "wait_timeout_sec",
 				In:   runtime.InControl,
 			}},
-			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"build_command":{"description":"Build command","type":"string"},"environment":{"description":"Target environment","type":"string"},"health_check_path":{"description":"Health check URL path","type":"string"},"id":{"description":"Deployment ID","pattern":"^\\w[\\w.-]*$","type":"string"},"kind":{"default":"auto","description":"Publish kind","enum":["auto","static","dynamic"],"type":"string"},"outputPath":{"description":"Static output directory","type":"string"},"port":{"description":"App port","maximum":65535,"minimum":1,"type":"integer"},"run_command":{"description":"Run command","type":"string"},"sourceSandboxId":{"description":"Sandbox to publish","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id","sourceSandboxId"],"type":"object"}`),
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"build_command":{"description":"Build command","type":"string"},"environment":{"description":"Target environment","type":"string"},"health_check_path":{"description":"Health check URL path","type":"string"},"id":{"description":"Deployment ID. Omit: this session's deployment, else the sandbox's, else a new one named after it","pattern":"^\\w[\\w.-]*$","type":"string"},"kind":{"default":"auto","description":"Publish kind","enum":["auto","static","dynamic"],"type":"string"},"outputPath":{"description":"Static output directory","type":"string"},"port":{"description":"App port (1-65535)","maximum":65535,"minimum":1,"type":"integer"},"run_command":{"description":"Run command","type":"string"},"sourceSandboxId":{"description":"Sandbox to publish","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait (1-600, default 120)","maximum":600,"minimum":1,"type":"integer"}},"required":["sourceSandboxId"],"type":"object"}`),
 			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:              runtime.ResultJSON,
 			SendsIdempotencyKey: true,
@@ -257,23 +270,17 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 					return cl.GetDeployment(ctx, id)
 				},
 			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "deployment",
+				Arg:      "id",
+				API:      "deployment_id",
+				Fallback: runtime.FallbackHandler,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
-				deploymentIdParam, err := c.Path("deployment_id")
-				if err != nil {
-					return nil, err
-				}
-				var params client.PublishDeploymentParams
-				if err := c.Params(&params); err != nil {
-					return nil, err
-				}
-				body, err := c.JSONBody()
-				if err != nil {
-					return nil, err
-				}
-				return cl.PublishDeploymentWithBody(ctx, deploymentIdParam, &params, "application/json", body)
+				return composite.DeploymentPublish(ctx, c, cl)
 			},
 		},
-		// deployment_rollback: tools.yaml:841 → POST /deployments/{deployment_id}/rollback
+		// deployment_rollback: tools.yaml:928 → POST /deployments/{deployment_id}/rollback
 		{
 			Name:        "deployment_rollback",
 			Toolset:     "deployments",
@@ -306,6 +313,12 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:              runtime.ResultJSON,
 			SendsIdempotencyKey: true,
+			Resource: &runtime.ResourceArg{
+				Kind:     "deployment",
+				Arg:      "id",
+				API:      "deployment_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				deploymentIdParam, err := c.Path("deployment_id")
 				if err != nil {
@@ -322,7 +335,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RollbackDeploymentWithBody(ctx, deploymentIdParam, &params, "application/json", body)
 			},
 		},
-		// deployment_env_list: tools.yaml:848 → GET /deployments/{deployment_id}/env
+		// deployment_env_list: tools.yaml:936 → GET /deployments/{deployment_id}/env
 		{
 			Name:        "deployment_env_list",
 			Toolset:     "deployments",
@@ -342,9 +355,15 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "deployment_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID. Omit for the current deployment.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "deployment",
+				Arg:      "id",
+				API:      "deployment_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				deploymentIdParam, err := c.Path("deployment_id")
 				if err != nil {
@@ -353,7 +372,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeploymentEnv(ctx, deploymentIdParam)
 			},
 		},
-		// deployment_env_set: tools.yaml:855 → POST /deployments/{deployment_id}/env
+		// deployment_env_set: tools.yaml:943 → POST /deployments/{deployment_id}/env
 		{
 			Name:        "deployment_env_set",
 			Toolset:     "deployments",
@@ -381,9 +400,15 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "value",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"Variable name","type":"string"},"value":{"description":"Variable value","type":"string"}},"required":["id","key","value"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID. Omit for the current deployment.","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"Variable name","type":"string"},"value":{"description":"Variable value","type":"string"}},"required":["key","value"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "deployment",
+				Arg:      "id",
+				API:      "deployment_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				deploymentIdParam, err := c.Path("deployment_id")
 				if err != nil {
@@ -396,7 +421,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetDeploymentEnvWithBody(ctx, deploymentIdParam, "application/json", body)
 			},
 		},
-		// deployment_logs: tools.yaml:865 → GET /deployments/{deployment_id}/logs
+		// deployment_logs: tools.yaml:953 → GET /deployments/{deployment_id}/logs
 		{
 			Name:        "deployment_logs",
 			Toolset:     "deployments",
@@ -424,9 +449,15 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "since",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Deployment ID. Omit for the current deployment.","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines (1-1000, default 100)","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultLogs,
+			Resource: &runtime.ResourceArg{
+				Kind:     "deployment",
+				Arg:      "id",
+				API:      "deployment_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				deploymentIdParam, err := c.Path("deployment_id")
 				if err != nil {
@@ -439,7 +470,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetDeploymentLogs(ctx, deploymentIdParam, &params)
 			},
 		},
-		// deployment_version_list: tools.yaml:873 → GET /deployments/{deployment_id}/versions
+		// deployment_version_list: tools.yaml:961 → GET /deployments/{deployment_id}/versions
 		{
 			Name:        "deployment_version_list",
 			Toolset:     "deployments",
@@ -467,9 +498,15 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "limit",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"id":{"description":"Deployment ID","pattern":"^\\w[\\w.-]*$","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"id":{"description":"Deployment ID. Omit for the current deployment.","pattern":"^\\w[\\w.-]*$","type":"string"},"limit":{"description":"Max items per page (1-100)","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "deployment",
+				Arg:      "id",
+				API:      "deployment_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				deploymentIdParam, err := c.Path("deployment_id")
 				if err != nil {
@@ -482,7 +519,7 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListDeploymentVersions(ctx, deploymentIdParam, &params)
 			},
 		},
-		// deployment_version_promote: tools.yaml:883 → POST /deployments/{deployment_id}/versions/{version_id}/promote
+		// deployment_version_promote: tools.yaml:971 → POST /deployments/{deployment_id}/versions/{version_id}/promote
 		{
 			Name:        "deployment_version_promote",
 			Toolset:     "deployments",
@@ -519,6 +556,12 @@ func deploymentsTools(cl client.ClientInterface) []runtime.Tool {
 			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:              runtime.ResultJSON,
 			SendsIdempotencyKey: true,
+			Resource: &runtime.ResourceArg{
+				Kind:     "deployment",
+				Arg:      "id",
+				API:      "deployment_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				deploymentIdParam, err := c.Path("deployment_id")
 				if err != nil {

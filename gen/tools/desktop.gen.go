@@ -13,7 +13,7 @@ import (
 // desktopTools returns the desktop toolset's tools in tools.yaml order.
 func desktopTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// desktop_screenshot: tools.yaml:167 → GET /computers/{computer_id}/desktop/screenshot
+		// desktop_screenshot: tools.yaml:246 → GET /computers/{computer_id}/desktop/screenshot
 		{
 			Name:        "desktop_screenshot",
 			Toolset:     "desktop",
@@ -33,8 +33,14 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			Result:      runtime.ResultImage,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -43,7 +49,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopScreenshot(ctx, computerIdParam)
 			},
 		},
-		// desktop_click: tools.yaml:173 → POST /computers/{computer_id}/desktop/click
+		// desktop_click: tools.yaml:252 → POST /computers/{computer_id}/desktop/click
 		{
 			Name:        "desktop_click",
 			Toolset:     "desktop",
@@ -75,9 +81,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "y",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["x","y"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -90,7 +102,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_right_click: tools.yaml:178 → POST /computers/{computer_id}/desktop/click
+		// desktop_right_click: tools.yaml:257 → POST /computers/{computer_id}/desktop/click
 		{
 			Name:        "desktop_right_click",
 			Toolset:     "desktop",
@@ -124,9 +136,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "y",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["x","y"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -139,7 +157,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_double_click: tools.yaml:185 → POST /computers/{computer_id}/desktop/double-click
+		// desktop_double_click: tools.yaml:264 → POST /computers/{computer_id}/desktop/double-click
 		{
 			Name:        "desktop_double_click",
 			Toolset:     "desktop",
@@ -167,9 +185,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "y",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["x","y"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -182,7 +206,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopDoubleClickWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_type: tools.yaml:190 → POST /computers/{computer_id}/desktop/type
+		// desktop_type: tools.yaml:269 → POST /computers/{computer_id}/desktop/type
 		{
 			Name:        "desktop_type",
 			Toolset:     "desktop",
@@ -206,9 +230,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "text",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"text":{"description":"Text to type","type":"string"}},"required":["computer_id","text"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"text":{"description":"Text to type","type":"string"}},"required":["text"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -221,7 +251,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopTypeWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key: tools.yaml:197 → POST /computers/{computer_id}/desktop/key
+		// desktop_key: tools.yaml:276 → POST /computers/{computer_id}/desktop/key
 		{
 			Name:        "desktop_key",
 			Toolset:     "desktop",
@@ -245,9 +275,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "key",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"X keysym, e.g. Return, Tab","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"X keysym, e.g. Return, Tab","type":"string"}},"required":["key"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -260,7 +296,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_hotkey: tools.yaml:202 → POST /computers/{computer_id}/desktop/hotkey
+		// desktop_hotkey: tools.yaml:281 → POST /computers/{computer_id}/desktop/hotkey
 		{
 			Name:        "desktop_hotkey",
 			Toolset:     "desktop",
@@ -284,9 +320,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "keys",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"keys":{"description":"Keys pressed together, e.g. [ctrl, c]","items":{"type":"string"},"minItems":1,"type":"array"}},"required":["computer_id","keys"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"keys":{"description":"Keys pressed together, e.g. [ctrl, c]","items":{"type":"string"},"minItems":1,"type":"array"}},"required":["keys"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -299,7 +341,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopHotkeyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key_down: tools.yaml:207 → POST /computers/{computer_id}/desktop/key-down
+		// desktop_key_down: tools.yaml:286 → POST /computers/{computer_id}/desktop/key-down
 		{
 			Name:        "desktop_key_down",
 			Toolset:     "desktop",
@@ -323,9 +365,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "key",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["key"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -338,7 +386,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyDownWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_key_up: tools.yaml:212 → POST /computers/{computer_id}/desktop/key-up
+		// desktop_key_up: tools.yaml:291 → POST /computers/{computer_id}/desktop/key-up
 		{
 			Name:        "desktop_key_up",
 			Toolset:     "desktop",
@@ -362,9 +410,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "key",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["computer_id","key"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"X keysym","type":"string"}},"required":["key"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -377,7 +431,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopKeyUpWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_scroll: tools.yaml:217 → POST /computers/{computer_id}/desktop/scroll
+		// desktop_scroll: tools.yaml:296 → POST /computers/{computer_id}/desktop/scroll
 		{
 			Name:        "desktop_scroll",
 			Toolset:     "desktop",
@@ -413,9 +467,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "y",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"clicks":{"default":3,"description":"Scroll steps","minimum":1,"type":"integer"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"direction":{"default":"down","description":"Scroll direction","enum":["up","down","left","right"],"type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"clicks":{"default":3,"description":"Scroll steps (default 3)","minimum":1,"type":"integer"},"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"direction":{"default":"down","description":"Scroll direction","enum":["up","down","left","right"],"type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -428,7 +488,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopScrollWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_drag: tools.yaml:222 → POST /computers/{computer_id}/desktop/drag
+		// desktop_drag: tools.yaml:301 → POST /computers/{computer_id}/desktop/drag
 		{
 			Name:        "desktop_drag",
 			Toolset:     "desktop",
@@ -464,9 +524,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "to_y",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"from_x":{"description":"Start X","minimum":0,"type":"integer"},"from_y":{"description":"Start Y","minimum":0,"type":"integer"},"to_x":{"description":"End X","minimum":0,"type":"integer"},"to_y":{"description":"End Y","minimum":0,"type":"integer"}},"required":["computer_id","from_x","from_y","to_x","to_y"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"from_x":{"description":"Start X","minimum":0,"type":"integer"},"from_y":{"description":"Start Y","minimum":0,"type":"integer"},"to_x":{"description":"End X","minimum":0,"type":"integer"},"to_y":{"description":"End Y","minimum":0,"type":"integer"}},"required":["from_x","from_y","to_x","to_y"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -479,7 +545,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopDragWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_move_cursor: tools.yaml:227 → POST /computers/{computer_id}/desktop/move
+		// desktop_move_cursor: tools.yaml:306 → POST /computers/{computer_id}/desktop/move
 		{
 			Name:        "desktop_move_cursor",
 			Toolset:     "desktop",
@@ -507,9 +573,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "y",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["x","y"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -522,7 +594,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMoveCursorWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_mouse_down: tools.yaml:234 → POST /computers/{computer_id}/desktop/mouse-down
+		// desktop_mouse_down: tools.yaml:313 → POST /computers/{computer_id}/desktop/mouse-down
 		{
 			Name:        "desktop_mouse_down",
 			Toolset:     "desktop",
@@ -554,9 +626,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "y",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["x","y"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -569,7 +647,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMouseDownWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_mouse_up: tools.yaml:239 → POST /computers/{computer_id}/desktop/mouse-up
+		// desktop_mouse_up: tools.yaml:318 → POST /computers/{computer_id}/desktop/mouse-up
 		{
 			Name:        "desktop_mouse_up",
 			Toolset:     "desktop",
@@ -601,9 +679,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "y",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["computer_id","x","y"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"button":{"default":"left","description":"Mouse button","enum":["left","right","middle"],"type":"string"},"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"X coordinate in pixels","minimum":0,"type":"integer"},"y":{"description":"Y coordinate in pixels","minimum":0,"type":"integer"}},"required":["x","y"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -616,7 +700,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMouseUpWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_wait: tools.yaml:244 → POST /computers/{computer_id}/desktop/wait
+		// desktop_wait: tools.yaml:323 → POST /computers/{computer_id}/desktop/wait
 		{
 			Name:        "desktop_wait",
 			Toolset:     "desktop",
@@ -640,9 +724,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "seconds",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"seconds":{"description":"Seconds to wait","minimum":0,"type":"number"}},"required":["computer_id","seconds"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"seconds":{"description":"Seconds to wait","minimum":0,"type":"number"}},"required":["seconds"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -655,7 +745,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopWaitWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_list_windows: tools.yaml:252 → GET /computers/{computer_id}/desktop/windows
+		// desktop_list_windows: tools.yaml:331 → GET /computers/{computer_id}/desktop/windows
 		{
 			Name:        "desktop_list_windows",
 			Toolset:     "desktop",
@@ -675,9 +765,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -686,7 +782,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopListWindows(ctx, computerIdParam)
 			},
 		},
-		// desktop_launch: tools.yaml:257 → POST /computers/{computer_id}/desktop/launch
+		// desktop_launch: tools.yaml:336 → POST /computers/{computer_id}/desktop/launch
 		{
 			Name:        "desktop_launch",
 			Toolset:     "desktop",
@@ -710,9 +806,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "app_name",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"app_name":{"description":"Application name or command","type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["app_name","computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"app_name":{"description":"Application name or command","type":"string"},"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["app_name"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -725,7 +827,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopLaunchWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_focus_window: tools.yaml:262 → POST /computers/{computer_id}/desktop/window/focus
+		// desktop_focus_window: tools.yaml:341 → POST /computers/{computer_id}/desktop/window/focus
 		{
 			Name:        "desktop_focus_window",
 			Toolset:     "desktop",
@@ -749,9 +851,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "window_id",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","type":"string"}},"required":["window_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -764,7 +872,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopFocusWindowWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_set_window_size: tools.yaml:269 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
+		// desktop_set_window_size: tools.yaml:348 → POST /computers/{computer_id}/desktop/window/{window_id}/resize
 		{
 			Name:        "desktop_set_window_size",
 			Toolset:     "desktop",
@@ -796,9 +904,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "width",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"height":{"description":"Height in pixels","minimum":1,"type":"integer"},"width":{"description":"Width in pixels","minimum":1,"type":"integer"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","height","width","window_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"height":{"description":"Height in pixels","minimum":1,"type":"integer"},"width":{"description":"Width in pixels","minimum":1,"type":"integer"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["height","width","window_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -815,7 +929,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopResizeWindowWithBody(ctx, computerIdParam, windowIdParam, "application/json", body)
 			},
 		},
-		// desktop_set_window_position: tools.yaml:276 → POST /computers/{computer_id}/desktop/window/{window_id}/move
+		// desktop_set_window_position: tools.yaml:355 → POST /computers/{computer_id}/desktop/window/{window_id}/move
 		{
 			Name:        "desktop_set_window_position",
 			Toolset:     "desktop",
@@ -847,9 +961,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "y",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"Left edge X","type":"integer"},"y":{"description":"Top edge Y","type":"integer"}},"required":["computer_id","window_id","x","y"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"description":"Left edge X","type":"integer"},"y":{"description":"Top edge Y","type":"integer"}},"required":["window_id","x","y"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -866,7 +986,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMoveWindowWithBody(ctx, computerIdParam, windowIdParam, "application/json", body)
 			},
 		},
-		// desktop_maximize_window: tools.yaml:283 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
+		// desktop_maximize_window: tools.yaml:362 → POST /computers/{computer_id}/desktop/window/{window_id}/maximize
 		{
 			Name:        "desktop_maximize_window",
 			Toolset:     "desktop",
@@ -890,9 +1010,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "window_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["window_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -905,7 +1031,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMaximizeWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_minimize_window: tools.yaml:290 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
+		// desktop_minimize_window: tools.yaml:369 → POST /computers/{computer_id}/desktop/window/{window_id}/minimize
 		{
 			Name:        "desktop_minimize_window",
 			Toolset:     "desktop",
@@ -929,9 +1055,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "window_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["window_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -944,7 +1076,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopMinimizeWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_close_window: tools.yaml:297 → POST /computers/{computer_id}/desktop/window/{window_id}/close
+		// desktop_close_window: tools.yaml:376 → POST /computers/{computer_id}/desktop/window/{window_id}/close
 		{
 			Name:        "desktop_close_window",
 			Toolset:     "desktop",
@@ -968,9 +1100,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "window_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","window_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"window_id":{"description":"Window ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["window_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -983,7 +1121,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopCloseWindow(ctx, computerIdParam, windowIdParam)
 			},
 		},
-		// desktop_get_screen_size: tools.yaml:305 → GET /computers/{computer_id}/desktop/screen-size
+		// desktop_get_screen_size: tools.yaml:384 → GET /computers/{computer_id}/desktop/screen-size
 		{
 			Name:        "desktop_get_screen_size",
 			Toolset:     "desktop",
@@ -1003,9 +1141,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -1014,7 +1158,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetScreenSize(ctx, computerIdParam)
 			},
 		},
-		// desktop_get_cursor_position: tools.yaml:310 → GET /computers/{computer_id}/desktop/cursor
+		// desktop_get_cursor_position: tools.yaml:389 → GET /computers/{computer_id}/desktop/cursor
 		{
 			Name:        "desktop_get_cursor_position",
 			Toolset:     "desktop",
@@ -1034,9 +1178,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -1045,7 +1195,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetCursorPosition(ctx, computerIdParam)
 			},
 		},
-		// desktop_get_clipboard: tools.yaml:315 → GET /computers/{computer_id}/desktop/clipboard
+		// desktop_get_clipboard: tools.yaml:394 → GET /computers/{computer_id}/desktop/clipboard
 		{
 			Name:        "desktop_get_clipboard",
 			Toolset:     "desktop",
@@ -1065,9 +1215,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -1076,7 +1232,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetClipboard(ctx, computerIdParam)
 			},
 		},
-		// desktop_set_clipboard: tools.yaml:320 → POST /computers/{computer_id}/desktop/clipboard
+		// desktop_set_clipboard: tools.yaml:399 → POST /computers/{computer_id}/desktop/clipboard
 		{
 			Name:        "desktop_set_clipboard",
 			Toolset:     "desktop",
@@ -1100,9 +1256,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "text",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"text":{"description":"Clipboard text","type":"string"}},"required":["computer_id","text"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"text":{"description":"Clipboard text","type":"string"}},"required":["text"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -1115,7 +1277,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopSetClipboardWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_get_desktop_env: tools.yaml:327 → GET /computers/{computer_id}/desktop/environment
+		// desktop_get_desktop_env: tools.yaml:406 → GET /computers/{computer_id}/desktop/environment
 		{
 			Name:        "desktop_get_desktop_env",
 			Toolset:     "desktop",
@@ -1135,9 +1297,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -1146,7 +1314,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopGetEnvironment(ctx, computerIdParam)
 			},
 		},
-		// desktop_set_wallpaper: tools.yaml:332 → POST /computers/{computer_id}/desktop/wallpaper
+		// desktop_set_wallpaper: tools.yaml:411 → POST /computers/{computer_id}/desktop/wallpaper
 		{
 			Name:        "desktop_set_wallpaper",
 			Toolset:     "desktop",
@@ -1170,9 +1338,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute VM path or https URL","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute VM path or https URL","type":"string"}},"required":["path"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -1185,7 +1359,7 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DesktopSetWallpaperWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// desktop_accessibility_tree: tools.yaml:339 → GET /computers/{computer_id}/desktop/accessibility-tree
+		// desktop_accessibility_tree: tools.yaml:418 → GET /computers/{computer_id}/desktop/accessibility-tree
 		{
 			Name:        "desktop_accessibility_tree",
 			Toolset:     "desktop",
@@ -1205,9 +1379,15 @@ func desktopTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {

@@ -13,7 +13,7 @@ import (
 // envTools returns the env toolset's tools in tools.yaml order.
 func envTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// env_list: tools.yaml:515 → GET /computers/{computer_id}/env
+		// env_list: tools.yaml:597 → GET /computers/{computer_id}/env
 		{
 			Name:        "env_list",
 			Toolset:     "env",
@@ -33,9 +33,15 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -44,7 +50,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerEnv(ctx, computerIdParam)
 			},
 		},
-		// env_set: tools.yaml:520 → POST /computers/{computer_id}/env
+		// env_set: tools.yaml:602 → POST /computers/{computer_id}/env
 		{
 			Name:        "env_set",
 			Toolset:     "env",
@@ -72,9 +78,15 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "value",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"Variable name","type":"string"},"value":{"description":"Variable value","type":"string"}},"required":["computer_id","name","value"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"Variable name","type":"string"},"value":{"description":"Variable value","type":"string"}},"required":["name","value"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -87,7 +99,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetComputerEnvWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// env_delete: tools.yaml:528 → DELETE /computers/{computer_id}/env/{name}
+		// env_delete: tools.yaml:610 → DELETE /computers/{computer_id}/env/{name}
 		{
 			Name:        "env_delete",
 			Toolset:     "env",
@@ -113,6 +125,12 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"Environment variable name","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","name"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -125,7 +143,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteComputerEnv(ctx, computerIdParam, nameParam)
 			},
 		},
-		// logs_tail: tools.yaml:533 → GET /computers/{computer_id}/logs
+		// logs_tail: tools.yaml:615 → GET /computers/{computer_id}/logs
 		{
 			Name:        "logs_tail",
 			Toolset:     "env",
@@ -153,9 +171,15 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "since",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines (1-1000, default 100)","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultLogs,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -168,7 +192,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetComputerLogs(ctx, computerIdParam, &params)
 			},
 		},
-		// domain_add: tools.yaml:539 → POST /computers/{computer_id}/domains
+		// domain_add: tools.yaml:621 → POST /computers/{computer_id}/domains
 		{
 			Name:        "domain_add",
 			Toolset:     "env",
@@ -192,9 +216,15 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "fqdn",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"fqdn":{"description":"Domain name, e.g. app.example.com","type":"string"}},"required":["computer_id","fqdn"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"fqdn":{"description":"Domain name, e.g. app.example.com","type":"string"}},"required":["fqdn"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -207,7 +237,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.AddComputerDomainWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// domain_list: tools.yaml:544 → GET /computers/{computer_id}/domains
+		// domain_list: tools.yaml:626 → GET /computers/{computer_id}/domains
 		{
 			Name:        "domain_list",
 			Toolset:     "env",
@@ -227,9 +257,15 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -238,7 +274,7 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerDomains(ctx, computerIdParam)
 			},
 		},
-		// domain_delete: tools.yaml:549 → DELETE /computers/{computer_id}/domains/{domain_id}
+		// domain_delete: tools.yaml:631 → DELETE /computers/{computer_id}/domains/{domain_id}
 		{
 			Name:        "domain_delete",
 			Toolset:     "env",
@@ -264,6 +300,12 @@ func envTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"domain_id":{"description":"Domain ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","domain_id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {

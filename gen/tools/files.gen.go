@@ -13,7 +13,7 @@ import (
 // filesTools returns the files toolset's tools in tools.yaml order.
 func filesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// file_bash: tools.yaml:349 → POST /computers/{computer_id}/exec
+		// file_bash: tools.yaml:428 → POST /computers/{computer_id}/exec
 		{
 			Name:        "file_bash",
 			Toolset:     "files",
@@ -41,9 +41,15 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "timeout",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command","computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -56,7 +62,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExecComputerWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_write: tools.yaml:358 → POST /computers/{computer_id}/files/write
+		// file_write: tools.yaml:437 → POST /computers/{computer_id}/files/write
 		{
 			Name:        "file_write",
 			Toolset:     "files",
@@ -88,7 +94,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","description":"Content encoding","enum":["utf8","base64"],"type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","content","path"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","description":"Content encoding","enum":["utf8","base64"],"type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","path"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Local: &runtime.Local{
@@ -99,7 +105,13 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				Remote:      "path",
 				Set:         map[string]json.RawMessage{"encoding": json.RawMessage("\"base64\"")},
 				Description: "Write a file on a computer at an absolute path, creating parent directories and overwriting any existing file. Send text as-is; use encoding base64 for binary. For local files pass local_path (a file, or a directory uploaded below path): the server reads them, so no bytes go through the conversation.",
-				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","description":"Content encoding","enum":["utf8","base64"],"type":"string"},"local_path":{"description":"Local file or directory to upload instead of content (stdio only; inside the client's roots). A directory's files go below path, keeping relative paths.","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","description":"Content encoding","enum":["utf8","base64"],"type":"string"},"local_path":{"description":"Local file or directory to upload instead of content (stdio only; inside the client's roots). A directory's files go below path, keeping relative paths.","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["path"],"type":"object"}`),
+			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
@@ -120,7 +132,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.WriteComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_read: tools.yaml:375 → GET /computers/{computer_id}/files/download
+		// file_read: tools.yaml:454 → GET /computers/{computer_id}/files/download
 		{
 			Name:        "file_read",
 			Toolset:     "files",
@@ -144,7 +156,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InQuery,
 			}},
-			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["path"],"type":"object"}`),
 			Result:      runtime.ResultFile,
 			Local: &runtime.Local{
 				Arg:         "save_to",
@@ -152,7 +164,13 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				Encoding:    "binary",
 				Remote:      "path",
 				Description: "Read a file from a computer by absolute path. Text comes back as text, binary as base64. To keep the bytes out of the conversation, pass save_to: the file is saved locally and only its path, size and sha256 come back.",
-				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["path"],"type":"object"}`),
+			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
@@ -166,7 +184,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DownloadComputerFile(ctx, computerIdParam, &params)
 			},
 		},
-		// file_list: tools.yaml:386 → GET /computers/{computer_id}/files
+		// file_list: tools.yaml:465 → GET /computers/{computer_id}/files
 		{
 			Name:        "file_list",
 			Toolset:     "files",
@@ -190,9 +208,15 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"default":"/","description":"Directory path","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"default":"/","description":"Directory path","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -205,7 +229,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerFiles(ctx, computerIdParam, &params)
 			},
 		},
-		// file_stat: tools.yaml:391 → POST /computers/{computer_id}/files/stat
+		// file_stat: tools.yaml:470 → POST /computers/{computer_id}/files/stat
 		{
 			Name:        "file_stat",
 			Toolset:     "files",
@@ -229,9 +253,15 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"File path","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"File path","type":"string"}},"required":["path"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -244,7 +274,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StatComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_mkdir: tools.yaml:399 → POST /computers/{computer_id}/files/mkdir
+		// file_mkdir: tools.yaml:478 → POST /computers/{computer_id}/files/mkdir
 		{
 			Name:        "file_mkdir",
 			Toolset:     "files",
@@ -272,9 +302,15 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "recursive",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Directory path","type":"string"},"recursive":{"default":true,"description":"Create parents","type":"boolean"}},"required":["computer_id","path"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Directory path","type":"string"},"recursive":{"default":true,"description":"Create parents","type":"boolean"}},"required":["path"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -287,7 +323,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.MkdirComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_rename: tools.yaml:408 → POST /computers/{computer_id}/files/rename
+		// file_rename: tools.yaml:487 → POST /computers/{computer_id}/files/rename
 		{
 			Name:        "file_rename",
 			Toolset:     "files",
@@ -315,9 +351,15 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "to",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"from":{"description":"Source path","type":"string"},"to":{"description":"Destination path","type":"string"}},"required":["computer_id","from","to"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"from":{"description":"Source path","type":"string"},"to":{"description":"Destination path","type":"string"}},"required":["from","to"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -330,7 +372,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RenameComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_copy: tools.yaml:415 → POST /computers/{computer_id}/files/copy
+		// file_copy: tools.yaml:494 → POST /computers/{computer_id}/files/copy
 		{
 			Name:        "file_copy",
 			Toolset:     "files",
@@ -362,9 +404,15 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "to",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"from":{"description":"Source path","type":"string"},"recursive":{"default":false,"description":"Copy directories","type":"boolean"},"to":{"description":"Destination path","type":"string"}},"required":["computer_id","from","to"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"from":{"description":"Source path","type":"string"},"recursive":{"default":false,"description":"Copy directories","type":"boolean"},"to":{"description":"Destination path","type":"string"}},"required":["from","to"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -377,7 +425,7 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CopyComputerFileWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// file_delete: tools.yaml:423 → DELETE /computers/{computer_id}/files
+		// file_delete: tools.yaml:502 → DELETE /computers/{computer_id}/files
 		{
 			Name:        "file_delete",
 			Toolset:     "files",
@@ -403,6 +451,12 @@ func filesTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Path to delete","type":"string"}},"required":["computer_id","path"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {

@@ -13,7 +13,7 @@ import (
 // functionsTools returns the functions toolset's tools in tools.yaml order.
 func functionsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// function_list: tools.yaml:1173 → GET /functions
+		// function_list: tools.yaml:1262 → GET /functions
 		{
 			Name:        "function_list",
 			Toolset:     "functions",
@@ -41,7 +41,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "status",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page (1-100)","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -52,7 +52,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListFunctions(ctx, &params)
 			},
 		},
-		// function_create: tools.yaml:1178 → POST /functions
+		// function_create: tools.yaml:1267 → POST /functions
 		{
 			Name:        "function_create",
 			Toolset:     "functions",
@@ -109,7 +109,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateFunctionWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// function_invoke: tools.yaml:1185 → POST /functions/{function_id}/invoke
+		// function_invoke: tools.yaml:1274 → POST /functions/{function_id}/invoke
 		{
 			Name:        "function_invoke",
 			Toolset:     "functions",
@@ -133,7 +133,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "payload",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","pattern":"^\\w[\\w.-]*$","type":"string"},"payload":{"description":"JSON input for the function","properties":{},"type":"object"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID. Omit for the current function.","pattern":"^\\w[\\w.-]*$","type":"string"},"payload":{"description":"JSON input for the function","properties":{},"type":"object"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			ErrorHints: []runtime.ErrorHint{{
@@ -144,6 +144,12 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				Contains: "not deployed",
 				Message:  "Function deployment is not yet supported via MCP: this function has no deployed code. Deploy it from the MIOSA dashboard or SDK, then call function_invoke again.",
 			}},
+			Resource: &runtime.ResourceArg{
+				Kind:     "function",
+				Arg:      "id",
+				API:      "function_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				functionIdParam, err := c.Path("function_id")
 				if err != nil {
@@ -156,7 +162,7 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.InvokeFunctionWithBody(ctx, functionIdParam, "application/json", body)
 			},
 		},
-		// function_delete: tools.yaml:1202 → DELETE /functions/{function_id}
+		// function_delete: tools.yaml:1291 → DELETE /functions/{function_id}
 		{
 			Name:        "function_delete",
 			Toolset:     "functions",
@@ -178,6 +184,12 @@ func functionsTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Function ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "function",
+				Arg:      "id",
+				API:      "function_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				functionIdParam, err := c.Path("function_id")
 				if err != nil {

@@ -13,7 +13,7 @@ import (
 // networkTools returns the network toolset's tools in tools.yaml order.
 func networkTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// network_policy_get: tools.yaml:1236 → GET /computers/{computer_id}/network-policy
+		// network_policy_get: tools.yaml:1325 → GET /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_get",
 			Toolset:     "network",
@@ -33,9 +33,15 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -44,7 +50,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetNetworkPolicy(ctx, computerIdParam)
 			},
 		},
-		// network_policy_set: tools.yaml:1241 → PUT /computers/{computer_id}/network-policy
+		// network_policy_set: tools.yaml:1330 → PUT /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_set",
 			Toolset:     "network",
@@ -72,9 +78,15 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "rules",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"default_effect":{"default":"allow","description":"Effect when no rule matches","enum":["allow","deny"],"type":"string"},"rules":{"description":"Ordered rules","items":{"additionalProperties":false,"properties":{"destination":{"description":"Host, IP or CIDR","type":"string"},"effect":{"description":"Allow or deny","enum":["allow","deny"],"type":"string"},"ports":{"description":"Ports, e.g. 443 or 8000-8100","type":"string"},"protocol":{"default":"any","description":"Protocol","enum":["tcp","udp","any"],"type":"string"}},"required":["destination","effect"],"type":"object"},"type":"array"}},"required":["computer_id","rules"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"default_effect":{"default":"allow","description":"Effect when no rule matches","enum":["allow","deny"],"type":"string"},"rules":{"description":"Ordered rules","items":{"additionalProperties":false,"properties":{"destination":{"description":"Host, IP or CIDR","type":"string"},"effect":{"description":"Allow or deny","enum":["allow","deny"],"type":"string"},"ports":{"description":"Ports, e.g. 443 or 8000-8100","type":"string"},"protocol":{"default":"any","description":"Protocol","enum":["tcp","udp","any"],"type":"string"}},"required":["destination","effect"],"type":"object"},"type":"array"}},"required":["rules"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -87,7 +99,7 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.SetNetworkPolicyWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// network_policy_reset: tools.yaml:1246 → DELETE /computers/{computer_id}/network-policy
+		// network_policy_reset: tools.yaml:1335 → DELETE /computers/{computer_id}/network-policy
 		{
 			Name:        "network_policy_reset",
 			Toolset:     "network",
@@ -109,6 +121,12 @@ func networkTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {

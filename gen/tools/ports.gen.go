@@ -13,7 +13,7 @@ import (
 // portsTools returns the ports toolset's tools in tools.yaml order.
 func portsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// port_expose: tools.yaml:1256 → POST /computers/{computer_id}/ports
+		// port_expose: tools.yaml:1345 → POST /computers/{computer_id}/ports
 		{
 			Name:        "port_expose",
 			Toolset:     "ports",
@@ -41,9 +41,15 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "protocol",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"port":{"description":"Port to expose","maximum":65535,"minimum":1,"type":"integer"},"protocol":{"default":"http","description":"Protocol","enum":["http","https","tcp"],"type":"string"}},"required":["computer_id","port"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"port":{"description":"Port to expose (1-65535)","maximum":65535,"minimum":1,"type":"integer"},"protocol":{"default":"http","description":"Protocol","enum":["http","https","tcp"],"type":"string"}},"required":["port"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -56,7 +62,7 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExposeComputerPortWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// port_list: tools.yaml:1263 → GET /computers/{computer_id}/ports
+		// port_list: tools.yaml:1352 → GET /computers/{computer_id}/ports
 		{
 			Name:        "port_list",
 			Toolset:     "ports",
@@ -76,9 +82,15 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -87,7 +99,7 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListComputerPorts(ctx, computerIdParam)
 			},
 		},
-		// port_preview_url: tools.yaml:1268 → GET /computers/{computer_id}/ports/{port}/url
+		// port_preview_url: tools.yaml:1357 → GET /computers/{computer_id}/ports/{port}/url
 		{
 			Name:        "port_preview_url",
 			Toolset:     "ports",
@@ -111,9 +123,15 @@ func portsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "port",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"port":{"description":"Port number","maximum":65535,"minimum":1,"type":"integer"}},"required":["computer_id","port"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"port":{"description":"Port number (1-65535)","maximum":65535,"minimum":1,"type":"integer"}},"required":["port"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {

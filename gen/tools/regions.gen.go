@@ -13,7 +13,7 @@ import (
 // regionsTools returns the regions toolset's tools in tools.yaml order.
 func regionsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// region_list: tools.yaml:1293 → GET /compute/regions
+		// region_list: tools.yaml:1382 → GET /compute/regions
 		{
 			Name:        "region_list",
 			Toolset:     "regions",

@@ -36,7 +36,7 @@ func All(cl client.ClientInterface) []runtime.Tool {
 
 // Toolsets describes the toolsets in tools.yaml order.
 var Toolsets = []runtime.ToolsetInfo{{
-	Guide: "Computers are Linux desktop VMs. computer_create returns while status is creating/provisioning: pass wait=true or poll computer_get until status is running (never 'active'); stopped computers keep their disk, computer_destroy deletes everything.",
+	Guide: "Computers: computer_create returns while status is creating: pass wait=true or poll computer_get until status is running (never 'active'); stopped computers keep their disk, computer_destroy deletes everything.",
 	Name:  "computer",
 	Title: "Computer lifecycle",
 }, {
@@ -48,7 +48,7 @@ var Toolsets = []runtime.ToolsetInfo{{
 	Name:  "files",
 	Title: "File I/O",
 }, {
-	Guide: "Checkpoints snapshot a whole computer (status creating → uploading → ready; watch checkpoint_list). checkpoint_restore returns a computer: use the id it returns and wait until it is running.",
+	Guide: "Checkpoints snapshot a whole computer (creating → uploading → ready; see checkpoint_list). checkpoint_restore returns a computer, maybe with a new id: use it and wait until running.",
 	Name:  "checkpoints",
 	Title: "Checkpoints",
 }, {
@@ -56,19 +56,19 @@ var Toolsets = []runtime.ToolsetInfo{{
 	Name:  "services",
 	Title: "Services",
 }, {
-	Guide: "Environment variables, system logs and custom domains of a computer. logs_tail returns a snapshot of the last lines, not a stream; call it again for newer output.",
+	Guide: "Env vars, system logs and custom domains of a computer. logs_tail is a snapshot of the last lines, not a stream; call again for newer output.",
 	Name:  "env",
 	Title: "Env / Logs / Domains",
 }, {
-	Guide: "Sandboxes run code: sandbox_create (wait=true or poll sandbox_get until state is running), then sandbox_exec and sandbox_*_file; exec needs state running. timeout_sec is the sandbox's total lifetime, not a request timeout; pause keeps state, destroy is permanent.",
+	Guide: "Sandboxes run code: sandbox_create (wait=true or poll sandbox_get until state is running), then sandbox_exec and sandbox_*_file. timeout_sec is the sandbox's total lifetime, not a request timeout; pause keeps state, destroy is permanent.",
 	Name:  "sandbox",
 	Title: "Sandbox",
 }, {
-	Guide: "Deployments serve apps at permanent URLs: deployment_create, then deployment_publish from a sandbox (wait=true or poll deployment_get until state is running). Each publish creates a version; roll back or promote versions instead of republishing.",
+	Guide: "Deployments serve apps at permanent URLs: deployment_publish a sandbox (no id: the current deployment, else a new one named after the sandbox), with wait=true or poll deployment_get until running. Each publish is a version; roll back or promote instead of republishing.",
 	Name:  "deployments",
 	Title: "Deployments",
 }, {
-	Guide: "Object storage: buckets hold objects addressed by key; keys may contain slashes (folders) and are encoded for you. Uploads overwrite the same key; deletes are permanent.",
+	Guide: "Object storage: buckets hold objects by key; keys may contain slashes and are encoded for you. Uploads overwrite the key; deletes are permanent.",
 	Name:  "storage",
 	Title: "Storage",
 }, {
@@ -80,7 +80,7 @@ var Toolsets = []runtime.ToolsetInfo{{
 	Name:  "workspaces",
 	Title: "Workspaces",
 }, {
-	Guide: "Cron jobs run a shell command on a schedule (5-field cron expression) in a sandbox or computer; pause instead of delete to keep a job, and use cron_run_now to smoke-test.",
+	Guide: "Cron jobs run a shell command on a 5-field schedule in a sandbox or computer; pause to keep a job, cron_run_now to smoke-test.",
 	Name:  "cron",
 	Title: "Cron",
 }, {
@@ -129,7 +129,7 @@ var Profiles = []runtime.Profile{{
 }}
 
 // Instructions is the introduction of the initialize instructions; the toolset guides follow it.
-const Instructions = "MIOSA is a cloud for AI agents. Computers are full Linux desktop VMs (screen, mouse, keyboard, files, services); sandboxes are lightweight VMs for running code and shell commands. Other tools manage deployments, storage, databases, cron jobs, volumes, webhooks, functions and account settings.\nIds (computer, sandbox, deployment, …) always come from create or list results; never guess them.\nCreates return before the resource is ready: pass wait=true or poll the matching *_get tool.\nErrors are actionable: read the message (not running, not found, insufficient credits, rate limited) and fix the call instead of retrying blindly.\ndelete/destroy tools are permanent and cannot be undone."
+const Instructions = "MIOSA is a cloud for AI agents; this server's tools drive it: computers (Linux desktop VMs with screen, mouse, keyboard, files, services), sandboxes (light VMs for code and shell), deployments, storage, databases, cron jobs, volumes, webhooks, functions and settings.\nIds come from create or list results; never guess them. An omitted id means the current one: the one this session last created or used, else the only running one in the account; the result's first line says which. Tools that destroy, delete, stop, restore, roll back or detach need the id.\nCreates return before the resource is ready: pass wait=true or poll the matching *_get tool.\nErrors say what to fix (not running, not found, no credits, rate limited); fix the call, don't retry blindly.\ndelete/destroy tools are permanent and cannot be undone."
 
 // Hints are the catalog's advice in result and error texts (tools.yaml hints:).
 var Hints = runtime.Hints{
@@ -139,8 +139,122 @@ var Hints = runtime.Hints{
 	Timeout:         "Sandbox boots take 2-8 s.",
 }
 
+// Resources are the kinds of resource a call may leave out the id of (tools.yaml resources:).
+var Resources = []runtime.Resource{
+	{
+		Kind:    "bucket",
+		List:    "storage_bucket_list",
+		Create:  "storage_bucket_create",
+		Created: "data.id",
+		ID:      "id",
+		Name:    "name",
+	},
+	{
+		Kind:     "computer",
+		List:     "computer_list",
+		PageArg:  "per_page",
+		Create:   "computer_create",
+		Created:  "data.id",
+		ID:       "id",
+		Name:     "name",
+		Status:   "status",
+		Running:  []string{"running"},
+		Starting: []string{"creating", "provisioning", "starting"},
+	},
+	{
+		Kind:     "cron job",
+		List:     "cron_list",
+		PageArg:  "limit",
+		Create:   "cron_create",
+		Created:  "data.id",
+		ID:       "id",
+		Name:     "name",
+		Status:   "status",
+		Running:  []string{"active"},
+		Starting: []string{"paused"},
+	},
+	{
+		Kind:     "database",
+		List:     "database_list",
+		PageArg:  "limit",
+		Create:   "database_create",
+		Created:  "data.id",
+		ID:       "id",
+		Name:     "name",
+		Status:   "status",
+		Running:  []string{"running"},
+		Starting: []string{"creating", "provisioning"},
+	},
+	{
+		Kind:     "deployment",
+		List:     "deployment_list",
+		PageArg:  "limit",
+		Create:   "deployment_create",
+		Created:  "data.id",
+		ID:       "id",
+		Name:     "name",
+		Status:   "state",
+		Running:  []string{"running"},
+		Starting: []string{"pending", "building"},
+	},
+	{
+		Kind:     "function",
+		List:     "function_list",
+		PageArg:  "limit",
+		Create:   "function_create",
+		Created:  "data.id",
+		ID:       "id",
+		Name:     "name",
+		Status:   "status",
+		Running:  []string{"active", "deployed", "ready"},
+		Starting: []string{"draft", "pending"},
+	},
+	{
+		Kind:     "sandbox",
+		List:     "sandbox_list",
+		Create:   "sandbox_create",
+		Created:  "data.id",
+		ID:       "id",
+		Name:     "name",
+		Status:   "state",
+		Running:  []string{"running"},
+		Starting: []string{"provisioning"},
+	},
+	{
+		Kind:    "volume",
+		List:    "volume_list",
+		PageArg: "limit",
+		Create:  "volume_create",
+		Created: "data.id",
+		ID:      "id",
+		Name:    "name",
+		Status:  "status",
+		Running: []string{"available", "attached", "in-use"},
+	},
+	{
+		Kind:    "webhook",
+		List:    "webhook_list",
+		PageArg: "limit",
+		Create:  "webhook_create",
+		Created: "data.id",
+		ID:      "id",
+		Name:    "url",
+		Status:  "active",
+		Running: []string{"true"},
+	},
+	{
+		Kind:    "workspace",
+		List:    "workspace_list",
+		PageArg: "per_page",
+		Create:  "workspace_create",
+		Created: "data.id",
+		ID:      "id",
+		Name:    "name",
+	},
+}
+
 // Budget is the tools/list token budget declared in tools.yaml (cl100k).
 var Budget = runtime.Budget{
 	ToolTokens:  400,
-	TotalTokens: 22500,
+	TotalTokens: 22800,
 }

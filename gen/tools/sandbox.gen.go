@@ -14,7 +14,7 @@ import (
 // sandboxTools returns the sandbox toolset's tools in tools.yaml order.
 func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// sandbox_create: tools.yaml:559 → POST /sandboxes
+		// sandbox_create: tools.yaml:641 → POST /sandboxes
 		{
 			Name:        "sandbox_create",
 			Toolset:     "sandbox",
@@ -72,7 +72,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "wait_timeout_sec",
 				In:   runtime.InControl,
 			}},
-			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"external_project_id":{"description":"Your own project ID","type":"string"},"external_workspace_id":{"description":"Your own workspace ID","type":"string"},"name":{"description":"Sandbox name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","medium","large","xl"],"type":"string"},"template":{"description":"Sandbox template, e.g. miosa-sandbox (default: server's MIOSA_DEFAULT_TEMPLATE)","type":"string"},"timeout_sec":{"description":"Sandbox lifetime in seconds, not a request timeout","minimum":1,"type":"integer"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"type":"object"}`),
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"external_project_id":{"description":"Your own project ID","type":"string"},"external_workspace_id":{"description":"Your own workspace ID","type":"string"},"name":{"description":"Sandbox name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","medium","large","xl"],"type":"string"},"template":{"description":"Sandbox template, e.g. miosa-sandbox (default: server's MIOSA_DEFAULT_TEMPLATE)","type":"string"},"timeout_sec":{"description":"Sandbox lifetime in seconds, not a request timeout","minimum":1,"type":"integer"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait (1-600, default 120)","maximum":600,"minimum":1,"type":"integer"}},"type":"object"}`),
 			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:              runtime.ResultJSON,
 			SendsIdempotencyKey: true,
@@ -98,7 +98,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateSandboxWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// sandbox_list: tools.yaml:588 → GET /sandboxes
+		// sandbox_list: tools.yaml:670 → GET /sandboxes
 		{
 			Name:        "sandbox_list",
 			Toolset:     "sandbox",
@@ -137,7 +137,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxes(ctx, &params)
 			},
 		},
-		// sandbox_get: tools.yaml:597 → GET /sandboxes/{sandbox_id}
+		// sandbox_get: tools.yaml:679 → GET /sandboxes/{sandbox_id}
 		{
 			Name:        "sandbox_get",
 			Toolset:     "sandbox",
@@ -157,9 +157,15 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "sandbox_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -168,7 +174,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_exec: tools.yaml:604 → POST /sandboxes/{sandbox_id}/exec
+		// sandbox_exec: tools.yaml:686 → POST /sandboxes/{sandbox_id}/exec
 		{
 			Name:        "sandbox_exec",
 			Toolset:     "sandbox",
@@ -204,9 +210,15 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "timeout",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"cwd":{"description":"Working directory","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command","id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Shell command","type":"string"},"cwd":{"description":"Working directory","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"timeout":{"description":"Timeout in seconds","minimum":1,"type":"integer"}},"required":["command"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -219,7 +231,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExecSandboxWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_destroy: tools.yaml:615 → DELETE /sandboxes/{sandbox_id}
+		// sandbox_destroy: tools.yaml:697 → DELETE /sandboxes/{sandbox_id}
 		{
 			Name:        "sandbox_destroy",
 			Toolset:     "sandbox",
@@ -242,6 +254,12 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -250,7 +268,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_pause: tools.yaml:622 → POST /sandboxes/{sandbox_id}/pause
+		// sandbox_pause: tools.yaml:704 → POST /sandboxes/{sandbox_id}/pause
 		{
 			Name:        "sandbox_pause",
 			Toolset:     "sandbox",
@@ -270,9 +288,15 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "sandbox_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -281,7 +305,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.PauseSandbox(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_resume: tools.yaml:631 → POST /sandboxes/{sandbox_id}/resume
+		// sandbox_resume: tools.yaml:713 → POST /sandboxes/{sandbox_id}/resume
 		{
 			Name:        "sandbox_resume",
 			Toolset:     "sandbox",
@@ -314,7 +338,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "wait_timeout_sec",
 				In:   runtime.InControl,
 			}},
-			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait (1-600, default 120)","maximum":600,"minimum":1,"type":"integer"}},"type":"object"}`),
 			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:              runtime.ResultJSON,
 			SendsIdempotencyKey: true,
@@ -328,6 +352,12 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 					return cl.GetSandbox(ctx, id)
 				},
 			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -340,7 +370,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ResumeSandbox(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_python: tools.yaml:646 → POST /sandboxes/{sandbox_id}/exec
+		// sandbox_python: tools.yaml:728 → POST /sandboxes/{sandbox_id}/exec
 		{
 			Name:        "sandbox_python",
 			Toolset:     "sandbox",
@@ -368,14 +398,20 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "timeout",
 				In:   runtime.InExtra,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Python source to run","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"timeout":{"description":"Max run time in seconds","type":"integer"}},"required":["code","id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"code":{"description":"Python source to run","type":"string"},"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"timeout":{"description":"Max run time in seconds","type":"integer"}},"required":["code"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				return composite.SandboxPython(ctx, c, cl)
 			},
 		},
-		// sandbox_write_file: tools.yaml:663 → POST /sandboxes/{sandbox_id}/files
+		// sandbox_write_file: tools.yaml:745 → POST /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_write_file",
 			Toolset:     "sandbox",
@@ -404,9 +440,15 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File text (UTF-8)","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File text (UTF-8)","type":"string"},"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","path"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -419,7 +461,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.WriteSandboxFileWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_read_file: tools.yaml:676 → GET /sandboxes/{sandbox_id}/files/{path}
+		// sandbox_read_file: tools.yaml:758 → GET /sandboxes/{sandbox_id}/files/{path}
 		{
 			Name:        "sandbox_read_file",
 			Toolset:     "sandbox",
@@ -443,7 +485,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InPath,
 			}},
-			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"File path without leading slash, e.g. workspace/app.py","type":"string"}},"required":["id","path"],"type":"object"}`),
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"File path without leading slash, e.g. workspace/app.py","type":"string"}},"required":["path"],"type":"object"}`),
 			Result:      runtime.ResultFile,
 			Local: &runtime.Local{
 				Arg:         "save_to",
@@ -452,7 +494,13 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				Encoding:    "base64",
 				Remote:      "path",
 				Description: "Read a file from a sandbox. path has no leading slash, e.g. workspace/app.py. Text comes back as text, binary as base64. To keep the bytes out of the conversation, pass save_to: the file is saved locally and only its path, size and sha256 come back.",
-				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"File path without leading slash, e.g. workspace/app.py","type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["id","path"],"type":"object"}`),
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"File path without leading slash, e.g. workspace/app.py","type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["path"],"type":"object"}`),
+			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
@@ -466,7 +514,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ReadSandboxFile(ctx, sandboxIdParam, pathParam)
 			},
 		},
-		// sandbox_list_files: tools.yaml:692 → GET /sandboxes/{sandbox_id}/files
+		// sandbox_list_files: tools.yaml:774 → GET /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_list_files",
 			Toolset:     "sandbox",
@@ -494,9 +542,15 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"depth":{"description":"Directory depth","minimum":1,"type":"integer"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"default":"/workspace","description":"Directory path","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"depth":{"description":"Directory depth","minimum":1,"type":"integer"},"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"default":"/workspace","description":"Directory path","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -509,7 +563,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxFiles(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_upload: tools.yaml:699 → POST /sandboxes/{sandbox_id}/files
+		// sandbox_upload: tools.yaml:781 → POST /sandboxes/{sandbox_id}/files
 		{
 			Name:        "sandbox_upload",
 			Toolset:     "sandbox",
@@ -537,7 +591,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File bytes, base64-encoded","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File bytes, base64-encoded","type":"string"},"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["content","path"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Local: &runtime.Local{
@@ -547,7 +601,13 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				Encoding:    "base64",
 				Remote:      "path",
 				Description: "Upload a file to a sandbox at an absolute path, overwriting it. content is the file's base64; for text use sandbox_write_file. For local files pass local_path (a file, or a directory uploaded below path): the server reads them, so no bytes go through the conversation.",
-				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File bytes, base64-encoded","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"local_path":{"description":"Local file or directory to upload instead of content (stdio only; inside the client's roots). A directory's files go below path, keeping relative paths.","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["id","path"],"type":"object"}`),
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File bytes, base64-encoded","type":"string"},"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"local_path":{"description":"Local file or directory to upload instead of content (stdio only; inside the client's roots). A directory's files go below path, keeping relative paths.","type":"string"},"path":{"description":"Absolute file path","type":"string"}},"required":["path"],"type":"object"}`),
+			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
@@ -568,7 +628,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.WriteSandboxFileWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_snapshot_create: tools.yaml:717 → POST /sandboxes/{sandbox_id}/snapshots
+		// sandbox_snapshot_create: tools.yaml:799 → POST /sandboxes/{sandbox_id}/snapshots
 		{
 			Name:        "sandbox_snapshot_create",
 			Toolset:     "sandbox",
@@ -600,9 +660,15 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "retention_seconds",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Snapshot note","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"keep":{"description":"Exempt from retention","type":"boolean"},"retention_seconds":{"description":"Retention in seconds","minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"comment":{"description":"Snapshot note","type":"string"},"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"keep":{"description":"Exempt from retention","type":"boolean"},"retention_seconds":{"description":"Retention in seconds","minimum":1,"type":"integer"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -615,7 +681,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateSandboxSnapshotWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_snapshot_list: tools.yaml:726 → GET /sandboxes/{sandbox_id}/snapshots
+		// sandbox_snapshot_list: tools.yaml:808 → GET /sandboxes/{sandbox_id}/snapshots
 		{
 			Name:        "sandbox_snapshot_list",
 			Toolset:     "sandbox",
@@ -635,9 +701,15 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "sandbox_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -646,7 +718,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxSnapshots(ctx, sandboxIdParam)
 			},
 		},
-		// sandbox_snapshot_restore: tools.yaml:733 → POST /sandboxes/{sandbox_id}/restore/{snapshot_id}
+		// sandbox_snapshot_restore: tools.yaml:815 → POST /sandboxes/{sandbox_id}/restore/{snapshot_id}
 		{
 			Name:        "sandbox_snapshot_restore",
 			Toolset:     "sandbox",
@@ -673,6 +745,12 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"snapshot_id":{"description":"Snapshot ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id","snapshot_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -685,7 +763,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestoreSandboxSnapshot(ctx, sandboxIdParam, snapshotIdParam)
 			},
 		},
-		// sandbox_logs: tools.yaml:743 → GET /sandboxes/{sandbox_id}/logs
+		// sandbox_logs: tools.yaml:826 → GET /sandboxes/{sandbox_id}/logs
 		{
 			Name:        "sandbox_logs",
 			Toolset:     "sandbox",
@@ -713,9 +791,15 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "since",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines (1-1000, default 100)","maximum":1000,"minimum":1,"type":"integer"},"since":{"description":"Only logs after this time","format":"date-time","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultLogs,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -728,7 +812,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetSandboxLogs(ctx, sandboxIdParam, &params)
 			},
 		},
-		// sandbox_expose: tools.yaml:751 → POST /sandboxes/{sandbox_id}/expose
+		// sandbox_expose: tools.yaml:834 → POST /sandboxes/{sandbox_id}/expose
 		{
 			Name:        "sandbox_expose",
 			Toolset:     "sandbox",
@@ -752,9 +836,15 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "port",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"port":{"description":"Port to expose; default port if omitted","maximum":65535,"minimum":1,"type":"integer"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"port":{"description":"Port to expose; default port if omitted (1-65535)","maximum":65535,"minimum":1,"type":"integer"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -767,7 +857,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ExposeSandboxPortWithBody(ctx, sandboxIdParam, "application/json", body)
 			},
 		},
-		// sandbox_deploy: tools.yaml:760 → POST /sandboxes/{sandbox_id}/deploy
+		// sandbox_deploy: tools.yaml:843 → POST /sandboxes/{sandbox_id}/deploy
 		{
 			Name:        "sandbox_deploy",
 			Toolset:     "sandbox",
@@ -824,10 +914,16 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "run_command",
 				In:   runtime.InBody,
 			}},
-			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"build_command":{"description":"Build command","type":"string"},"deployment_id":{"description":"Existing deployment to update","type":"string"},"domain":{"description":"Custom domain","type":"string"},"health_check_path":{"description":"Health check URL path","type":"string"},"id":{"description":"Sandbox ID","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"Deployment name","type":"string"},"output_path":{"description":"Static build output directory","type":"string"},"port":{"description":"App port","maximum":65535,"minimum":1,"type":"integer"},"run_command":{"description":"Run command","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"build_command":{"description":"Build command","type":"string"},"deployment_id":{"description":"Existing deployment to update","type":"string"},"domain":{"description":"Custom domain","type":"string"},"health_check_path":{"description":"Health check URL path","type":"string"},"id":{"description":"Sandbox ID. Omit for the current sandbox.","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"Deployment name","type":"string"},"output_path":{"description":"Static build output directory","type":"string"},"port":{"description":"App port (1-65535)","maximum":65535,"minimum":1,"type":"integer"},"run_command":{"description":"Run command","type":"string"}},"type":"object"}`),
 			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:              runtime.ResultJSON,
 			SendsIdempotencyKey: true,
+			Resource: &runtime.ResourceArg{
+				Kind:     "sandbox",
+				Arg:      "id",
+				API:      "sandbox_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				sandboxIdParam, err := c.Path("sandbox_id")
 				if err != nil {
@@ -844,7 +940,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeploySandboxWithBody(ctx, sandboxIdParam, &params, "application/json", body)
 			},
 		},
-		// sandbox_template_list: tools.yaml:770 → GET /sandbox-templates
+		// sandbox_template_list: tools.yaml:853 → GET /sandbox-templates
 		{
 			Name:        "sandbox_template_list",
 			Toolset:     "sandbox",
@@ -870,7 +966,7 @@ func sandboxTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListSandboxTemplates(ctx, &params)
 			},
 		},
-		// sandbox_template_create: tools.yaml:777 → POST /sandbox-templates
+		// sandbox_template_create: tools.yaml:860 → POST /sandbox-templates
 		{
 			Name:        "sandbox_template_create",
 			Toolset:     "sandbox",

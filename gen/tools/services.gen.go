@@ -13,7 +13,7 @@ import (
 // servicesTools returns the services toolset's tools in tools.yaml order.
 func servicesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// service_create: tools.yaml:468 → POST /computers/{computer_id}/services
+		// service_create: tools.yaml:548 → POST /computers/{computer_id}/services
 		{
 			Name:        "service_create",
 			Toolset:     "services",
@@ -57,9 +57,15 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "working_dir",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Command to run","type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"name":{"description":"Unique service name","type":"string"},"port":{"description":"Port it listens on","maximum":65535,"minimum":1,"type":"integer"},"restart_policy":{"description":"Restart behaviour","enum":["always","on-failure","never"],"type":"string"},"working_dir":{"description":"Working directory","type":"string"}},"required":["command","computer_id","name"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"command":{"description":"Command to run","type":"string"},"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"env":{"additionalProperties":{"type":"string"},"description":"Environment variables","properties":{},"type":"object"},"name":{"description":"Unique service name","type":"string"},"port":{"description":"Port it listens on (1-65535)","maximum":65535,"minimum":1,"type":"integer"},"restart_policy":{"description":"Restart behaviour","enum":["always","on-failure","never"],"type":"string"},"working_dir":{"description":"Working directory","type":"string"}},"required":["command","name"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -72,7 +78,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateServiceWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// service_list: tools.yaml:473 → GET /computers/{computer_id}/services
+		// service_list: tools.yaml:553 → GET /computers/{computer_id}/services
 		{
 			Name:        "service_list",
 			Toolset:     "services",
@@ -92,9 +98,15 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "computer_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -103,7 +115,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListServices(ctx, computerIdParam)
 			},
 		},
-		// service_start: tools.yaml:478 → POST /computers/{computer_id}/services/{service_id}/start
+		// service_start: tools.yaml:558 → POST /computers/{computer_id}/services/{service_id}/start
 		{
 			Name:        "service_start",
 			Toolset:     "services",
@@ -127,9 +139,15 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "service_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["service_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -142,7 +160,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StartService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_stop: tools.yaml:485 → POST /computers/{computer_id}/services/{service_id}/stop
+		// service_stop: tools.yaml:565 → POST /computers/{computer_id}/services/{service_id}/stop
 		{
 			Name:        "service_stop",
 			Toolset:     "services",
@@ -169,6 +187,12 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -181,7 +205,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.StopService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_restart: tools.yaml:492 → POST /computers/{computer_id}/services/{service_id}/restart
+		// service_restart: tools.yaml:573 → POST /computers/{computer_id}/services/{service_id}/restart
 		{
 			Name:        "service_restart",
 			Toolset:     "services",
@@ -208,6 +232,12 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -220,7 +250,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.RestartService(ctx, computerIdParam, serviceIdParam)
 			},
 		},
-		// service_logs: tools.yaml:497 → GET /computers/{computer_id}/services/{service_id}/logs
+		// service_logs: tools.yaml:579 → GET /computers/{computer_id}/services/{service_id}/logs
 		{
 			Name:        "service_logs",
 			Toolset:     "services",
@@ -254,9 +284,15 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "lines",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"lines":{"default":100,"description":"Return the last N lines (1-1000, default 100)","maximum":1000,"minimum":1,"type":"integer"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["service_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultLogs,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -273,7 +309,7 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetServiceLogs(ctx, computerIdParam, serviceIdParam, &params)
 			},
 		},
-		// service_delete: tools.yaml:505 → DELETE /computers/{computer_id}/services/{service_id}
+		// service_delete: tools.yaml:587 → DELETE /computers/{computer_id}/services/{service_id}
 		{
 			Name:        "service_delete",
 			Toolset:     "services",
@@ -299,6 +335,12 @@ func servicesTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"service_id":{"description":"Service ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["computer_id","service_id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {

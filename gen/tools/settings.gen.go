@@ -13,7 +13,7 @@ import (
 // settingsTools returns the settings toolset's tools in tools.yaml order.
 func settingsTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// settings_get: tools.yaml:1303 → GET /settings
+		// settings_get: tools.yaml:1392 → GET /settings
 		{
 			Name:        "settings_get",
 			Toolset:     "settings",
@@ -35,7 +35,7 @@ func settingsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetSettings(ctx)
 			},
 		},
-		// settings_get_branding: tools.yaml:1308 → GET /settings/branding
+		// settings_get_branding: tools.yaml:1397 → GET /settings/branding
 		{
 			Name:        "settings_get_branding",
 			Toolset:     "settings",
@@ -57,7 +57,7 @@ func settingsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetBranding(ctx)
 			},
 		},
-		// settings_update_branding: tools.yaml:1313 → PUT /settings/branding
+		// settings_update_branding: tools.yaml:1402 → PUT /settings/branding
 		{
 			Name:        "settings_update_branding",
 			Toolset:     "settings",
@@ -108,7 +108,7 @@ func settingsTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.UpdateBrandingWithBody(ctx, "application/json", body)
 			},
 		},
-		// settings_compute_pricing: tools.yaml:1318 → GET /settings/compute-pricing
+		// settings_compute_pricing: tools.yaml:1407 → GET /settings/compute-pricing
 		{
 			Name:        "settings_compute_pricing",
 			Toolset:     "settings",

@@ -13,7 +13,7 @@ import (
 // storageTools returns the storage toolset's tools in tools.yaml order.
 func storageTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// storage_bucket_list: tools.yaml:897 → GET /storage/buckets
+		// storage_bucket_list: tools.yaml:986 → GET /storage/buckets
 		{
 			Name:        "storage_bucket_list",
 			Toolset:     "storage",
@@ -35,7 +35,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListBuckets(ctx)
 			},
 		},
-		// storage_bucket_create: tools.yaml:902 → POST /storage/buckets
+		// storage_bucket_create: tools.yaml:991 → POST /storage/buckets
 		{
 			Name:        "storage_bucket_create",
 			Toolset:     "storage",
@@ -84,7 +84,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateBucketWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// storage_bucket_delete: tools.yaml:907 → DELETE /storage/buckets/{bucket}
+		// storage_bucket_delete: tools.yaml:996 → DELETE /storage/buckets/{bucket}
 		{
 			Name:        "storage_bucket_delete",
 			Toolset:     "storage",
@@ -106,6 +106,12 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["bucket"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "bucket",
+				Arg:      "bucket",
+				API:      "bucket",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				bucketParam, err := c.Path("bucket")
 				if err != nil {
@@ -114,7 +120,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteBucket(ctx, bucketParam)
 			},
 		},
-		// storage_object_list: tools.yaml:912 → GET /storage/buckets/{bucket}/objects
+		// storage_object_list: tools.yaml:1001 → GET /storage/buckets/{bucket}/objects
 		{
 			Name:        "storage_object_list",
 			Toolset:     "storage",
@@ -146,9 +152,15 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "prefix",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"prefix":{"description":"Key prefix filter","type":"string"}},"required":["bucket"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name. Omit for the current bucket.","pattern":"^\\w[\\w.-]*$","type":"string"},"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page (1-100)","maximum":100,"minimum":1,"type":"integer"},"prefix":{"description":"Key prefix filter","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "bucket",
+				Arg:      "bucket",
+				API:      "bucket",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				bucketParam, err := c.Path("bucket")
 				if err != nil {
@@ -161,7 +173,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListObjects(ctx, bucketParam, &params)
 			},
 		},
-		// storage_object_upload: tools.yaml:917 → PUT /storage/buckets/{bucket}/objects/{key}
+		// storage_object_upload: tools.yaml:1006 → PUT /storage/buckets/{bucket}/objects/{key}
 		{
 			Name:        "storage_object_upload",
 			Toolset:     "storage",
@@ -197,7 +209,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "content_type",
 				In:   runtime.InRaw,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","content","key"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name. Omit for the current bucket.","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["content","key"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Local: &runtime.Local{
@@ -207,7 +219,13 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				Encoding:    "binary",
 				Remote:      "key",
 				Description: "Upload content as an object; the key may contain slashes (e.g. data/report.csv). Replaces an existing object with the same key. For local files pass local_path (a file, or a directory uploaded below key): the server reads them, so no bytes go through the conversation.",
-				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"},"local_path":{"description":"Local file or directory to upload instead of content (stdio only; inside the client's roots). A directory's files go below key, keeping relative paths.","type":"string"}},"required":["bucket","key"],"type":"object"}`),
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name. Omit for the current bucket.","pattern":"^\\w[\\w.-]*$","type":"string"},"content":{"description":"Object content","type":"string"},"content_type":{"default":"application/octet-stream","description":"MIME type stored with the object","type":"string"},"encoding":{"default":"utf8","description":"How content is encoded","enum":["utf8","base64"],"type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"},"local_path":{"description":"Local file or directory to upload instead of content (stdio only; inside the client's roots). A directory's files go below key, keeping relative paths.","type":"string"}},"required":["key"],"type":"object"}`),
+			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "bucket",
+				Arg:      "bucket",
+				API:      "bucket",
+				Fallback: runtime.FallbackFull,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				bucketParam, err := c.Path("bucket")
@@ -232,7 +250,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.UploadObjectWithBody(ctx, bucketParam, keyParam, contentType, raw)
 			},
 		},
-		// storage_object_download: tools.yaml:931 → GET /storage/buckets/{bucket}/objects/{key}
+		// storage_object_download: tools.yaml:1020 → GET /storage/buckets/{bucket}/objects/{key}
 		{
 			Name:        "storage_object_download",
 			Toolset:     "storage",
@@ -256,7 +274,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "key",
 				In:   runtime.InPath,
 			}},
-			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","key"],"type":"object"}`),
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name. Omit for the current bucket.","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["key"],"type":"object"}`),
 			Result:      runtime.ResultFile,
 			Local: &runtime.Local{
 				Arg:         "save_to",
@@ -264,7 +282,13 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				Encoding:    "binary",
 				Remote:      "key",
 				Description: "Download an object by key (slashes allowed). Text comes back as text, binary as base64. To keep the bytes out of the conversation, pass save_to: the file is saved locally and only its path, size and sha256 come back.",
-				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["bucket","key"],"type":"object"}`),
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name. Omit for the current bucket.","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["key"],"type":"object"}`),
+			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "bucket",
+				Arg:      "bucket",
+				API:      "bucket",
+				Fallback: runtime.FallbackFull,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				bucketParam, err := c.Path("bucket")
@@ -278,7 +302,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DownloadObject(ctx, bucketParam, keyParam)
 			},
 		},
-		// storage_object_delete: tools.yaml:945 → DELETE /storage/buckets/{bucket}/objects/{key}
+		// storage_object_delete: tools.yaml:1034 → DELETE /storage/buckets/{bucket}/objects/{key}
 		{
 			Name:        "storage_object_delete",
 			Toolset:     "storage",
@@ -304,6 +328,12 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"key":{"description":"Object key; may contain slashes, e.g. data/report.csv","type":"string"}},"required":["bucket","key"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "bucket",
+				Arg:      "bucket",
+				API:      "bucket",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				bucketParam, err := c.Path("bucket")
 				if err != nil {
@@ -316,7 +346,7 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteObject(ctx, bucketParam, keyParam)
 			},
 		},
-		// storage_presign: tools.yaml:953 → POST /storage/buckets/{bucket}/presign
+		// storage_presign: tools.yaml:1042 → POST /storage/buckets/{bucket}/presign
 		{
 			Name:        "storage_presign",
 			Toolset:     "storage",
@@ -352,9 +382,15 @@ func storageTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "operation",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name","pattern":"^\\w[\\w.-]*$","type":"string"},"content_type":{"description":"Content type; needed for put","type":"string"},"expires_in_sec":{"default":300,"description":"URL lifetime in seconds","maximum":604800,"minimum":1,"type":"integer"},"key":{"description":"Object key","type":"string"},"operation":{"default":"get","description":"Allowed operation","enum":["get","put"],"type":"string"}},"required":["bucket","key"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"bucket":{"description":"Bucket ID or name. Omit for the current bucket.","pattern":"^\\w[\\w.-]*$","type":"string"},"content_type":{"description":"Content type; needed for put","type":"string"},"expires_in_sec":{"default":300,"description":"URL lifetime in seconds (1-604800, default 300)","maximum":604800,"minimum":1,"type":"integer"},"key":{"description":"Object key","type":"string"},"operation":{"default":"get","description":"Allowed operation","enum":["get","put"],"type":"string"}},"required":["key"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "bucket",
+				Arg:      "bucket",
+				API:      "bucket",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				bucketParam, err := c.Path("bucket")
 				if err != nil {

@@ -13,7 +13,7 @@ import (
 // volumesTools returns the volumes toolset's tools in tools.yaml order.
 func volumesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// volume_list: tools.yaml:1110 → GET /volumes
+		// volume_list: tools.yaml:1199 → GET /volumes
 		{
 			Name:        "volume_list",
 			Toolset:     "volumes",
@@ -41,7 +41,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "status",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page (1-100)","maximum":100,"minimum":1,"type":"integer"},"status":{"description":"Filter by status","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -52,7 +52,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListVolumes(ctx, &params)
 			},
 		},
-		// volume_create: tools.yaml:1115 → POST /volumes
+		// volume_create: tools.yaml:1204 → POST /volumes
 		{
 			Name:        "volume_create",
 			Toolset:     "volumes",
@@ -101,7 +101,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateVolumeWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// volume_delete: tools.yaml:1120 → DELETE /volumes/{volume_id}
+		// volume_delete: tools.yaml:1209 → DELETE /volumes/{volume_id}
 		{
 			Name:        "volume_delete",
 			Toolset:     "volumes",
@@ -123,6 +123,12 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Volume ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "volume",
+				Arg:      "id",
+				API:      "volume_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				volumeIdParam, err := c.Path("volume_id")
 				if err != nil {
@@ -131,7 +137,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteVolume(ctx, volumeIdParam)
 			},
 		},
-		// volume_attach: tools.yaml:1127 → POST /computers/{computer_id}/volumes
+		// volume_attach: tools.yaml:1216 → POST /computers/{computer_id}/volumes
 		{
 			Name:        "volume_attach",
 			Toolset:     "volumes",
@@ -159,9 +165,15 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "volume_id",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"},"mount_path":{"description":"Mount path in the computer","type":"string"},"volume_id":{"description":"Volume to attach","type":"string"}},"required":["computer_id","volume_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"computer_id":{"description":"Computer ID. Omit for the current computer.","pattern":"^\\w[\\w.-]*$","type":"string"},"mount_path":{"description":"Mount path in the computer","type":"string"},"volume_id":{"description":"Volume to attach","type":"string"}},"required":["volume_id"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {
@@ -174,7 +186,7 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.AttachVolumeWithBody(ctx, computerIdParam, "application/json", body)
 			},
 		},
-		// volume_detach: tools.yaml:1132 → DELETE /computers/{computer_id}/volumes/{attachment_id}
+		// volume_detach: tools.yaml:1221 → DELETE /computers/{computer_id}/volumes/{attachment_id}
 		{
 			Name:        "volume_detach",
 			Toolset:     "volumes",
@@ -200,6 +212,12 @@ func volumesTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"attachment_id":{"description":"Volume attachment ID","pattern":"^\\w[\\w.-]*$","type":"string"},"computer_id":{"description":"Computer ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["attachment_id","computer_id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "computer",
+				Arg:      "computer_id",
+				API:      "computer_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				computerIdParam, err := c.Path("computer_id")
 				if err != nil {

@@ -13,7 +13,7 @@ import (
 // webhooksTools returns the webhooks toolset's tools in tools.yaml order.
 func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// webhook_list: tools.yaml:1144 → GET /webhooks
+		// webhook_list: tools.yaml:1233 → GET /webhooks
 		{
 			Name:        "webhook_list",
 			Toolset:     "webhooks",
@@ -41,7 +41,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "limit",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"active":{"description":"Filter by active flag","type":"boolean"},"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"active":{"description":"Filter by active flag","type":"boolean"},"cursor":{"description":"Cursor from previous page","type":"string"},"limit":{"description":"Max items per page (1-100)","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -52,7 +52,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListWebhooks(ctx, &params)
 			},
 		},
-		// webhook_create: tools.yaml:1149 → POST /webhooks
+		// webhook_create: tools.yaml:1238 → POST /webhooks
 		{
 			Name:        "webhook_create",
 			Toolset:     "webhooks",
@@ -105,7 +105,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateWebhookWithBody(ctx, &params, "application/json", body)
 			},
 		},
-		// webhook_delete: tools.yaml:1154 → DELETE /webhooks/{webhook_id}
+		// webhook_delete: tools.yaml:1243 → DELETE /webhooks/{webhook_id}
 		{
 			Name:        "webhook_delete",
 			Toolset:     "webhooks",
@@ -127,6 +127,12 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "webhook",
+				Arg:      "id",
+				API:      "webhook_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				webhookIdParam, err := c.Path("webhook_id")
 				if err != nil {
@@ -135,7 +141,7 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.DeleteWebhook(ctx, webhookIdParam)
 			},
 		},
-		// webhook_test: tools.yaml:1161 → POST /webhooks/{webhook_id}/test
+		// webhook_test: tools.yaml:1250 → POST /webhooks/{webhook_id}/test
 		{
 			Name:        "webhook_test",
 			Toolset:     "webhooks",
@@ -155,9 +161,15 @@ func webhooksTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "webhook_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Webhook ID. Omit for the current webhook.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "webhook",
+				Arg:      "id",
+				API:      "webhook_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				webhookIdParam, err := c.Path("webhook_id")
 				if err != nil {

@@ -13,7 +13,7 @@ import (
 // workspacesTools returns the workspaces toolset's tools in tools.yaml order.
 func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 	return []runtime.Tool{
-		// workspace_list: tools.yaml:1013 → GET /workspaces
+		// workspace_list: tools.yaml:1102 → GET /workspaces
 		{
 			Name:        "workspace_list",
 			Toolset:     "workspaces",
@@ -37,7 +37,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "per_page",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"page":{"default":1,"description":"Page number","minimum":1,"type":"integer"},"per_page":{"description":"Items per page","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"page":{"default":1,"description":"Page number (default 1)","minimum":1,"type":"integer"},"per_page":{"description":"Items per page (1-100)","maximum":100,"minimum":1,"type":"integer"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"items":{"type":"object"},"type":"array"},"meta":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -48,7 +48,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.ListWorkspaces(ctx, &params)
 			},
 		},
-		// workspace_create: tools.yaml:1018 → POST /workspaces
+		// workspace_create: tools.yaml:1107 → POST /workspaces
 		{
 			Name:        "workspace_create",
 			Toolset:     "workspaces",
@@ -87,7 +87,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.CreateWorkspaceWithBody(ctx, "application/json", body)
 			},
 		},
-		// workspace_get: tools.yaml:1025 → GET /workspaces/{workspace_id}
+		// workspace_get: tools.yaml:1114 → GET /workspaces/{workspace_id}
 		{
 			Name:        "workspace_get",
 			Toolset:     "workspaces",
@@ -107,9 +107,15 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "workspace_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID. Omit for the current workspace.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "workspace",
+				Arg:      "id",
+				API:      "workspace_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				workspaceIdParam, err := c.Path("workspace_id")
 				if err != nil {
@@ -118,7 +124,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetWorkspace(ctx, workspaceIdParam)
 			},
 		},
-		// workspace_update: tools.yaml:1032 → PATCH /workspaces/{workspace_id}
+		// workspace_update: tools.yaml:1121 → PATCH /workspaces/{workspace_id}
 		{
 			Name:        "workspace_update",
 			Toolset:     "workspaces",
@@ -146,9 +152,15 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "name",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"description":{"description":"New description","type":"string"},"id":{"description":"Workspace ID","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"New name","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"description":{"description":"New description","type":"string"},"id":{"description":"Workspace ID. Omit for the current workspace.","pattern":"^\\w[\\w.-]*$","type":"string"},"name":{"description":"New name","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "workspace",
+				Arg:      "id",
+				API:      "workspace_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				workspaceIdParam, err := c.Path("workspace_id")
 				if err != nil {
@@ -161,7 +173,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.UpdateWorkspaceWithBody(ctx, workspaceIdParam, "application/json", body)
 			},
 		},
-		// workspace_stats: tools.yaml:1042 → GET /workspaces/{workspace_id}/stats
+		// workspace_stats: tools.yaml:1131 → GET /workspaces/{workspace_id}/stats
 		{
 			Name:        "workspace_stats",
 			Toolset:     "workspaces",
@@ -181,9 +193,15 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "workspace_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID. Omit for the current workspace.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "workspace",
+				Arg:      "id",
+				API:      "workspace_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				workspaceIdParam, err := c.Path("workspace_id")
 				if err != nil {
@@ -192,7 +210,7 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				return cl.GetWorkspaceStats(ctx, workspaceIdParam)
 			},
 		},
-		// workspace_usage: tools.yaml:1049 → GET /workspaces/{workspace_id}/usage
+		// workspace_usage: tools.yaml:1138 → GET /workspaces/{workspace_id}/usage
 		{
 			Name:        "workspace_usage",
 			Toolset:     "workspaces",
@@ -216,9 +234,15 @@ func workspacesTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "period",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID","pattern":"^\\w[\\w.-]*$","type":"string"},"period":{"description":"Billing month, YYYY-MM","pattern":"^[0-9]{4}-[0-9]{2}$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Workspace ID. Omit for the current workspace.","pattern":"^\\w[\\w.-]*$","type":"string"},"period":{"description":"Billing month, YYYY-MM","pattern":"^[0-9]{4}-[0-9]{2}$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "workspace",
+				Arg:      "id",
+				API:      "workspace_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				workspaceIdParam, err := c.Path("workspace_id")
 				if err != nil {

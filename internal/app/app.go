@@ -161,6 +161,7 @@ func build(cfg Config, o serverOpts, stderr io.Writer) (*instance, error) {
 		RateLimit: runtime.RateLimit{PerSecond: o.rateLimit},
 		Settings:  settings(o.mode), Hints: tools.Hints, Observer: in.obs,
 		LocalFiles: o.local,
+		Resources:  tools.Resources, Catalog: in.catalog,
 	}
 	if o.mock && o.pollInterval == 0 {
 		ropts.PollInterval = 250 * time.Millisecond

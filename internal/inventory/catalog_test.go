@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"regexp"
@@ -342,4 +343,126 @@ func TestInstructionsBudget(t *testing.T) {
 		t.Errorf("narrowed/mock instructions wrong:\n%s", small)
 	}
 	t.Logf("instructions: %d tokens", n)
+}
+
+// TestInstructionsFitEveryMode: in every mode and tool selection (--mock or
+// not, each profile, read-only, each toolset, local files on or off) the
+// instructions stay at or under runtime.MaxInstructionsChars (Claude Code
+// cuts at 4,096), the first line says what MIOSA is and what the server
+// offers, and the mock notice comes second (#11 §3).
+func TestInstructionsFitEveryMode(t *testing.T) {
+	cat := catalog(t)
+	sels := map[string]runtime.Selection{"all": {}, "read-only": {ReadOnly: true}}
+	for _, p := range tools.Profiles {
+		sels["profile "+p.Name] = runtime.Selection{Toolsets: []string{p.Name}}
+	}
+	for _, ts := range tools.Toolsets {
+		sels["toolset "+ts.Name] = runtime.Selection{Toolsets: []string{ts.Name}}
+	}
+	maxLen, maxMode := 0, ""
+	for _, name := range sortedKeys(sels) {
+		sel, err := runtime.Select(cat, tools.Toolsets, tools.Profiles, sels[name])
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, local := range []bool{false, true} {
+			enabled := sel
+			if local {
+				enabled = runtime.LocalVariants(sel)
+			}
+			for _, mock := range []bool{false, true} {
+				mode := fmt.Sprintf("%s, local files %v, mock %v", name, local, mock)
+				ins := runtime.BuildInstructions(tools.Instructions, tools.Toolsets, enabled, mock)
+				if len(ins) > maxLen {
+					maxLen, maxMode = len(ins), mode
+				}
+				lines := strings.Split(ins, "\n")
+				if !strings.HasPrefix(lines[0], "MIOSA is ") || strings.Contains(strings.ToUpper(lines[0]), "MOCK") {
+					t.Errorf("%s: first line %q does not say what MIOSA is", mode, lines[0])
+				}
+				if mock != (len(lines) > 1 && lines[1] == runtime.MockNotice) {
+					t.Errorf("%s: line 2 is %q", mode, lines[min(1, len(lines)-1)])
+				}
+			}
+		}
+	}
+	if maxLen > runtime.MaxInstructionsChars {
+		t.Errorf("instructions are %d characters with %s, over %d", maxLen, maxMode, runtime.MaxInstructionsChars)
+	}
+	t.Logf("instructions: at most %d characters (%s)", maxLen, maxMode)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestConstraintsInDescriptions: clients strip minimum, maximum and
+// default from the schemas (Codex: test/clients), so every top-level
+// integer or number argument with both bounds or a default says them in
+// its description (#11 §2), e.g. "Max seconds to wait (1-600, default 120)".
+func TestConstraintsInDescriptions(t *testing.T) {
+	n := 0
+	for _, tool := range runtime.LocalVariants(catalog(t)) {
+		ps, _ := props(t, tool)
+		for name, p := range ps {
+			s := p.(map[string]any)
+			if s["type"] != "integer" && s["type"] != "number" {
+				continue
+			}
+			d, _ := s["description"].(string)
+			lo, hasLo := s["minimum"]
+			hi, hasHi := s["maximum"]
+			if hasLo && hasHi {
+				n++
+				if !strings.Contains(d, fmt.Sprintf("%v-%v", lo, hi)) {
+					t.Errorf("%s.%s: description %q lacks its range %v-%v", tool.Name, name, d, lo, hi)
+				}
+			}
+			if def, ok := s["default"]; ok {
+				n++
+				if !strings.Contains(d, fmt.Sprintf("default %v", def)) {
+					t.Errorf("%s.%s: description %q lacks its default %v", tool.Name, name, d, def)
+				}
+			}
+		}
+	}
+	if n < 40 {
+		t.Errorf("only %d ranges and defaults checked; the catalog has more", n)
+	}
+}
+
+// TestOmittableIDs: a resource id is optional and says so exactly when
+// its tool may omit it; tools that destroy, delete, stop, restart,
+// restore, roll back or detach keep it required (#11 §1).
+func TestOmittableIDs(t *testing.T) {
+	omittable := 0
+	for _, tool := range catalog(t) {
+		ra := tool.Resource
+		if ra == nil {
+			continue
+		}
+		ps, req := props(t, tool)
+		d, _ := ps[ra.Arg].(map[string]any)["description"].(string)
+		required := slices.Contains(req, ra.Arg)
+		switch ra.Fallback {
+		case runtime.FallbackNone:
+			if !required || strings.Contains(d, "Omit") {
+				t.Errorf("%s: %s never falls back, but required=%v, description %q", tool.Name, ra.Arg, required, d)
+			}
+		case runtime.FallbackFull, runtime.FallbackHandler:
+			omittable++
+			if required || !strings.Contains(d, "Omit") {
+				t.Errorf("%s: %s may be omitted, but required=%v, description %q", tool.Name, ra.Arg, required, d)
+			}
+		}
+		if ra.Fallback != runtime.FallbackNone && (tool.Method == "DELETE" || regexp.MustCompile(`_(destroy|delete|stop|restart|restore|rollback|detach|promote)$`).MatchString(tool.Name)) {
+			t.Errorf("%s: a tool of this kind must never guess its %s (fallback none)", tool.Name, ra.Kind)
+		}
+	}
+	t.Logf("%d tools may omit their resource id", omittable)
 }

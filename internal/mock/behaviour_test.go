@@ -410,6 +410,8 @@ func TestExecSimulation(t *testing.T) {
 		{"mkdir -p a/b && ls a", "b\n", 0, ""},
 		{"head -n 1 notes.txt", "one\n", 0, ""},
 		{"npm install", "(mock) ran: npm install\n", 0, ""},
+		{"npm run build && ls .next/out", "(mock) ran: npm run build\n(mock) static export written to /workspace/.next/out\nindex.html\n", 0, ""},
+		{"cd /tmp && yarn build && cat .next/out/index.html", "(mock) ran: yarn build\n(mock) static export written to /tmp/.next/out\n<!doctype html><title>mock build</title><p>Built by the MIOSA mock from /tmp.</p>\n", 0, ""},
 		{"bash -c 'echo inner; exit 3'", "inner\n", 3, ""},
 	}
 	for _, tc := range cases {

@@ -143,6 +143,10 @@ func (sh *shell) builtin(words []string, stdin string) execOutcome {
 		return okOut("2\n")
 	case "python", "python3", "node":
 		return sh.interpreter(name, args)
+	case "npm", "yarn", "pnpm":
+		if isBuild(operands) {
+			return sh.build(words)
+		}
 	case "bash", "sh", "zsh":
 		return sh.subshell(name, args, stdin)
 	}
@@ -150,6 +154,35 @@ func (sh *shell) builtin(words []string, stdin string) execOutcome {
 }
 
 // splitFlags separates -x style flags (concatenated letters) from operands.
+// isBuild reports whether a package manager's operands run the build
+// script (npm run build, yarn build, pnpm run build).
+func isBuild(operands []string) bool {
+	if len(operands) > 0 && operands[0] == "run" {
+		operands = operands[1:]
+	}
+	return len(operands) == 1 && operands[0] == "build"
+}
+
+// mockBuildOutput is where a mock build writes its static export,
+// relative to the working directory: the output directory of the docs'
+// "Deploy a sandbox to production" example (/workspace/.next/out), so the
+// publish that follows finds what it names.
+const mockBuildOutput = ".next/out"
+
+// build stands in for a project's build script: it writes a static
+// export (an index.html) under mockBuildOutput and says so.
+func (sh *shell) build(words []string) execOutcome {
+	out := abs(mockBuildOutput, sh.cwd)
+	page := "<!doctype html><title>mock build</title><p>Built by the MIOSA mock from " + sh.cwd + ".</p>\n"
+	if err := sh.fs.mkdirAll(out, "0755", sh.now); err != nil {
+		return execOutcome{stderr: "build: " + capital(err) + "\n", code: 1}
+	}
+	if err := sh.fs.writeFile(out+"/index.html", []byte(page), sh.now); err != nil {
+		return execOutcome{stderr: "build: " + capital(err) + "\n", code: 1}
+	}
+	return execOutcome{stdout: "(mock) ran: " + strings.Join(words, " ") + "\n(mock) static export written to " + out + "\n"}
+}
+
 func splitFlags(args []string) (string, []string) {
 	var flags strings.Builder
 	var ops []string

@@ -30,7 +30,8 @@ type Call struct {
 	args     map[string]json.RawMessage
 	defaults map[string]string // server settings for EnvDefault
 	idemKey  string
-	local    *localCall // a local-file transfer in progress (local.go)
+	local    *localCall   // a local-file transfer in progress (local.go)
+	res      *resourceUse // the call's resource context (resources.go)
 }
 
 // ArgError is a problem with the caller's arguments. Nothing was sent.
@@ -50,6 +51,10 @@ func NewCall(t *Tool, args map[string]json.RawMessage, defaults map[string]strin
 	}
 	return c
 }
+
+// NewIdempotencyKey is a fresh Idempotency-Key, for a composite handler's
+// own create requests (each retry of one request repeats its key).
+func NewIdempotencyKey() string { return newIdempotencyKey() }
 
 func newIdempotencyKey() string {
 	var b [16]byte

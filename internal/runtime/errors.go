@@ -74,6 +74,7 @@ type failures struct {
 	timeout  time.Duration // the per-request timeout, for timeouts
 	settings Settings
 	hints    Hints
+	res      *resources // where ids come from, for a 404 (resources.go)
 }
 
 // result answers t's failed call.
@@ -91,8 +92,11 @@ func (f *failures) text(sc *Scrubber, t *Tool, err error) string {
 		te *transportError
 		ue *upstreamError
 		ie *informationalStatus
+		le *lookupError
 	)
 	switch {
+	case errors.As(err, &le): // the list call that looks up an omitted id (resources.go)
+		return fmt.Sprintf("%s was called without %s, so %s was called to find the %s, and it failed: %s", le.tool, le.arg, le.list.Name, le.kind, f.text(sc, le.list, le.err))
 	case errors.As(err, &ae):
 		return "Invalid arguments for " + t.Name + ": " + ae.Msg + "."
 	case errors.As(err, &ue):
@@ -415,6 +419,9 @@ func (f *failures) advice(t *Tool, ue *upstreamError, e apiError) string {
 	case code == http.StatusForbidden:
 		return fmt.Sprintf("The key is valid but lacks the scope %s needs. Grant that scope under API Keys, or use a scoped key that has it.", t.Name)
 	case code == http.StatusNotFound:
+		if a := f.res.notFoundAdvice(t); a != "" {
+			return a
+		}
 		return "Check the id: list tools return valid ids, and the resource may have been destroyed."
 	case code == http.StatusConflict:
 		return "The resource is not in a state that allows this (e.g. not running, or the name is taken). Check its status with the matching get tool, then retry."

@@ -97,6 +97,7 @@ func fuzzServer(f *testing.F, rt *recordingTransport) (*runtime.Server, []runtim
 	return runtime.NewServer(runtime.Options{
 		Name: "fuzz", Version: "0", Tools: catalog, BaseURL: base, Mode: runtime.ModeHTTP,
 		Defaults: map[string]string{"MIOSA_DEFAULT_TEMPLATE": "tmpl"}, PollInterval: 1,
+		Resources: tools.Resources,
 	}), catalog
 }
 
@@ -117,6 +118,8 @@ func (rt *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error)
 	rt.mu.Unlock()
 	ct, body := "application/json", `{"data":{"id":"w1","status":"running","lines":["a"]},"cursor":""}`
 	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/widgets": // a list: the one running widget
+		body = `{"data":[{"id":"w1","status":"running"}]}`
 	case strings.HasSuffix(r.URL.Path, "/screenshot"):
 		ct, body = "image/png", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/blobs/"):
@@ -149,6 +152,8 @@ func FuzzArguments(f *testing.F) {
 	f.Add(uint8(0), []byte(`{"name":"n","size":"xs","labels":{"a":"b"}}`))
 	f.Add(uint8(2), []byte(`{"id":"../x"}`))
 	f.Add(uint8(4), []byte(`{"widget_id":"w","x":1,"y":-2}`))
+	f.Add(uint8(4), []byte(`{"x":1,"y":2}`)) // the widget id omitted: looked up
+	f.Add(uint8(2), []byte(`{}`))
 	f.Fuzz(func(t *testing.T, pick uint8, args []byte) {
 		tool := &catalog[int(pick)%len(catalog)]
 		msg := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + tool.Name + `","arguments":` + string(args) + `}}`)
@@ -158,6 +163,16 @@ func FuzzArguments(f *testing.F) {
 		rt.take()
 		resp := srv.MCP().HandleMessage(ctx, msg)
 		reqs := rt.take()
+		// A call that omits its resource id first lists the kind to find
+		// it (resources.go), then goes on as if it had passed the id.
+		if ra := tool.Resource; ra != nil && len(reqs) > 0 && reqs[0].Method == http.MethodGet && reqs[0].URL.Path == "/api/v1/widgets" {
+			var given map[string]json.RawMessage
+			if json.Unmarshal(args, &given) == nil && given[ra.Arg] != nil {
+				t.Fatalf("a call that gave %s listed the widgets", ra.Arg)
+			}
+			checkRequest(t, base, reqs[0], "/widgets")
+			reqs = reqs[1:]
+		}
 		b, err := json.Marshal(resp)
 		if err != nil {
 			t.Fatalf("response does not marshal: %v", err)

@@ -43,7 +43,8 @@ func newRuntime(t *testing.T, base *url.URL, opts ...serverOpt) (*runtime.Server
 			LocalMaxBytes: "--local-max-bytes / MIOSA_LOCAL_MAX_BYTES", LocalMaxFiles: "--local-max-files / MIOSA_LOCAL_MAX_FILES",
 			LocalAllowDirs: "--allow-dir / MIOSA_ALLOW_DIRS",
 		},
-		Hints: tools.Hints,
+		Hints:     tools.Hints,
+		Resources: tools.Resources,
 	}
 	for _, f := range opts {
 		f(&o)

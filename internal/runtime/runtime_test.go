@@ -291,7 +291,7 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 		args map[string]any
 		want string
 	}{
-		{"widget_get", map[string]any{}, "missing required argument id"},
+		{"widget_delete", map[string]any{}, "missing required argument id (widget_delete never picks a widget for you"},
 		{"widget_get", map[string]any{"id": 5}, "argument id"},
 		{"widget_get", map[string]any{"id": "w", "extra": 1}, "unknown argument(s) extra"},
 		{"widget_create", map[string]any{"name": "n", "size": "huge"}, "argument size"},

@@ -62,6 +62,12 @@ type Options struct {
 	// LocalFiles turns on the local-file arguments (local.go); only a
 	// stdio server uses it, and nil turns them off.
 	LocalFiles *LocalFiles
+	// Resources are the kinds of resource a call may leave out the id of
+	// (resources.go; gen/tools.Resources), and Catalog every tool, enabled
+	// or not, so that a kind's list tool finds candidates even when the
+	// selection leaves it out (nil: Tools).
+	Resources []Resource
+	Catalog   []Tool
 }
 
 // DefaultPollInterval is how often a wait polls (Options.PollInterval).
@@ -150,6 +156,7 @@ type Server struct {
 	localOff string // select: why local-file arguments are refused ("": they are on)
 	valid    validator
 	defaults map[string]string // bind: Options.Defaults
+	res      *resources        // bind: the resource context
 	local    *localFiles       // after bind: local-file transfers (nil: off)
 	send     sender
 	shape    shaper
@@ -185,7 +192,13 @@ func NewServer(o Options) *Server {
 	}
 	s.sel = selector{limiter: newKeyLimiter(o.RateLimit), keyMissing: o.Settings.KeyMissing, obs: s.obs}
 	s.send = sender{timeout: o.Timeout, limits: limits, answers: newAnswerBudget(limits.AnswerBytes), log: s.log}
-	s.fail = failures{host: host, timeout: o.Timeout, settings: o.Settings, hints: o.Hints}
+	catalog := o.Catalog
+	if catalog == nil {
+		catalog = o.Tools
+	}
+	s.res = newResources(o.Resources, catalog, &s.send, s.log)
+	s.valid.res = s.res
+	s.fail = failures{host: host, timeout: o.Timeout, settings: o.Settings, hints: o.Hints, res: s.res}
 	s.shape = shaper{limits: limits, hints: o.Hints, settings: o.Settings}
 	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
@@ -246,7 +259,8 @@ func (s *Server) Tool(name string) (*Tool, bool) { t, ok := s.tools[name]; retur
 //	                       argument is sent where they are off and, once the
 //	                       arguments are valid, within its rate
 //	validate (validate.go) the arguments against t's input schema
-//	bind     (bind.go)     the arguments bound to t's request: path values,
+//	bind     (bind.go)     the arguments bound to t's request: an omitted
+//	                       resource id picked (resources.go), path values,
 //	                       parameters, one JSON body; a call naming a local
 //	                       path (stdio) sends and shapes in local.go instead
 //	send     (send.go)     the request, under the timeout, and its answer read
@@ -260,50 +274,59 @@ func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
 		defer func() { end(res) }() // res is nil when a stage panicked
 		sc := NewScrubber(APIKeyFrom(ctx))
 		ctx = withScrubber(ctx, sc)
-		res, err := s.call(ctx, sc, t, req)
+		res, use, err := s.call(ctx, sc, t, req)
 		if err != nil {
 			res = s.fail.result(sc, t, err)
 		}
-		sc.Result(res) // whatever a stage built, no channel carries the key
+		use.finishResources(t, res, err) // the resource used, first in the result
+		sc.Result(res)                   // whatever a stage built, no channel carries the key
 		s.log.DebugContext(ctx, "tool call", "tool", t.Name, "error", res.IsError, "duration", time.Since(start))
 		return res, nil
 	}
 }
 
-// call runs the stages up to shape (handler).
-func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+// call runs the stages up to shape (handler). The resource context it
+// returns (nil before bind) finishes the result.
+func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallToolRequest) (*mcp.CallToolResult, *resourceUse, error) {
 	if err := s.sel.check(ctx, t); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if t.Local != nil { // a tool with a local-file argument (tools.yaml local:)
 		if err := refuseLocal(t, req, s.localOff); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	args, err := s.valid.validate(t, req.Params.Arguments)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.sel.reserve(ctx); err != nil { // only a valid call costs a token
-		return nil, err
+		return nil, nil, err
 	}
 	call := NewCall(t, args, s.defaults)
+	use, err := s.res.bindResources(ctx, t, call) // an omitted id is picked (resources.go)
+	if err != nil {
+		return nil, use, err
+	}
 	if t.Local != nil && s.local != nil { // over stdio, with local files on (local.go)
 		p, ok, err := s.local.path(t, call)
 		if err != nil {
-			return nil, err
+			return nil, use, err
 		}
 		if ok {
-			return s.local.run(ctx, sc, t, call, req, p)
+			res, err := s.local.run(ctx, sc, t, call, req, p)
+			return res, use, err
 		}
 	}
 	rep, err := s.send.send(ctx, t, call, t.Call) // t.Call binds, then sends
 	if err != nil {
-		return nil, err
+		return nil, use, err
 	}
 	defer rep.done()
 	scrubAnswer(sc, t, rep)
-	return s.shape.shape(ctx, sc, t, call, req, rep)
+	use.created(t, rep)
+	res, err := s.shape.shape(ctx, sc, t, call, req, rep)
+	return res, use, err
 }
 
 // recoverTool turns a panicking tool handler into an isError result and a

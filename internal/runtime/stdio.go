@@ -631,9 +631,14 @@ type stdioSession struct {
 	version string
 
 	roots rootsCache // the client's roots between calls (local_roots.go)
+	// resources is the session's resource context: the current resource
+	// of each kind (resources.go). Only stdio keeps one.
+	resources resourceMemory
 }
 
 func (ss *stdioSession) rootsCache() *rootsCache { return &ss.roots }
+
+func (ss *stdioSession) resourceMemory() *resourceMemory { return &ss.resources }
 
 var (
 	_ server.ClientSession              = (*stdioSession)(nil)

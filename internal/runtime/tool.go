@@ -83,8 +83,9 @@ type Tool struct {
 	WrapOutput                        bool // non-object JSON is returned as {"result": …}
 	SendsIdempotencyKey               bool // each call sends a fresh Idempotency-Key header
 	Wait                              *Wait
-	ErrorHints                        []ErrorHint // tools.yaml `errors:`
-	Local                             *Local      // tools.yaml `local:` (stdio only)
+	ErrorHints                        []ErrorHint  // tools.yaml `errors:`
+	Local                             *Local       // tools.yaml `local:` (stdio only)
+	Resource                          *ResourceArg // the id a call may omit (tools.yaml resources:; resources.go)
 	Call                              CallFunc
 }
 

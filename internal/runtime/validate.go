@@ -23,6 +23,7 @@ import (
 type validator struct {
 	mu      sync.Mutex
 	schemas map[string]*jsonschema.Schema
+	res     *resources // notes for a missing resource id (resources.go)
 }
 
 var printer = message.NewPrinter(language.English)
@@ -80,7 +81,7 @@ func (v *validator) validate(t *Tool, arguments any) (map[string]json.RawMessage
 	}
 	if err := s.Validate(inst); err != nil {
 		if ve, ok := err.(*jsonschema.ValidationError); ok {
-			return nil, &ArgError{Msg: describeViolations(t, ve)}
+			return nil, &ArgError{Msg: describeViolations(t, ve, v.res)}
 		}
 		return nil, &ArgError{Msg: err.Error()}
 	}
@@ -91,7 +92,7 @@ func (v *validator) validate(t *Tool, arguments any) (map[string]json.RawMessage
 	return args, nil
 }
 
-func describeViolations(t *Tool, ve *jsonschema.ValidationError) string {
+func describeViolations(t *Tool, ve *jsonschema.ValidationError, res *resources) string {
 	var leaves []*jsonschema.ValidationError
 	var walk func(*jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
@@ -110,7 +111,11 @@ func describeViolations(t *Tool, ve *jsonschema.ValidationError) string {
 		switch k := e.ErrorKind.(type) {
 		case *kind.Required:
 			for _, m := range k.Missing {
-				msgs = append(msgs, "missing required argument "+joinLoc(loc, m))
+				note := ""
+				if loc == "" {
+					note = res.missingIDNote(t, m)
+				}
+				msgs = append(msgs, "missing required argument "+joinLoc(loc, m)+note)
 			}
 		case *kind.AdditionalProperties:
 			if loc == "" {

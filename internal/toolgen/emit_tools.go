@@ -200,6 +200,7 @@ func (e *toolsEmitter) toolLiteral(t *Tool) (jen.Code, error) {
 		field{"Wait", wait},
 		field{"ErrorHints", e.errorHintsLiteral(t)},
 		field{"Local", local},
+		field{"Resource", e.resourceArgLiteral(t)},
 		field{"Call", call},
 	)), nil
 }
@@ -281,6 +282,50 @@ func (e *toolsEmitter) localLiteral(t *Tool) (jen.Code, error) {
 		field{"Description", jen.Lit(l.Description)},
 		field{"InputSchema", in},
 	)), nil
+}
+
+var fallbackNames = map[string]string{FallbackFull: "FallbackFull", FallbackNone: "FallbackNone", FallbackHandler: "FallbackHandler"}
+
+// resourceArgLiteral emits the tool's resource id (tools.yaml resources:).
+func (e *toolsEmitter) resourceArgLiteral(t *Tool) jen.Code {
+	ra := t.Resource
+	if ra == nil {
+		return nil
+	}
+	return jen.Op("&").Qual(e.runtimePath, "ResourceArg").Add(structLit(
+		field{"Kind", jen.Lit(ra.Kind)},
+		field{"Arg", jen.Lit(ra.Arg)},
+		field{"API", jen.Lit(ra.API)},
+		field{"Fallback", jen.Qual(e.runtimePath, fallbackNames[ra.Fallback])},
+	))
+}
+
+// resourcesLiteral emits the tools.yaml resources: entries, by kind.
+func (e *toolsEmitter) resourcesLiteral(rs []*Resource) jen.Code {
+	var items []jen.Code
+	for _, r := range rs {
+		var starting jen.Code
+		if len(r.Starting) > 0 {
+			starting = stringSlice(r.Starting)
+		}
+		var running jen.Code
+		if len(r.Running) > 0 {
+			running = stringSlice(r.Running)
+		}
+		items = append(items, structLit(
+			field{"Kind", jen.Lit(r.Kind)},
+			field{"List", jen.Lit(r.List)},
+			field{"PageArg", ifSet(r.PageArg)},
+			field{"Create", jen.Lit(r.Create)},
+			field{"Created", jen.Lit(r.Created)},
+			field{"ID", jen.Lit(r.ID)},
+			field{"Name", jen.Lit(r.Name)},
+			field{"Status", ifSet(r.Status)},
+			field{"Running", running},
+			field{"Starting", starting},
+		))
+	}
+	return jen.Index().Qual(e.runtimePath, "Resource").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, items...)
 }
 
 // errorHintsLiteral emits the tools.yaml `errors:` rules.
@@ -376,7 +421,7 @@ func (e *toolsEmitter) callFunc(t *Tool) (jen.Code, error) {
 }
 
 // registryFile lists every toolset, the profiles, the instructions and budget.
-func (e *toolsEmitter) registryFile(tf *ToolsFile) ([]byte, error) {
+func (e *toolsEmitter) registryFile(tf *ToolsFile, resources []*Resource) ([]byte, error) {
 	rt := e.runtimePath
 	f := jen.NewFilePathName(e.pkgPath, "tools")
 	f.HeaderComment(generatedHeader)
@@ -424,6 +469,8 @@ func (e *toolsEmitter) registryFile(tf *ToolsFile) ([]byte, error) {
 		field{"PaymentRequired", ifSet(oneLine(tf.Hints.PaymentRequired))},
 		field{"Timeout", ifSet(oneLine(tf.Hints.Timeout))},
 	))
+	f.Comment("Resources are the kinds of resource a call may leave out the id of (tools.yaml resources:).")
+	f.Var().Id("Resources").Op("=").Add(e.resourcesLiteral(resources))
 	f.Comment("Budget is the tools/list token budget declared in tools.yaml (cl100k).")
 	f.Var().Id("Budget").Op("=").Qual(rt, "Budget").Values(jen.Dict{
 		jen.Id("TotalTokens"): jen.Lit(tf.Budget.TotalTokens),

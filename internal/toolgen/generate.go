@@ -78,7 +78,7 @@ func Generate(in Inputs) (*Output, error) {
 	for k := range in.Composites {
 		composites[k] = true
 	}
-	tools, probs := buildTools(tf, ops, order, composites)
+	tools, resources, probs := buildTools(tf, ops, order, composites)
 	if len(probs) > 0 {
 		return nil, &Error{Problems: probs}
 	}
@@ -114,7 +114,7 @@ func Generate(in Inputs) (*Output, error) {
 		}
 		out.Files[path.Join(in.OutDir, "gen/tools", ts.Name+".gen.go")] = src
 	}
-	reg, err := e.registryFile(tf)
+	reg, err := e.registryFile(tf, resources)
 	if err != nil {
 		return nil, &Error{Problems: []string{err.Error()}}
 	}

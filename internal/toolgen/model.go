@@ -48,6 +48,7 @@ type Tool struct {
 	SendsIdempotencyKey               bool   // the operation accepts Idempotency-Key; the runtime sends one
 	Body                              string // "", "json" or "raw"
 	Local                             *LocalTool
+	Resource                          *ResourceArg // the id a call may omit (tools.yaml resources:, fallback:)
 	Line                              int
 }
 
@@ -90,8 +91,9 @@ func (p *problems) addf(format string, a ...any) { *p = append(*p, fmt.Sprintf(f
 
 // buildTools checks tools.yaml against the spec in both directions and
 // resolves every tool. It returns all problems found, not just the first.
-func buildTools(tf *ToolsFile, ops map[string]*Operation, opOrder []string, composites map[string]bool) ([]*Tool, problems) {
+func buildTools(tf *ToolsFile, ops map[string]*Operation, opOrder []string, composites map[string]bool) ([]*Tool, []*Resource, problems) {
 	var probs problems
+	kinds := resourceKinds(tf, &probs)
 	if tf.Version != 1 {
 		probs.addf("tools.yaml: version must be 1, got %d", tf.Version)
 	}
@@ -126,7 +128,7 @@ func buildTools(tf *ToolsFile, ops map[string]*Operation, opOrder []string, comp
 				continue
 			}
 			used[op.ID] = true
-			t, tp := resolveTool(ts.Name, spec, op, ops, composites)
+			t, tp := resolveTool(ts.Name, spec, op, ops, composites, kinds)
 			for _, p := range tp {
 				probs.addf("%s: %s", where, p)
 			}
@@ -177,7 +179,8 @@ func buildTools(tf *ToolsFile, ops map[string]*Operation, opOrder []string, comp
 			}
 		}
 	}
-	return tools, probs
+	resources := checkResources(kinds, tools, &probs)
+	return tools, resources, probs
 }
 
 // suggest proposes the closest operationId for a misspelling.

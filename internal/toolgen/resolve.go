@@ -20,6 +20,7 @@ type resolver struct {
 	op         *Operation
 	ops        map[string]*Operation
 	composites map[string]bool
+	kinds      map[string]*Resource // tools.yaml resources: by path parameter
 
 	t        *Tool
 	props    map[string]any  // input schema properties by tool-facing name
@@ -29,9 +30,9 @@ type resolver struct {
 }
 
 // resolveTool resolves one tool, returning every problem found in it.
-func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*Operation, composites map[string]bool) (*Tool, []string) {
+func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*Operation, composites map[string]bool, kinds map[string]*Resource) (*Tool, []string) {
 	r := &resolver{
-		spec: spec, op: op, ops: ops, composites: composites,
+		spec: spec, op: op, ops: ops, composites: composites, kinds: kinds,
 		props: map[string]any{}, apiSeen: map[string]bool{},
 		t: &Tool{
 			Name: spec.Name, Toolset: toolset, Title: strings.TrimSpace(spec.Title),
@@ -48,6 +49,8 @@ func resolveTool(toolset string, spec *ToolSpec, op *Operation, ops map[string]*
 	r.extraArgs()   // extra_args:
 	r.logs()        // logs:
 	r.wait()        // wait:
+	r.resource()    // fallback: and the resources: kind of a path parameter
+	r.describeRanges()
 	r.inputSchema()
 	r.local()       // local: (a local-file argument, stdio only)
 	r.annotations() // annotations:

@@ -195,6 +195,87 @@ func TestSync(t *testing.T) {
 			},
 			want: []string{`handler "nope" is not a known composite handler`},
 		},
+		// The resource context (resources:, fallback:).
+		{
+			name: "fallback on a tool without a resource id",
+			tool: func(s string) string {
+				return strings.Replace(s, "        description: List widgets, optionally by tags.\n", "        description: List widgets, optionally by tags.\n        fallback: full\n", 1)
+			},
+			want: []string{"tool widget_list: fallback: full, but no path parameter of the tool names a kind"},
+		},
+		{
+			name: "fallback full on a DELETE",
+			tool: func(s string) string {
+				return strings.Replace(s, "        description: Permanently delete a widget.\n", "        description: Permanently delete a widget.\n        fallback: full\n", 1)
+			},
+			want: []string{"tool widget_delete: fallback: full on a DELETE: a tool that deletes never guesses which widget"},
+		},
+		{
+			name: "fallback handler without a handler",
+			tool: func(s string) string {
+				return strings.Replace(s, "        description: Get a widget and its status.\n", "        description: Get a widget and its status.\n        fallback: handler\n", 1)
+			},
+			want: []string{"tool widget_get: fallback: handler needs a composite handler"},
+		},
+		{
+			name: "unknown fallback",
+			tool: func(s string) string {
+				return strings.Replace(s, "        description: Get a widget and its status.\n", "        description: Get a widget and its status.\n        fallback: guess\n", 1)
+			},
+			want: []string{`tool widget_get: fallback must be full, none or handler, got "guess"`},
+		},
+		{
+			name: "resource list tool that does not exist",
+			tool: func(s string) string {
+				return strings.Replace(s, "    list: widget_list\n", "    list: widget_lst\n", 1)
+			},
+			want: []string{`resources.widget: list "widget_lst" is no tool`},
+		},
+		{
+			name: "resource list tool with a path parameter",
+			tool: func(s string) string {
+				return strings.Replace(s, "    list: widget_list\n", "    list: widget_get\n", 1)
+			},
+			want: []string{"resources.widget: list widget_get must be a GET tool without path parameters"},
+		},
+		{
+			name: "resource create tool that is no POST",
+			tool: func(s string) string {
+				return strings.Replace(s, "    create: widget_create\n", "    create: widget_get\n", 1)
+			},
+			want: []string{"resources.widget: create widget_get must be a POST tool"},
+		},
+		{
+			name: "resource kind no tool uses",
+			tool: func(s string) string {
+				return strings.Replace(s, "    param: widget_id\n", "    param: gadget_id\n", 1)
+			},
+			want: []string{"resources.widget: no tool has the path parameter gadget_id"},
+		},
+		{
+			name: "resource without running statuses",
+			tool: func(s string) string { return strings.Replace(s, "    running: [running]\n", "", 1) },
+			want: []string{"resources.widget: running is required"},
+		},
+		{
+			name: "resource status both running and starting",
+			tool: func(s string) string {
+				return strings.Replace(s, "    starting: [creating]\n", "    starting: [running]\n", 1)
+			},
+			want: []string{`resources.widget: status "running" is both running and starting`},
+		},
+		{
+			name: "two kinds with one param",
+			tool: func(s string) string {
+				return s + "  gadget:\n    param: widget_id\n    list: widget_list\n    create: widget_create\n    running: [running]\n"
+			},
+			want: []string{"resources.widget: param widget_id is also the param of gadget"},
+		},
+		{
+			name: "resource kind that is not lower-case words",
+			tool: func(s string) string { return strings.Replace(s, "  widget:\n    param", "  Widget_X:\n    param", 1) },
+			want: []string{"resources.Widget_X: a kind is lower-case words"},
+		},
 		// Combinations in which one key would silently have no effect.
 		{
 			name: "logs with an image result",
@@ -434,7 +515,7 @@ func TestEntriesNameTheirSource(t *testing.T) {
 	yamlLines := strings.Split(string(in.Tools), "\n")
 	head := regexp.MustCompile(`(?m)^\t\t// ([a-z0-9_]+): tools\.yaml:(\d+) → ([A-Z]+) (/\S*)$`)
 	order := []string{"Name", "Toolset", "Title", "Description", "Operation", "Method", "Path", "Annotations",
-		"Args", "InputSchema", "OutputSchema", "WrapOutput", "Result", "SendsIdempotencyKey", "Wait", "ErrorHints", "Local", "Call"}
+		"Args", "InputSchema", "OutputSchema", "WrapOutput", "Result", "SendsIdempotencyKey", "Wait", "ErrorHints", "Local", "Resource", "Call"}
 	seen := 0
 	for _, p := range sortedKeys(out.Files) {
 		if !strings.HasPrefix(p, "internal/toolgen/testdata/golden/gen/tools/") || strings.HasSuffix(p, "registry.gen.go") {

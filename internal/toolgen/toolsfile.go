@@ -23,6 +23,35 @@ type ToolsFile struct {
 	Toolsets     []Toolset          `yaml:"toolsets"`
 	Excluded     []Exclusion        `yaml:"excluded"`
 	Hints        Hints              `yaml:"hints"`
+	// Resources are the kinds of resource an id argument can name, by
+	// kind (computer, sandbox, …): a call that omits such an id uses the
+	// session's current one or the only running one (issue #11).
+	Resources map[string]ResourceSpec `yaml:"resources"`
+}
+
+// ResourceSpec declares one kind of resource for the resource context
+// (runtime.Resource): which path parameter names one, the tools that list
+// and create them, and where a list item keeps its id, name and status.
+type ResourceSpec struct {
+	// Param is the API path parameter that names a resource of this kind
+	// (computer_id); every tool with it takes part.
+	Param string `yaml:"param"`
+	// List is the tool whose answer gives the candidates (one call, one
+	// page); Create the tool that makes one (named in errors).
+	List   string `yaml:"list"`
+	Create string `yaml:"create"`
+	// Created is the dotted path of the new id in Create's answer
+	// (default data.id).
+	Created string `yaml:"created"`
+	// ID, Name and Status are a list item's fields (default id, name,
+	// status; Status "-" when items have none).
+	ID     string `yaml:"id"`
+	Name   string `yaml:"name"`
+	Status string `yaml:"status"`
+	// Running are the statuses that make a candidate; Starting those of
+	// one on its way there, used only when none is running.
+	Running  []string `yaml:"running"`
+	Starting []string `yaml:"starting"`
 }
 
 // Hints are the catalog's advice that the runtime adds to result and error
@@ -71,6 +100,11 @@ type ToolSpec struct {
 	ExtraArgs   map[string]ExtraArg `yaml:"extra_args"`
 	Errors      []ErrorSpec         `yaml:"errors"`
 	Local       *LocalSpec          `yaml:"local"`
+	// Fallback says what a call that omits the tool's resource id does:
+	// full (the session's current one, else the only running one), none
+	// (the id is required) or handler (the composite decides). Default:
+	// none for a DELETE, full otherwise.
+	Fallback string `yaml:"fallback"`
 
 	line int
 }
@@ -194,6 +228,7 @@ var yamlTypeNames = map[string]string{
 	"ToolsFile": "the top level", "Toolset": "a toolset", "ToolSpec": "a tool", "ArgSpec": "an args entry",
 	"ExtraArg": "an extra_args entry", "AnnotationSpec": "annotations", "WaitSpec": "wait", "Budget": "budget",
 	"Profile": "a profile", "Exclusion": "an excluded entry", "ErrorSpec": "an errors entry", "LocalSpec": "local",
+	"ResourceSpec": "a resources entry",
 }
 
 // cleanYAMLError turns yaml.v3's Go-flavoured messages into ones that name

@@ -207,8 +207,10 @@ func badCases() []badCase {
 	add("arguments/number", get(`5`), toolErr("arguments must be a JSON object"))
 	add("arguments/array", get(`[{"id":"a"}]`), toolErr("arguments must be a JSON object"))
 	add("arguments/true", get(`true`), toolErr("arguments must be a JSON object"))
-	add("arguments/null", get(`null`), toolErr("missing required argument id"))
-	add("arguments/missing", get(""), toolErr("missing required argument id"))
+	// computer_get may omit its id (#11): the tool that never does is the
+	// one to find a missing argument with.
+	add("arguments/null", call("computer_destroy", `null`), toolErr("missing required argument id"))
+	add("arguments/missing", call("computer_destroy", ""), toolErr("missing required argument id"))
 	add("meta/string", `{"jsonrpc":"2.0","id":%ID%,"method":"tools/call","params":{"name":"computer_get","arguments":{"id":"a"},"_meta":"x"}}`, rpcErr(0, ""))
 	add("notification/call", `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"computer_get","arguments":{"id":"a"}}}`, expect{kind: noReply})
 	add("notification/destroy", `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"computer_destroy","arguments":{"id":"a"}}}`, expect{kind: noReply})
@@ -315,9 +317,9 @@ func badCases() []badCase {
 		{"enum/encoding", "storage_object_upload", `{"bucket":"b","key":"k","content":"x","encoding":"hex"}`, "argument encoding"},
 		{"value/base64", "storage_object_upload", `{"bucket":"b","key":"k","content":"%%%","encoding":"base64"}`, "not valid base64"},
 		{"value/content-type-newline", "storage_object_upload", `{"bucket":"b","key":"k","content":"x","content_type":"text/plain\r\nX-Evil: 1"}`, "content_type must be a single line"},
-		{"missing/id", "computer_get", `{}`, "missing required argument id"},
+		{"missing/id", "computer_destroy", `{}`, "missing required argument id (computer_destroy never picks a computer"},
 		{"missing/exec-command", "sandbox_exec", `{"id":"s"}`, "missing required argument command"},
-		{"missing/exec-id", "sandbox_exec", `{"command":"ls"}`, "missing required argument id"},
+		{"missing/restore-id", "sandbox_snapshot_restore", `{"snapshot_id":"s"}`, "missing required argument id"},
 		{"missing/exec-both", "sandbox_exec", `{}`, "missing required argument command"},
 		{"missing/click-xy", "desktop_click", `{"computer_id":"c"}`, "missing required argument"},
 		{"missing/type-text", "desktop_type", `{"computer_id":"c"}`, "missing required argument text"},

@@ -28,7 +28,7 @@ func TestRateLimitPerKey(t *testing.T) {
 	bb := testsupport.ConnectHTTP(t, hs.URL+"/mcp", testsupport.Bearer("msk_u_rate_caller_b_000"))
 	// Invalid calls are refused before the limiter: they cost no token.
 	for range 5 {
-		if res := testsupport.MustCall(t, a, "widget_get", map[string]any{}); !res.IsError || strings.Contains(testsupport.ResultText(res), "Rate limited") {
+		if res := testsupport.MustCall(t, a, "widget_delete", map[string]any{}); !res.IsError || strings.Contains(testsupport.ResultText(res), "Rate limited") {
 			t.Fatalf("invalid call: %s", testsupport.ResultText(res))
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // on every kind of staleness; it never writes.
 func TestCheckMode(t *testing.T) {
 	root := t.TempDir()
-	for _, f := range []string{"api/openapi.yaml", "tools.yaml", "internal/composite/sandbox_python.go"} {
+	for _, f := range []string{"api/openapi.yaml", "tools.yaml", "internal/composite/sandbox_python.go", "internal/composite/deployment_publish.go"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "..", f))
 		if err != nil {
 			t.Fatal(err)
@@ -62,8 +62,11 @@ func TestComposites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"sandbox_python": Module + "/internal/composite.SandboxPython"}
-	if len(got) != len(want) || got["sandbox_python"] != want["sandbox_python"] {
+	want := map[string]string{
+		"sandbox_python":     Module + "/internal/composite.SandboxPython",
+		"deployment_publish": Module + "/internal/composite.DeploymentPublish",
+	}
+	if len(got) != len(want) || got["sandbox_python"] != want["sandbox_python"] || got["deployment_publish"] != want["deployment_publish"] {
 		t.Fatalf("Composites = %v, want %v", got, want)
 	}
 	const header = "package composite\n\n"

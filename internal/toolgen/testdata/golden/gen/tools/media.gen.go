@@ -33,8 +33,14 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "widget_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["widget_id"],"type":"object"}`),
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"description":"Omit for the current widget.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			Result:      runtime.ResultImage,
+			Resource: &runtime.ResourceArg{
+				Kind:     "widget",
+				Arg:      "widget_id",
+				API:      "widget_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				widgetIdParam, err := c.Path("widget_id")
 				if err != nil {
@@ -67,9 +73,15 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "lines",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"lines":{"default":100,"description":"Return the last N lines","maximum":1000,"minimum":1,"type":"integer"},"widget_id":{"pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["widget_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"lines":{"default":100,"description":"Return the last N lines (1-1000, default 100)","maximum":1000,"minimum":1,"type":"integer"},"widget_id":{"description":"Omit for the current widget.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultLogs,
+			Resource: &runtime.ResourceArg{
+				Kind:     "widget",
+				Arg:      "widget_id",
+				API:      "widget_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				widgetIdParam, err := c.Path("widget_id")
 				if err != nil {
@@ -215,7 +227,7 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","enum":["utf8","base64"],"type":"string"},"id":{"pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Remote path","type":"string"}},"required":["content","id","path"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","enum":["utf8","base64"],"type":"string"},"id":{"description":"Omit for the current widget.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"description":"Remote path","type":"string"}},"required":["content","path"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Local: &runtime.Local{
@@ -226,7 +238,13 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 				Remote:      "path",
 				Set:         map[string]json.RawMessage{"encoding": json.RawMessage("\"base64\"")},
 				Description: "Write a file on a widget. For local files pass local_path (a file, or a directory uploaded below path): the server reads them, so no bytes go through the conversation.",
-				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","enum":["utf8","base64"],"type":"string"},"id":{"pattern":"^\\w[\\w.-]*$","type":"string"},"local_path":{"description":"A local file or directory to send instead of content.","type":"string"},"path":{"description":"Remote path","type":"string"}},"required":["id","path"],"type":"object"}`),
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"content":{"description":"File content","type":"string"},"encoding":{"default":"utf8","enum":["utf8","base64"],"type":"string"},"id":{"description":"Omit for the current widget.","pattern":"^\\w[\\w.-]*$","type":"string"},"local_path":{"description":"A local file or directory to send instead of content.","type":"string"},"path":{"description":"Remote path","type":"string"}},"required":["path"],"type":"object"}`),
+			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "widget",
+				Arg:      "id",
+				API:      "widget_id",
+				Fallback: runtime.FallbackFull,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				widgetIdParam, err := c.Path("widget_id")
@@ -271,7 +289,7 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "path",
 				In:   runtime.InQuery,
 			}},
-			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"type":"string"}},"required":["id","path"],"type":"object"}`),
+			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Omit for the current widget.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"type":"string"}},"required":["path"],"type":"object"}`),
 			Result:      runtime.ResultFile,
 			Local: &runtime.Local{
 				Arg:         "save_to",
@@ -280,7 +298,13 @@ func mediaTools(cl client.ClientInterface) []runtime.Tool {
 				Encoding:    "base64",
 				Remote:      "path",
 				Description: "Read a file of a widget. To keep the bytes out of the conversation, pass save_to: the file is saved locally and only its path, size and sha256 come back.",
-				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["id","path"],"type":"object"}`),
+				InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Omit for the current widget.","pattern":"^\\w[\\w.-]*$","type":"string"},"path":{"type":"string"},"save_to":{"description":"Local path to save the file to instead of returning it (stdio only; inside the client's roots); into a directory under the remote name. Returns path, size, sha256 and MIME type.","type":"string"}},"required":["path"],"type":"object"}`),
+			},
+			Resource: &runtime.ResourceArg{
+				Kind:     "widget",
+				Arg:      "id",
+				API:      "widget_id",
+				Fallback: runtime.FallbackFull,
 			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				widgetIdParam, err := c.Path("widget_id")

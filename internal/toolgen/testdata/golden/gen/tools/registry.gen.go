@@ -42,6 +42,22 @@ var Hints = runtime.Hints{
 	PaymentRequired: "widget_list shows what costs credits.",
 }
 
+// Resources are the kinds of resource a call may leave out the id of (tools.yaml resources:).
+var Resources = []runtime.Resource{
+	{
+		Kind:     "widget",
+		List:     "widget_list",
+		PageArg:  "limit",
+		Create:   "widget_create",
+		Created:  "data.id",
+		ID:       "id",
+		Name:     "name",
+		Status:   "status",
+		Running:  []string{"running"},
+		Starting: []string{"creating"},
+	},
+}
+
 // Budget is the tools/list token budget declared in tools.yaml (cl100k).
 var Budget = runtime.Budget{
 	ToolTokens:  400,

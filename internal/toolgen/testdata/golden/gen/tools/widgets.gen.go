@@ -59,7 +59,7 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "wait_timeout_sec",
 				In:   runtime.InControl,
 			}},
-			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"labels":{"additionalProperties":{"type":"string"},"properties":{},"type":"object"},"name":{"description":"Widget name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","large"],"type":"string"},"template":{"description":"Template (default: server's MIOSA_DEFAULT_TEMPLATE)","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait","maximum":600,"minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
+			InputSchema:         json.RawMessage(`{"additionalProperties":false,"properties":{"labels":{"additionalProperties":{"type":"string"},"properties":{},"type":"object"},"name":{"description":"Widget name","type":"string"},"size":{"default":"small","description":"Machine size","enum":["xs","small","large"],"type":"string"},"template":{"description":"Template (default: server's MIOSA_DEFAULT_TEMPLATE)","type":"string"},"wait":{"default":false,"description":"Block until ready, sending progress","type":"boolean"},"wait_timeout_sec":{"default":120,"description":"Max seconds to wait (1-600, default 120)","maximum":600,"minimum":1,"type":"integer"}},"required":["name"],"type":"object"}`),
 			OutputSchema:        json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:              runtime.ResultJSON,
 			SendsIdempotencyKey: true,
@@ -109,7 +109,7 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "tags",
 				In:   runtime.InQuery,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"limit":{"maximum":100,"minimum":1,"type":"integer"},"tags":{"description":"Filter by tags","items":{"type":"string"},"type":"array"}},"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"limit":{"description":"(1-100)","maximum":100,"minimum":1,"type":"integer"},"tags":{"description":"Filter by tags","items":{"type":"string"},"type":"array"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"cursor":{"type":"string"},"data":{"items":{"type":"object"},"type":"array"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
@@ -140,9 +140,15 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "widget_id",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Widget ID","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"description":"Widget ID. Omit for the current widget.","pattern":"^\\w[\\w.-]*$","type":"string"}},"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"data":{"type":"object"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "widget",
+				Arg:      "id",
+				API:      "widget_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				widgetIdParam, err := c.Path("widget_id")
 				if err != nil {
@@ -173,6 +179,12 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 			}},
 			InputSchema: json.RawMessage(`{"additionalProperties":false,"properties":{"id":{"pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["id"],"type":"object"}`),
 			Result:      runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "widget",
+				Arg:      "id",
+				API:      "widget_id",
+				Fallback: runtime.FallbackNone,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				widgetIdParam, err := c.Path("widget_id")
 				if err != nil {
@@ -215,13 +227,19 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "y",
 				In:   runtime.InBody,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"type":"integer"},"y":{"type":"integer"}},"required":["widget_id","x","y"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"widget_id":{"description":"Omit for the current widget.","pattern":"^\\w[\\w.-]*$","type":"string"},"x":{"type":"integer"},"y":{"type":"integer"}},"required":["x","y"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"success":{"type":"boolean"}},"type":"object"}`),
 			Result:       runtime.ResultJSON,
 			ErrorHints: []runtime.ErrorHint{{
 				Status:  409,
 				Message: "The widget is busy; retry in a moment.",
 			}},
+			Resource: &runtime.ResourceArg{
+				Kind:     "widget",
+				Arg:      "widget_id",
+				API:      "widget_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				widgetIdParam, err := c.Path("widget_id")
 				if err != nil {
@@ -258,10 +276,16 @@ func widgetsTools(cl client.ClientInterface) []runtime.Tool {
 				API:  "port",
 				In:   runtime.InPath,
 			}},
-			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"port":{"maximum":65535,"minimum":1,"type":"integer"},"widget_id":{"pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["port","widget_id"],"type":"object"}`),
+			InputSchema:  json.RawMessage(`{"additionalProperties":false,"properties":{"port":{"description":"(1-65535)","maximum":65535,"minimum":1,"type":"integer"},"widget_id":{"description":"Omit for the current widget.","pattern":"^\\w[\\w.-]*$","type":"string"}},"required":["port"],"type":"object"}`),
 			OutputSchema: json.RawMessage(`{"properties":{"result":{"items":{"type":"string"},"type":"array"}},"type":"object"}`),
 			WrapOutput:   true,
 			Result:       runtime.ResultJSON,
+			Resource: &runtime.ResourceArg{
+				Kind:     "widget",
+				Arg:      "widget_id",
+				API:      "widget_id",
+				Fallback: runtime.FallbackFull,
+			},
 			Call: func(ctx context.Context, c *runtime.Call) (*http.Response, error) {
 				widgetIdParam, err := c.Path("widget_id")
 				if err != nil {
