@@ -269,7 +269,7 @@ func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallTo
 			return nil, err
 		}
 	}
-	args, err := s.valid.validate(t, req.Params.Arguments)
+	args, err := s.valid.validate(t, req.Params)
 	if err != nil {
 		return nil, err
 	}
