@@ -267,7 +267,7 @@ func CheckPathLikeValue(s string) error {
 // hasDotSegment reports whether a slash-separated path has a "." or ".."
 // segment.
 func hasDotSegment(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
+	for seg := range strings.SplitSeq(p, "/") {
 		if seg == "." || seg == ".." {
 			return true
 		}

@@ -284,10 +284,14 @@ func pagingNote(top map[string]json.RawMessage) string {
 		}
 		Data json.RawMessage
 	}
-	for key, dst := range map[string]any{"cursor": &v.Cursor, "next_cursor": &v.NextCursor, "meta": &v.Meta} {
-		if raw, ok := top[key]; ok {
-			json.Unmarshal(raw, dst)
-		}
+	if raw, ok := top["cursor"]; ok {
+		json.Unmarshal(raw, &v.Cursor)
+	}
+	if raw, ok := top["next_cursor"]; ok {
+		json.Unmarshal(raw, &v.NextCursor)
+	}
+	if raw, ok := top["meta"]; ok {
+		json.Unmarshal(raw, &v.Meta)
 	}
 	v.Data = top["data"]
 	for _, c := range []*string{v.NextCursor, v.Cursor} {
