@@ -113,6 +113,9 @@ type Scrubber struct {
 	secrets []string
 	seen    [filterWords]uint64 // rolling-hash filter of the pieces (see spans)
 	whole   []string            // keys whose secret is too short for pieces
+	// key is the key it was built for when it was built for one
+	// (callScrubber reuses it for that key's calls).
+	key string
 }
 
 // NewScrubber builds a Scrubber for the given keys; empty keys are ignored.
@@ -120,6 +123,9 @@ func NewScrubber(keys ...APIKey) *Scrubber {
 	s := &Scrubber{}
 	for _, k := range keys {
 		s.add(k.Reveal())
+	}
+	if len(keys) == 1 {
+		s.key = keys[0].Reveal()
 	}
 	if len(s.secrets) == 0 && len(s.whole) == 0 {
 		return nil
@@ -593,6 +599,18 @@ type scrubberKey struct{}
 // withScrubber stores the call's scrubber in ctx.
 func withScrubber(ctx context.Context, s *Scrubber) context.Context {
 	return context.WithValue(ctx, scrubberKey{}, s)
+}
+
+// callScrubber is the scrubber of a call with the key in ctx: the one ctx
+// carries when it was built for exactly that key (a stdio session's, built
+// once for its key), else a new one. A Scrubber is never changed once
+// built, so concurrent calls share it safely.
+func callScrubber(ctx context.Context) *Scrubber {
+	k := APIKeyFrom(ctx)
+	if s, ok := ctx.Value(scrubberKey{}).(*Scrubber); ok && s != nil && !k.Empty() && s.key == k.Reveal() {
+		return s
+	}
+	return NewScrubber(k)
 }
 
 // scrubberFrom returns the call's scrubber, or one built from the key in ctx.

@@ -247,7 +247,7 @@ func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
 		start := time.Now()
 		ctx, end := s.obs.StartCall(ctx, t, req)
 		defer func() { end(res) }() // res is nil when a stage panicked
-		sc := NewScrubber(APIKeyFrom(ctx))
+		sc := callScrubber(ctx)
 		ctx = withScrubber(ctx, sc)
 		res, err := s.call(ctx, sc, t, req)
 		if err != nil {

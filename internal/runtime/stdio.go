@@ -96,7 +96,8 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, o 
 	}
 	defer s.mcp.UnregisterSession(context.WithoutCancel(ctx), c.sess.SessionID())
 	// The session's context carries the key, and its scrubber for what the
-	// loop itself logs (every call builds its own from the key: server.go).
+	// loop itself logs; every call with that key uses the same one
+	// (callScrubber, server.go).
 	c.ctx, c.cancel = context.WithCancel(withScrubber(WithAPIKey(s.mcp.WithContext(ctx, c.sess), o.Key), c.sc))
 	defer c.cancel()
 
