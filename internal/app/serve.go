@@ -140,22 +140,22 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 }
 
 // HTTP-mode garbage collector settings, used unless GOGC or GOMEMLIMIT is
-// set: Go's default GOGC=100, under a soft memory limit. A busy HTTP server
-// keeps a small live heap but allocates some 30 KB per call (most of it in
-// mcp-go and net/http), so the GC percent decides the RSS under load: at
-// 64 clients on 2 cores GOGC=400 peaked at 60 MB against bare mcp-go's
-// 26 MB, GOGC=100 at 42 MB (BENCHMARKS.md, issue #15), for more GC work
-// per call. The anonymous memory at GOGC=100 is within 1.25x of the
-// floor's; the rest of the gap is the binary's mapped pages.
+// set. A busy HTTP server keeps a tiny live heap (about 3 MB) but allocates
+// about 45 KB per call, so with the default GOGC=100 it collected some 60
+// times a second at 64 concurrent clients on 2 cores, for 11-15 % of the
+// server's CPU (see BENCHMARKS.md). GOGC=400 cuts the CPU per call by about
+// a quarter and raises throughput by about a third, for some 17 MB more RSS
+// under that load; the soft limit makes the collector work harder again
+// before the heap passes it. Idle memory is unchanged.
 //
 // The soft limit sits at half the 256 MiB container limit of
-// docs/hosting.md: a burst of large answers or uploads leaves garbage that
-// the collector clears harder as the heap nears it, so it, plus some 20 MB
-// outside the heap, bounds the peak RSS under such a burst (RELIABILITY.md),
-// while what can be live at once is bounded by the request-body and answer
-// budgets.
+// docs/hosting.md: at GOGC=400 a burst of large answers or uploads leaves
+// garbage until the heap reaches it, so it, plus some 20 MB outside the
+// heap, is the peak RSS under such a burst (about 150 MB measured,
+// RELIABILITY.md), while what can be live at once is bounded by the
+// request-body and answer budgets.
 const (
-	httpGCPercent   = 100
+	httpGCPercent   = 400
 	httpMemoryLimit = 128 << 20
 )
 
