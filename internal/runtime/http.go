@@ -213,7 +213,7 @@ func (s *Server) authenticate(o HTTPOptions) middleware {
 			}
 			st := &httpCallState{}
 			st.key, st.keyErr = ParseBearer(r.Header.Get("Authorization"))
-			if r.URL.Query().Has("api_key") || r.URL.Query().Has("key") || r.URL.Query().Has("token") {
+			if q := r.URL.Query(); q.Has("api_key") || q.Has("key") || q.Has("token") {
 				writeJSONRPCError(w, http.StatusBadRequest, nil, "API keys are never accepted in the URL; send `Authorization: Bearer msk_u_…`.")
 				return
 			}
