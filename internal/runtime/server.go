@@ -129,6 +129,7 @@ func (l Limits) withDefaults() Limits {
 // (handler), each a small type of its own file, configured once here.
 type Server struct {
 	mcp     *server.MCPServer
+	mode    Mode
 	tools   map[string]*Tool
 	keyless map[string]bool // ExtraTools: no key needed over HTTP
 	log     *slog.Logger
@@ -166,7 +167,7 @@ func NewServer(o Options) *Server {
 		host = o.BaseURL.Host
 	}
 	s := &Server{
-		tools: map[string]*Tool{}, keyless: map[string]bool{},
+		mode: o.Mode, tools: map[string]*Tool{}, keyless: map[string]bool{},
 		// Every record is scrubbed with the key of the call it belongs to.
 		log:      slog.New(ScrubLogHandler(o.Logger.Handler())),
 		obs:      observerOrNop(o.Observer),
@@ -182,9 +183,12 @@ func NewServer(o Options) *Server {
 		// internal error; a tool result lets the model carry on.
 		server.WithToolHandlerMiddleware(s.recoverTool),
 		server.WithInstructions(BuildInstructions(o.Instructions, o.Toolsets, o.Tools, o.Mock)),
-		server.WithToolFilter(s.filterForRequest),
 	}
 	if o.Mode == ModeHTTP {
+		// Only an HTTP request narrows the tools (its X-MIOSA-* headers,
+		// select.go); with a filter registered, mcp-go copies the tool into
+		// a fresh slice for it on every call.
+		opts = append(opts, server.WithToolFilter(s.filterForRequest))
 		// Over HTTP a call returns only once its notifications are written
 		// (notify.go); over stdio the loop's one writer orders them.
 		opts = append(opts, server.WithToolHandlerMiddleware(notificationFlush))
