@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"regexp"
 	"testing"
 )
 
@@ -42,4 +43,27 @@ func TestCallScrubber(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keyPrefixRE is the rule SecretOf implements by hand.
+var keyPrefixRE = regexp.MustCompile(`^msk_[a-z]+_`)
+
+func TestSecretOf(t *testing.T) {
+	for _, k := range []string{"msk_u_abc", "msk_live_abc_def", "msk__abc", "msk_U_abc", "msk_u", "msk_u_", "msk_", "sk_u_abc", "", "msk_abc", "msk_é_x", "xmsk_u_a"} {
+		if got, want := SecretOf(k), k[len(keyPrefixRE.FindString(k)):]; got != want {
+			t.Errorf("SecretOf(%q) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// FuzzSecretOf: SecretOf agrees with ^msk_[a-z]+_ for any key.
+func FuzzSecretOf(f *testing.F) {
+	for _, k := range []string{"msk_u_abc", "msk_live_x_y", "msk__", "msk_u"} {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, k string) {
+		if got, want := SecretOf(k), k[len(keyPrefixRE.FindString(k)):]; got != want {
+			t.Fatalf("SecretOf(%q) = %q, want %q", k, got, want)
+		}
+	})
 }
