@@ -166,7 +166,8 @@ func postMCP(tb testing.TB, cl *http.Client, url string, body []byte) []byte {
 
 // BenchmarkCall is the per-call path in-process: "stdio-path" is what the
 // stdio server does per line (strict check + mcp-go dispatch + validation +
-// binding + upstream request + result shaping + marshal); "direct-get" is
+// binding + upstream request + result shaping + marshal), for the read call
+// and, "stdio-path-write", the write call (a JSON body); "direct-get" is
 // the same upstream request from a plain client (the floor); "http-handler"
 // is one stateless POST /mcp through the HTTP transport. The floor/ ones
 // are the same through bench/floor's bare mcp-go server and raw proxy.
@@ -174,6 +175,15 @@ func BenchmarkCall(b *testing.B) {
 	b.Run("stdio-path", func(b *testing.B) {
 		f := newFixture(b, runtime.ModeStdio)
 		msg := bench.CallBody(1)
+		f.handle(b, msg)
+		b.ReportAllocs()
+		for b.Loop() {
+			f.handle(b, msg)
+		}
+	})
+	b.Run("stdio-path-write", func(b *testing.B) {
+		f := newFixture(b, runtime.ModeStdio)
+		msg := bench.EnvSetBody(1)
 		f.handle(b, msg)
 		b.ReportAllocs()
 		for b.Loop() {

@@ -273,3 +273,77 @@ func TestScrubAnswerLeavesBinariesAlone(t *testing.T) {
 		}
 	}
 }
+
+func TestMayName(t *testing.T) {
+	tests := []struct {
+		b    string
+		want bool
+	}{
+		{`{"id":"cmp_1","status":"running"}`, false},
+		{`{"truncated":true,"next_marker":"m"}`, true},
+		{`{"TRUNCATED":true}`, true},
+		{`{"TrunCated":false}`, true},
+		{`{"trunc\u0061ted":true}`, true},
+		{`{"items":["truncated"]}`, true},
+		{`{"truncate":true}`, false},
+	}
+	for _, tc := range tests {
+		if got := mayName([]byte(tc.b), "truncated"); got != tc.want {
+			t.Errorf("mayName(%s) = %v, want %v", tc.b, got, tc.want)
+		}
+	}
+}
+
+// FuzzMayName: whenever encoding/json finds the field, mayName said it may
+// be there, so the paging note never misses a truncated listing.
+func FuzzMayName(f *testing.F) {
+	for _, s := range []string{`{"truncated":true}`, `{"TRUNCATED":true}`, `{"trunc\u0061ted":true}`, `{"x":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d struct {
+			Truncated bool `json:"truncated"`
+		}
+		if json.Unmarshal(b, &d) == nil && d.Truncated && !mayName(b, "truncated") {
+			t.Fatalf("encoding/json finds truncated in %q, mayName does not", b)
+		}
+	})
+}
+
+// TestPagingNote: the notes a list answer gets, the data object's marker
+// in any case of its member names included.
+func TestPagingNote(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"a next cursor", `{"data":[],"next_cursor":"c2"}`, `cursor="c2"`},
+		{"pages", `{"data":[],"meta":{"total":30,"page":1,"per_page":10}}`, "page=2"},
+		{"a storage marker", `{"data":{"objects":[],"truncated":true,"next_marker":"k9"}}`, `cursor="k9"`},
+		{"a marker in upper case", `{"data":{"TRUNCATED":true,"NEXT_MARKER":"k9"}}`, `cursor="k9"`},
+		{"an escaped marker name", `{"data":{"trunc\u0061ted":true,"next_marker":"k9"}}`, `cursor="k9"`},
+		{"not truncated", `{"data":{"truncated":false,"next_marker":"k9"}}`, ""},
+		{"a plain object", `{"data":{"id":"cmp_1","status":"running"}}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var top map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(tc.body), &top); err != nil {
+				t.Fatal(err)
+			}
+			got := pagingNote(top)
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("pagingNote = %q, want one with %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkPagingNote is the note of a small object answer (most calls).
+func BenchmarkPagingNote(b *testing.B) {
+	var top map[string]json.RawMessage
+	json.Unmarshal([]byte(`{"data":{"id":"cmp_bench_0001","name":"bench","status":"running","template":"miosa-desktop","size":"small","region":"us-east-1","ip":"10.0.0.7","created_at":"2026-01-01T00:00:00Z"}}`), &top)
+	b.ReportAllocs()
+	for b.Loop() {
+		pagingNote(top)
+	}
+}

@@ -49,8 +49,15 @@ var MCPPaths = []string{"/mcp", "/api/v1/mcp"}
 
 // HTTPHandler returns the HTTP transport: a stateless streamable-HTTP MCP
 // endpoint behind the chain of layers listed in it, plus the health,
-// readiness and OAuth discovery paths.
+// readiness and OAuth discovery paths. The Server must have been built
+// with Mode: ModeHTTP.
 func (s *Server) HTTPHandler(o HTTPOptions) http.Handler {
+	if s.mode != ModeHTTP {
+		// An HTTP server narrows tools per request and flushes each call's
+		// notifications before its response; only ModeHTTP sets those up
+		// (NewServer).
+		panic("runtime: HTTPHandler needs a Server built with Mode: ModeHTTP")
+	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -212,7 +219,7 @@ func (s *Server) authenticate(o HTTPOptions) middleware {
 			}
 			st := &httpCallState{}
 			st.key, st.keyErr = ParseBearer(r.Header.Get("Authorization"))
-			if r.URL.Query().Has("api_key") || r.URL.Query().Has("key") || r.URL.Query().Has("token") {
+			if q := r.URL.Query(); q.Has("api_key") || q.Has("key") || q.Has("token") {
 				writeJSONRPCError(w, http.StatusBadRequest, nil, "API keys are never accepted in the URL; send `Authorization: Bearer msk_u_…`.")
 				return
 			}

@@ -270,6 +270,39 @@ func TestArgumentBinding(t *testing.T) {
 	}
 }
 
+// TestArgumentNumbersAreSentAsDecoded: the body is built from the bytes
+// the client sent, except that numbers are spelt as a float64 encodes them
+// (an API reading an integer field may refuse 3.0), wherever they sit.
+func TestArgumentNumbersAreSentAsDecoded(t *testing.T) {
+	up := testsupport.NewUpstream(t, widgetOK)
+	srv, cat := newRuntime(t, up.Base())
+	c := connect(t, mcpHTTP(t, srv, cat), testsupport.Bearer(testKey))
+	tests := []struct {
+		name string
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"integers", "widget_right_click", map[string]any{"widget_id": "w1", "x": json.Number("3"), "y": json.Number("-4")}, `{"button":"right","x":3,"y":-4}`},
+		{"a fraction of zero", "widget_right_click", map[string]any{"widget_id": "w1", "x": json.Number("3.0"), "y": json.Number("4")}, `{"button":"right","x":3,"y":4}`},
+		{"an exponent", "widget_right_click", map[string]any{"widget_id": "w1", "x": json.Number("1e2"), "y": json.Number("4E0")}, `{"button":"right","x":100,"y":4}`},
+		{"digits and dots in strings only", "widget_create", map[string]any{"name": "v1.2e3", "labels": map[string]any{"n": "-1.5E2"}}, `{"labels":{"n":"-1.5E2"},"name":"v1.2e3","template_type":"tmpl-default"}`},
+		{"escaped quotes and backslashes in strings", "widget_create", map[string]any{"name": "n", "labels": map[string]any{"a": "\\\"2.50\\", "b": "x"}}, `{"labels":{"a":"\\\"2.50\\","b":"x"},"name":"n","template_type":"tmpl-default"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := testsupport.MustCall(t, c, tc.tool, tc.args)
+			if res.IsError {
+				t.Fatalf("refused: %s", testsupport.ResultText(res))
+			}
+			reqs := up.Requests()
+			if got := string(reqs[len(reqs)-1].Body); got != tc.want {
+				t.Errorf("body %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
 func canonJSON(b []byte) string {
 	if len(b) == 0 {
 		return ""

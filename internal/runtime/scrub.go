@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf16"
@@ -93,21 +92,41 @@ const minWholeKey = 8
 // Redacted replaces every piece of a key that is scrubbed.
 const Redacted = "[redacted]"
 
-// keyPrefix is the public, non-secret start of MIOSA keys: msk_u_ (user),
-// msk_a_, msk_p_, msk_live_ and so on.
-var keyPrefix = regexp.MustCompile(`^msk_[a-z]+_`)
-
 // SecretOf returns the secret part of a key: the key without its
-// well-known prefix.
-func SecretOf(key string) string { return key[len(keyPrefix.FindString(key)):] }
+// well-known prefix, the public, non-secret start of MIOSA keys: msk_u_
+// (user), msk_a_, msk_p_, msk_live_ and so on (^msk_[a-z]+_, matched by
+// hand: every HTTP call builds a Scrubber, and the regular expression was
+// most of its cost).
+func SecretOf(key string) string {
+	rest, ok := strings.CutPrefix(key, "msk_")
+	if !ok {
+		return key
+	}
+	i := 0
+	for i < len(rest) && rest[i] >= 'a' && rest[i] <= 'z' {
+		i++
+	}
+	if i == 0 || i == len(rest) || rest[i] != '_' {
+		return key
+	}
+	return rest[i+1:]
+}
 
 // Scrubber removes API keys, and every fragment of their secrets of
 // MinSecretFragment or more characters, from output. A nil or empty
 // Scrubber leaves everything unchanged.
 type Scrubber struct {
-	grams map[string]struct{} // every MinSecretFragment-long piece of every secret
-	seen  [filterWords]uint64 // rolling-hash filter of the pieces (see spans)
-	whole []string            // keys whose secret is too short for pieces
+	// secrets holds every secret of MinSecretFragment or more bytes; a
+	// piece is any MinSecretFragment-long substring of one. They are looked
+	// up in the secrets themselves rather than in a set of pieces: every
+	// call builds its Scrubber, and a set cost some 30 map inserts per call
+	// where a lookup is rare (only windows that pass the filter).
+	secrets []string
+	seen    [filterWords]uint64 // rolling-hash filter of the pieces (see spans)
+	whole   []string            // keys whose secret is too short for pieces
+	// key is the key it was built for when it was built for one
+	// (callScrubber reuses it for that key's calls).
+	key string
 }
 
 // NewScrubber builds a Scrubber for the given keys; empty keys are ignored.
@@ -116,7 +135,10 @@ func NewScrubber(keys ...APIKey) *Scrubber {
 	for _, k := range keys {
 		s.add(k.Reveal())
 	}
-	if len(s.grams) == 0 && len(s.whole) == 0 {
+	if len(keys) == 1 {
+		s.key = keys[0].Reveal()
+	}
+	if len(s.secrets) == 0 && len(s.whole) == 0 {
 		return nil
 	}
 	return s
@@ -126,14 +148,17 @@ func (s *Scrubber) add(key string) {
 	secret := SecretOf(key)
 	switch {
 	case len(secret) >= MinSecretFragment:
-		if s.grams == nil {
-			s.grams = map[string]struct{}{}
+		if slices.Contains(s.secrets, secret) {
+			return
 		}
-		for i := 0; i+MinSecretFragment <= len(secret); i++ {
-			g := secret[i : i+MinSecretFragment]
-			s.grams[g] = struct{}{}
-			h := windowHash(g)
+		s.secrets = append(s.secrets, secret)
+		h := windowHash(secret[:MinSecretFragment])
+		for i := 0; ; i++ {
 			s.seen[(h>>filterShift)/64] |= 1 << ((h >> filterShift) % 64)
+			if i+MinSecretFragment >= len(secret) {
+				break
+			}
+			h = (h-uint64(secret[i])*hashPow)*hashBase + uint64(secret[i+MinSecretFragment])
 		}
 	case len(key) >= minWholeKey && !slices.Contains(s.whole, key):
 		s.whole = append(s.whole, key)
@@ -141,7 +166,7 @@ func (s *Scrubber) add(key string) {
 }
 
 // The scan slides a MinSecretFragment-byte window over the text with a
-// rolling hash (Rabin-Karp) and looks a window up in grams only when its
+// rolling hash (Rabin-Karp) and looks a window up in the secrets only when its
 // hash is in a 4,096-bit filter of the pieces' hashes (well under one
 // window in a hundred for a 32-character key), so most of the text costs a
 // few arithmetic operations per byte.
@@ -169,19 +194,27 @@ func windowHash(w string) uint64 {
 	return h
 }
 
+// piece reports whether w (MinSecretFragment bytes) is a piece of a secret.
+func (s *Scrubber) piece(w string) bool {
+	for _, sec := range s.secrets {
+		if strings.Contains(sec, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // spans finds the byte ranges of t that belong to a key, merged and sorted.
 func spans(s *Scrubber, t string) [][2]int {
 	if s == nil {
 		return nil
 	}
 	var out [][2]int
-	if len(s.grams) > 0 && len(t) >= MinSecretFragment {
+	if len(s.secrets) > 0 && len(t) >= MinSecretFragment {
 		h := windowHash(t[:MinSecretFragment])
 		for i := 0; ; i++ {
-			if f := h >> filterShift; s.seen[f/64]&(1<<(f%64)) != 0 {
-				if _, ok := s.grams[t[i:i+MinSecretFragment]]; ok {
-					out = append(out, [2]int{i, i + MinSecretFragment})
-				}
+			if f := h >> filterShift; s.seen[f/64]&(1<<(f%64)) != 0 && s.piece(t[i:i+MinSecretFragment]) {
+				out = append(out, [2]int{i, i + MinSecretFragment})
 			}
 			if i+MinSecretFragment >= len(t) {
 				break
@@ -577,6 +610,18 @@ type scrubberKey struct{}
 // withScrubber stores the call's scrubber in ctx.
 func withScrubber(ctx context.Context, s *Scrubber) context.Context {
 	return context.WithValue(ctx, scrubberKey{}, s)
+}
+
+// callScrubber is the scrubber of a call with the key in ctx: the one ctx
+// carries when it was built for exactly that key (a stdio session's, built
+// once for its key), else a new one. A Scrubber is never changed once
+// built, so concurrent calls share it safely.
+func callScrubber(ctx context.Context) *Scrubber {
+	k := APIKeyFrom(ctx)
+	if s, ok := ctx.Value(scrubberKey{}).(*Scrubber); ok && s != nil && !k.Empty() && s.key == k.Reveal() {
+		return s
+	}
+	return NewScrubber(k)
 }
 
 // scrubberFrom returns the call's scrubber, or one built from the key in ctx.

@@ -310,6 +310,14 @@ func BenchmarkScrubber(b *testing.B) {
 	for i := range blob {
 		blob[i] = byte(i * 7919 >> 3)
 	}
+	// Every tool call builds its Scrubber from the caller's key (server.go).
+	b.Run("new", func(b *testing.B) {
+		b.ReportAllocs()
+		k := runtime.NewAPIKey(scrubKey)
+		for b.Loop() {
+			runtime.NewScrubber(k)
+		}
+	})
 	b.Run("text-80KB", func(b *testing.B) {
 		b.SetBytes(int64(len(text)))
 		for b.Loop() {

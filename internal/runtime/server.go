@@ -146,6 +146,7 @@ func (l Limits) withDefaults() Limits {
 // (handler), each a small type of its own file, configured once here.
 type Server struct {
 	mcp     *server.MCPServer
+	mode    Mode
 	tools   map[string]*Tool
 	keyless map[string]bool // ExtraTools: no key needed over HTTP
 	log     *slog.Logger
@@ -184,7 +185,7 @@ func NewServer(o Options) *Server {
 		host = o.BaseURL.Host
 	}
 	s := &Server{
-		tools: map[string]*Tool{}, keyless: map[string]bool{},
+		mode: o.Mode, tools: map[string]*Tool{}, keyless: map[string]bool{},
 		// Every record is scrubbed with the key of the call it belongs to.
 		log:      slog.New(ScrubLogHandler(o.Logger.Handler())),
 		obs:      observerOrNop(o.Observer),
@@ -206,9 +207,12 @@ func NewServer(o Options) *Server {
 		// internal error; a tool result lets the model carry on.
 		server.WithToolHandlerMiddleware(s.recoverTool),
 		server.WithInstructions(BuildInstructions(o.Instructions, o.Toolsets, o.Tools, o.Mock)),
-		server.WithToolFilter(s.filterForRequest),
 	}
 	if o.Mode == ModeHTTP {
+		// Only an HTTP request narrows the tools (its X-MIOSA-* headers,
+		// select.go); with a filter registered, mcp-go copies the tool into
+		// a fresh slice for it on every call.
+		opts = append(opts, server.WithToolFilter(s.filterForRequest))
 		// Over HTTP a call returns only once its notifications are written
 		// (notify.go); over stdio the loop's one writer orders them.
 		opts = append(opts, server.WithToolHandlerMiddleware(notificationFlush))
@@ -272,7 +276,7 @@ func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
 		start := time.Now()
 		ctx, end := s.obs.StartCall(ctx, t, req)
 		defer func() { end(res) }() // res is nil when a stage panicked
-		sc := NewScrubber(APIKeyFrom(ctx))
+		sc := callScrubber(ctx)
 		ctx = withScrubber(ctx, sc)
 		res, use, err := s.call(ctx, sc, t, req)
 		if err != nil {
@@ -296,7 +300,7 @@ func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallTo
 			return nil, nil, err
 		}
 	}
-	args, err := s.valid.validate(t, req.Params.Arguments)
+	args, err := s.valid.validate(t, req.Params)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,6 +3,8 @@ package runtime
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // TestIDKey: a request id's identity is its JSON type and value: 7 and "7"
@@ -37,4 +39,78 @@ func TestIDKey(t *testing.T) {
 			t.Errorf("idKey(%s) = %q, want no key", bad, k)
 		}
 	}
+}
+
+func TestEncodeResponse(t *testing.T) {
+	text := func(s string) *mcp.CallToolResult { return mcp.NewToolResultText(s) }
+	structured := func(v any) *mcp.CallToolResult {
+		r := mcp.NewToolResultText("x")
+		r.StructuredContent = v
+		return r
+	}
+	tests := []struct {
+		name string
+		resp mcp.JSONRPCMessage
+	}{
+		{"a text result", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(7)), text("plain"))},
+		{"a string id", mcp.NewJSONRPCResultResponse(mcp.NewRequestId("a\"b"), text("plain"))},
+		{"HTML and line separators", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(1)), text("<script>&\u2028é\x00"))},
+		{"raw structured content with space and HTML", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(1)), structured(json.RawMessage(` {"a" : "<b>&", "n": 1.50} `)))},
+		{"structured content as a map", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(1)), structured(map[string]any{"truncated": true, "bytes": 3}))},
+		{"an error result", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(2)), mcp.NewToolResultError("failed <here>"))},
+		{"an image", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(3)), &mcp.CallToolResult{Content: []mcp.Content{mcp.NewImageContent("aGk=", "image/png")}})},
+		{"not a tool result", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(4)), map[string]any{"tools": []any{}})},
+		{"a nil tool result", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(5)), (*mcp.CallToolResult)(nil))},
+		{"an error response", mcp.NewJSONRPCError(mcp.NewRequestId(int64(6)), mcp.INVALID_PARAMS, "bad", nil)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := encodeResponse(tc.resp)
+			want, werr := json.Marshal(tc.resp)
+			if err != nil || werr != nil || string(got) != string(want) {
+				t.Fatalf("encodeResponse = %s, %v\njson.Marshal  = %s, %v", got, err, want, werr)
+			}
+		})
+	}
+}
+
+// FuzzEncodeResponse: a tool call's response is encoded exactly as
+// json.Marshal encodes it, whatever its text and structured content.
+func FuzzEncodeResponse(f *testing.F) {
+	f.Add("text <b>&", []byte(`{"a": "<b>"}`), true)
+	f.Add("é\u2028", []byte(`[1, 2.50, null]`), false)
+	f.Fuzz(func(t *testing.T, text string, raw []byte, isError bool) {
+		r := mcp.NewToolResultText(text)
+		r.IsError = isError
+		if json.Valid(raw) {
+			r.StructuredContent = json.RawMessage(raw)
+		}
+		resp := mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(len(text))), r)
+		got, err := encodeResponse(resp)
+		want, werr := json.Marshal(resp)
+		if (err != nil) != (werr != nil) || string(got) != string(want) {
+			t.Fatalf("encodeResponse = %s, %v\njson.Marshal  = %s, %v", got, err, want, werr)
+		}
+	})
+}
+
+// BenchmarkEncodeResponse is a small tool call's response (the bench's read
+// call) encoded by encodeResponse and by json.Marshal.
+func BenchmarkEncodeResponse(b *testing.B) {
+	body := json.RawMessage(`{"data":{"id":"cmp_bench_0001","name":"bench","status":"running","template":"miosa-desktop","size":"small","region":"us-east-1","ip":"10.0.0.7","created_at":"2026-01-01T00:00:00Z"}}`)
+	r := mcp.NewToolResultText(string(body))
+	r.StructuredContent = body
+	resp := mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(42)), r)
+	b.Run("encodeResponse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			encodeResponse(resp)
+		}
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			json.Marshal(resp)
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
@@ -55,25 +56,42 @@ func (v *validator) schema(t *Tool) (*jsonschema.Schema, error) {
 	return s, nil
 }
 
-// validate checks a call's arguments (as mcp-go decoded them) against the
-// tool's input schema and returns them keyed by argument name. A nil or
-// absent arguments value is an empty object. Every *ArgError it returns is
-// worded for "Invalid arguments for TOOL: …" (errors.go).
-func (v *validator) validate(t *Tool, arguments any) (map[string]json.RawMessage, error) {
-	raw, err := json.Marshal(arguments)
-	if err != nil {
-		return nil, &ArgError{Msg: "arguments could not be read: " + err.Error()}
+// validate checks a call's arguments against the tool's input schema and
+// returns them keyed by argument name. A nil or absent arguments value is
+// an empty object. Every *ArgError it returns is worded for "Invalid
+// arguments for TOOL: …" (errors.go).
+//
+// A call read from the wire (stdio, HTTP) is validated as mcp-go decoded
+// it, and its arguments are taken from the bytes it kept (RawArguments):
+// nothing is encoded or decoded again. Both views are of the same bytes:
+// the strict check (strict.go) has refused duplicate names and numbers a
+// float64 would alter. Numbers are sent as a float64 encodes them (3 for
+// 3.0, 100 for 1e2: an API that reads an integer field may refuse the
+// other spellings), so arguments holding a number with a fraction or an
+// exponent are encoded from the decoded values instead. A call built
+// in-process has no bytes; its arguments are encoded once and decoded for
+// the schema.
+func (v *validator) validate(t *Tool, p mcp.CallToolParams) (map[string]json.RawMessage, error) {
+	raw, inst := bytes.TrimSpace(p.RawArguments), p.Arguments
+	if len(raw) == 0 || !plainNumbers(raw) {
+		b, err := json.Marshal(p.Arguments)
+		if err != nil {
+			return nil, &ArgError{Msg: "arguments could not be read: " + err.Error()}
+		}
+		raw, inst = bytes.TrimSpace(b), nil
 	}
-	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		raw = []byte("{}")
+		raw, inst = []byte("{}"), map[string]any{}
 	}
 	if raw[0] != '{' {
 		return nil, &ArgError{Msg: "arguments must be a JSON object"}
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, &ArgError{Msg: "arguments are not valid JSON: " + err.Error()}
+	if _, ok := inst.(map[string]any); !ok {
+		d, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			return nil, &ArgError{Msg: "arguments are not valid JSON: " + err.Error()}
+		}
+		inst = d
 	}
 	s, err := v.schema(t)
 	if err != nil {
@@ -90,6 +108,31 @@ func (v *validator) validate(t *Tool, arguments any) (map[string]json.RawMessage
 		return nil, &ArgError{Msg: "arguments must be a JSON object"}
 	}
 	return args, nil
+}
+
+// plainNumbers reports whether every number in the JSON text raw (valid
+// syntax) is an integer without fraction or exponent, which a float64
+// round trip spells as it is (the strict check keeps them below 2^53).
+func plainNumbers(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '"':
+			for i++; i < len(raw) && raw[i] != '"'; i++ {
+				if raw[i] == '\\' {
+					i++
+				}
+			}
+		case c == '-' || c >= '0' && c <= '9':
+			for i++; i < len(raw); i++ {
+				if d := raw[i]; d == '.' || d == 'e' || d == 'E' {
+					return false
+				} else if d != '-' && d != '+' && (d < '0' || d > '9') {
+					break
+				}
+			}
+		}
+	}
+	return true
 }
 
 func describeViolations(t *Tool, ve *jsonschema.ValidationError, res *resources) string {
