@@ -35,7 +35,7 @@ type Fallback uint8
 const (
 	FallbackFull    Fallback = iota + 1 // the session's current one, else the only running one
 	FallbackNone                        // the id is required: the tool never guesses
-	FallbackHandler                     // the composite handler decides (Call.Resolve)
+	FallbackHandler                     // the composite handler decides (Call.Current, Recall, Used)
 )
 
 // ResourceArg is a tool's resource id: the argument (tool-facing name, and
@@ -495,26 +495,6 @@ func prependText(res *mcp.CallToolResult, line string) {
 	res.Content = append([]mcp.Content{mcp.NewTextContent(line)}, res.Content...)
 }
 
-// Resolve is the resource context for a composite handler (fallback
-// handler): the id of kind the call should use when the caller gave none,
-// and why. The result says which resource was used and why.
-func (c *Call) Resolve(ctx context.Context, kind string) (string, error) {
-	u := c.res
-	if u == nil {
-		return "", &contextError{fmt.Sprintf("%s: no %s was given, and none can be looked up here", c.Tool.Name, kind)}
-	}
-	arg := kind + " id"
-	if ra := c.Tool.Resource; ra != nil && ra.Kind == kind {
-		arg = ra.Arg
-	}
-	id, why, err := u.r.resolve(ctx, u.mem, c.Tool, arg, kind)
-	if err != nil {
-		return "", err
-	}
-	c.Used(kind, id, why)
-	return id, nil
-}
-
 // Current is this session's current resource of kind ("": none, or HTTP).
 func (c *Call) Current(kind string) string {
 	if c.res == nil {
@@ -558,19 +538,6 @@ func (c *Call) Memo(key, value string) {
 	if c.res != nil {
 		c.res.mem.setNote(key, value)
 	}
-}
-
-// SetArg sets an argument of the call by its tool-facing name, as if the
-// caller had passed it (a composite filling in what it resolved).
-func (c *Call) SetArg(name string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return
-	}
-	if c.args == nil {
-		c.args = map[string]json.RawMessage{}
-	}
-	c.args[name] = b
 }
 
 // missingIDNote follows "missing required argument X" when X is the id of
