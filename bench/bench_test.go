@@ -172,24 +172,19 @@ func postMCP(tb testing.TB, cl *http.Client, url string, body []byte) []byte {
 // is one stateless POST /mcp through the HTTP transport. The floor/ ones
 // are the same through bench/floor's bare mcp-go server and raw proxy.
 func BenchmarkCall(b *testing.B) {
-	b.Run("stdio-path", func(b *testing.B) {
-		f := newFixture(b, runtime.ModeStdio)
-		msg := bench.CallBody(1)
-		f.handle(b, msg)
-		b.ReportAllocs()
-		for b.Loop() {
-			f.handle(b, msg)
-		}
-	})
-	b.Run("stdio-path-write", func(b *testing.B) {
-		f := newFixture(b, runtime.ModeStdio)
-		msg := bench.EnvSetBody(1)
-		f.handle(b, msg)
-		b.ReportAllocs()
-		for b.Loop() {
-			f.handle(b, msg)
-		}
-	})
+	for _, c := range []struct {
+		name string
+		msg  []byte
+	}{{"stdio-path", bench.CallBody(1)}, {"stdio-path-write", bench.EnvSetBody(1)}} {
+		b.Run(c.name, func(b *testing.B) {
+			f := newFixture(b, runtime.ModeStdio)
+			f.handle(b, c.msg)
+			b.ReportAllocs()
+			for b.Loop() {
+				f.handle(b, c.msg)
+			}
+		})
+	}
 	b.Run("direct-get", func(b *testing.B) {
 		f := newFixture(b, runtime.ModeStdio)
 		u := f.up.URL + bench.UpstreamPath

@@ -24,6 +24,9 @@ const (
 	// deploymentListSize is the page of deployments searched for the one
 	// named after the sandbox (over HTTP, which keeps no session).
 	deploymentListSize = 100
+	// maxAnswerBytes caps what is read of each answer the handler decodes
+	// itself (a sandbox, a page of deployments, the publish answer).
+	maxAnswerBytes = 1 << 20
 )
 
 // DeploymentPublish publishes a sandbox (publishDeployment) into a
@@ -75,7 +78,7 @@ func DeploymentPublish(ctx context.Context, c *runtime.Call, cl client.ClientInt
 	}
 	c.Memo(publishedFrom+sbx, dep)
 	// The live URL, first in the result: the answer is read and given back.
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	resp.Body.Close()
 	if err != nil {
 		return nil, err
@@ -189,7 +192,7 @@ func readOK(resp *http.Response) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	return b, true, err
 }
 
