@@ -1,6 +1,7 @@
 package toolgen
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -52,8 +53,8 @@ func resourceKinds(tf *ToolsFile, probs *problems) map[string]*Resource {
 		}
 		r := &Resource{
 			Kind: kind, Param: rs.Param, List: rs.List, Create: rs.Create,
-			Created: orDefault(rs.Created, "data.id"),
-			ID:      orDefault(rs.ID, "id"), Name: orDefault(rs.Name, "name"), Status: orDefault(rs.Status, "status"),
+			Created: cmp.Or(rs.Created, "data.id"),
+			ID:      cmp.Or(rs.ID, "id"), Name: cmp.Or(rs.Name, "name"), Status: cmp.Or(rs.Status, "status"),
 			Running: rs.Running, Starting: rs.Starting,
 		}
 		if r.Status == "-" {
@@ -84,13 +85,6 @@ func resourceKinds(tf *ToolsFile, probs *problems) map[string]*Resource {
 		byParam[rs.Param] = r
 	}
 	return byParam
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // resource: the tool's first path parameter that names a kind of
