@@ -26,7 +26,7 @@ const refusedConnTimeout = time.Second
 // and ConnState as the http.Server's ConnState.
 type ConnLimiter struct {
 	// OnRefuse, when set before serving, is told about each connection
-	// refused with 503 (observer.go).
+	// refused with 503 (select.go).
 	OnRefuse func()
 	// Setting names the setting of the cap in the 503 of a refused
 	// connection (empty: none is named).

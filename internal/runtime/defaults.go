@@ -30,7 +30,7 @@ const (
 	// (--local-max-files, MIOSA_LOCAL_MAX_FILES); each is one API request.
 	DefaultLocalMaxFiles = 1000
 	// ResourceListSize is the page size of the one list call that finds
-	// the candidates for an omitted id (resources.go): enough to see every
+	// the candidates for an omitted id (bind.go): enough to see every
 	// resource of a typical account, few enough to stay one quick call.
 	// MaxCandidates is how many of them an error lists.
 	ResourceListSize = 50

@@ -74,7 +74,7 @@ type failures struct {
 	timeout  time.Duration // the per-request timeout, for timeouts
 	settings Settings
 	hints    Hints
-	res      *resources // where ids come from, for a 404 (resources.go)
+	res      *resources // where ids come from, for a 404 (bind.go)
 }
 
 // result answers t's failed call.
@@ -95,7 +95,7 @@ func (f *failures) text(sc *Scrubber, t *Tool, err error) string {
 		le *lookupError
 	)
 	switch {
-	case errors.As(err, &le): // the list call that looks up an omitted id (resources.go)
+	case errors.As(err, &le): // the list call that looks up an omitted id (bind.go)
 		return fmt.Sprintf("%s was called without %s, so %s was called to find the %s, and it failed: %s", le.tool, le.arg, le.list.Name, le.kind, f.text(sc, le.list, le.err))
 	case errors.As(err, &ae):
 		return "Invalid arguments for " + t.Name + ": " + ae.Msg + "."

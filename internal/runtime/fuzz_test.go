@@ -164,7 +164,7 @@ func FuzzArguments(f *testing.F) {
 		resp := srv.MCP().HandleMessage(ctx, msg)
 		reqs := rt.take()
 		// A call that omits its resource id first lists the kind to find
-		// it (resources.go), then goes on as if it had passed the id.
+		// it (bind.go), then goes on as if it had passed the id.
 		if ra := tool.Resource; ra != nil && len(reqs) > 0 && reqs[0].Method == http.MethodGet && reqs[0].URL.Path == "/api/v1/widgets" {
 			var given map[string]json.RawMessage
 			if json.Unmarshal(args, &given) == nil && given[ra.Arg] != nil {

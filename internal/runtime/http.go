@@ -330,7 +330,7 @@ func IsLoopbackHost(host string) bool {
 }
 
 // recoverer turns a panic in the transport into a 500 and a log line. A
-// tool handler's panic never gets here: recoverTool (server.go) makes it
+// tool handler's panic never gets here: recoverTool (select.go) makes it
 // an isError result.
 func (s *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

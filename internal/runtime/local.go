@@ -36,7 +36,7 @@ import (
 //     the schemas, and a call that sends one anyway is refused before
 //     anything is sent.
 //
-// The hooks into the call pipeline (server.go): Server.setupLocal
+// The hooks into the call pipeline (select.go): Server.setupLocal
 // (NewServer: the stdio schemas and the list_changed handler), refuseLocal
 // (the select stage: a local argument where local files are off),
 // localFiles.path and run (after bind: a call naming a local path sends

@@ -18,7 +18,7 @@ import (
 
 // The API key is kept out of every output twice over: the APIKey type never
 // prints it (fmt, errors, slog), and a Scrubber removes it from whatever
-// the API or a client sends back. In a call (server.go) the answer is
+// the API or a client sends back. In a call (select.go) the answer is
 // scrubbed as soon as it is read, before the shape stage cuts anything
 // (scrubAnswer), and the result is scrubbed whole as the last stage
 // (Scrubber.Result).
@@ -47,7 +47,7 @@ func NewAPIKey(s string) APIKey { return APIKey{v: s} }
 // Empty reports whether no key is set.
 func (k APIKey) Empty() bool { return k.v == "" }
 
-// Reveal returns the raw key; only the request editor (upstream.go) and
+// Reveal returns the raw key; only the request editor (send.go) and
 // the scrubber call it.
 func (k APIKey) Reveal() string { return k.v }
 

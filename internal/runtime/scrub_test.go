@@ -310,7 +310,7 @@ func BenchmarkScrubber(b *testing.B) {
 	for i := range blob {
 		blob[i] = byte(i * 7919 >> 3)
 	}
-	// Every tool call builds its Scrubber from the caller's key (server.go).
+	// Every tool call builds its Scrubber from the caller's key (select.go).
 	b.Run("new", func(b *testing.B) {
 		b.ReportAllocs()
 		k := runtime.NewAPIKey(scrubKey)

@@ -4,8 +4,10 @@ import (
 	"container/list"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,10 +15,178 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"golang.org/x/time/rate"
 )
 
-// The select stage of a call (server.go) decides whether this caller may
+// handler serves one catalog tool. A call runs these stages in order, each
+// in the file named for it; the first that fails ends the call, and
+// failures (errors.go) words its error as the result:
+//
+//	select   (select.go)   this caller may call t now: the tool is enabled
+//	                       for the request, the key is usable, no local-file
+//	                       argument is sent where they are off and, once the
+//	                       arguments are valid, within its rate
+//	validate (validate.go) the arguments against t's input schema
+//	bind     (bind.go)     the arguments bound to t's request: an omitted
+//	                       resource id picked (its resource context), path values,
+//	                       parameters, one JSON body; a call naming a local
+//	                       path (stdio) sends and shapes in local.go instead
+//	send     (send.go)     the request, under the timeout, and its answer read
+//	                       as far as t's result needs
+//	shape    (shape.go)    the answer, scrubbed first, as the result of t's kind
+//	scrub    (scrub.go)    every channel of the result, of the caller's key
+func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, _ error) {
+		start := time.Now()
+		ctx, end := s.obs.StartCall(ctx, t, req)
+		defer func() { end(res) }() // res is nil when a stage panicked
+		sc := callScrubber(ctx)
+		ctx = withScrubber(ctx, sc)
+		res, use, err := s.call(ctx, sc, t, req)
+		if err != nil {
+			res = s.fail.result(sc, t, err)
+		}
+		use.finishResources(t, res, err) // the resource used, first in the result
+		sc.Result(res)                   // whatever a stage built, no channel carries the key
+		s.log.DebugContext(ctx, "tool call", "tool", t.Name, "error", res.IsError, "duration", time.Since(start))
+		return res, nil
+	}
+}
+
+// call runs the stages up to shape (handler). The resource context it
+// returns (nil before bind) finishes the result.
+func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallToolRequest) (*mcp.CallToolResult, *resourceUse, error) {
+	if err := s.sel.check(ctx, t); err != nil {
+		return nil, nil, err
+	}
+	if t.Local != nil { // a tool with a local-file argument (tools.yaml local:)
+		if err := refuseLocal(t, req, s.localOff); err != nil {
+			return nil, nil, err
+		}
+	}
+	args, err := s.valid.validate(t, req.Params)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.sel.reserve(ctx); err != nil { // only a valid call costs a token
+		return nil, nil, err
+	}
+	call := NewCall(t, args, s.defaults)
+	use, err := s.res.bindResources(ctx, t, call) // an omitted id is picked (bind.go)
+	if err != nil {
+		return nil, use, err
+	}
+	if t.Local != nil && s.local != nil { // over stdio, with local files on (local.go)
+		p, ok, err := s.local.path(t, call)
+		if err != nil {
+			return nil, use, err
+		}
+		if ok {
+			res, err := s.local.run(ctx, sc, t, call, req, p)
+			return res, use, err
+		}
+	}
+	rep, err := s.send.send(ctx, t, call, t.Call) // t.Call binds, then sends
+	if err != nil {
+		return nil, use, err
+	}
+	defer rep.done()
+	scrubAnswer(sc, t, rep)
+	use.created(t, rep)
+	res, err := s.shape.shape(ctx, sc, t, call, req, rep)
+	return res, use, err
+}
+
+// recoverTool turns a panicking tool handler into an isError result and a
+// logged stack; the server (and, over stdio, its worker) carries on.
+func (s *Server) recoverTool(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.ErrorContext(ctx, "panic in tool handler", "tool", req.Params.Name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				res, err = errorResult(NewScrubber(APIKeyFrom(ctx)), fmt.Sprintf("%s failed with an internal error in miosa-mcp (a bug: %s). The server is still running; if the tool calls the API, check with the matching get or list tool whether it took effect before retrying, and please report the bug.", req.Params.Name, clip(fmt.Sprint(v), 300))), nil
+			}
+		}()
+		return next(ctx, req)
+	}
+}
+
+// Observer is told what the server does, for metrics, traces and the
+// one log line per call (issue #14; internal/observe implements it). The
+// runtime calls it at fixed points, named with each method, and nowhere
+// else. Upstream requests are observed by the HTTP client's transport
+// instead (internal/observe wraps it), which finds the call through the
+// context StartCall returns. A nil Options.Observer costs nothing.
+//
+// Every method runs on the call's path: it must be cheap and safe for
+// concurrent use, and it must never see the API key or an argument value
+// as anything but the *Tool and request it is given.
+type Observer interface {
+	// StartCall runs as a catalog tool's handler begins (handler,
+	// above). The context it returns is the call's from then on; end
+	// runs once when the handler returns, with its result (nil when the
+	// handler panicked).
+	StartCall(ctx context.Context, t *Tool, req mcp.CallToolRequest) (context.Context, func(res *mcp.CallToolResult))
+	// UnknownTool: a tools/call named no enabled tool; mcp-go answered it
+	// (NewServer's hooks).
+	UnknownTool(ctx context.Context)
+	// RateLimited: the per-key rate limiter refused the call (the select
+	// stage, select.go).
+	RateLimited(ctx context.Context)
+	// WaitPoll: the wait loop polls operation op (wait.go); the context it
+	// returns is the poll's upstream request's.
+	WaitPoll(ctx context.Context, op string) context.Context
+	// Progress: a progress notification was handed to the client's
+	// channel (wait.go, progress.send).
+	Progress(ctx context.Context)
+	// Busy: a request was refused because every call slot and the queue
+	// in front of them were full (httpgate.go, stdio.go).
+	Busy(mode Mode)
+}
+
+// nopObserver is the Observer of a server without one.
+type nopObserver struct{}
+
+func (nopObserver) StartCall(ctx context.Context, _ *Tool, _ mcp.CallToolRequest) (context.Context, func(*mcp.CallToolResult)) {
+	return ctx, nopEnd
+}
+func (nopObserver) UnknownTool(context.Context)                            {}
+func (nopObserver) RateLimited(context.Context)                            {}
+func (nopObserver) WaitPoll(ctx context.Context, _ string) context.Context { return ctx }
+func (nopObserver) Progress(context.Context)                               {}
+func (nopObserver) Busy(Mode)                                              {}
+
+func nopEnd(*mcp.CallToolResult) {}
+
+func observerOrNop(o Observer) Observer {
+	if o == nil {
+		return nopObserver{}
+	}
+	return o
+}
+
+// observerOptions are the mcp-go options an Observer needs: a hook that
+// reports tools/call requests for tools mcp-go does not know.
+func observerOptions(o Observer) []server.ServerOption {
+	if _, nop := o.(nopObserver); nop {
+		return nil
+	}
+	h := &server.Hooks{}
+	h.AddOnError(func(ctx context.Context, _ any, method mcp.MCPMethod, _ any, err error) {
+		if method == mcp.MethodToolsCall && errors.Is(err, server.ErrToolNotFound) {
+			o.UnknownTool(ctx)
+		}
+	})
+	return []server.ServerOption{server.WithHooks(h)}
+}
+
+// RetryHook is told about each attempt the retry transport sends again:
+// the request, and the response (its body already drained) or error of
+// the attempt that failed (RetryPolicy.OnRetry).
+type RetryHook func(req *http.Request, resp *http.Response, err error)
+
+// The select stage of a call (handler, above) decides whether this caller may
 // call this tool now: the tool is among those the request selected (the
 // X-MCP-* narrowing headers over HTTP), the caller has a usable key, and
 // the key is within its rate. A refusal says which, and nothing is sent.

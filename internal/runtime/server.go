@@ -1,15 +1,11 @@
 package runtime
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 )
 
@@ -57,13 +53,13 @@ type Options struct {
 	// Hints are the catalog's advice (tools.yaml `hints:`, gen/tools.Hints).
 	Hints Hints
 	// Observer is told about each call for metrics, traces and logs
-	// (observer.go; nil: nothing is observed).
+	// (select.go; nil: nothing is observed).
 	Observer Observer
 	// LocalFiles turns on the local-file arguments (local.go); only a
 	// stdio server uses it, and nil turns them off.
 	LocalFiles *LocalFiles
 	// Resources are the kinds of resource a call may leave out the id of
-	// (resources.go; gen/tools.Resources), and Catalog every tool, enabled
+	// (bind.go; gen/tools.Resources), and Catalog every tool, enabled
 	// or not, so that a kind's list tool finds candidates even when the
 	// selection leaves it out (nil: Tools).
 	Resources []Resource
@@ -253,96 +249,3 @@ func (s *Server) MCP() *server.MCPServer { return s.mcp }
 
 // Tool returns an enabled tool by name.
 func (s *Server) Tool(name string) (*Tool, bool) { t, ok := s.tools[name]; return t, ok }
-
-// handler serves one catalog tool. A call runs these stages in order, each
-// in the file named for it; the first that fails ends the call, and
-// failures (errors.go) words its error as the result:
-//
-//	select   (select.go)   this caller may call t now: the tool is enabled
-//	                       for the request, the key is usable, no local-file
-//	                       argument is sent where they are off and, once the
-//	                       arguments are valid, within its rate
-//	validate (validate.go) the arguments against t's input schema
-//	bind     (bind.go)     the arguments bound to t's request: an omitted
-//	                       resource id picked (resources.go), path values,
-//	                       parameters, one JSON body; a call naming a local
-//	                       path (stdio) sends and shapes in local.go instead
-//	send     (send.go)     the request, under the timeout, and its answer read
-//	                       as far as t's result needs
-//	shape    (shape.go)    the answer, scrubbed first, as the result of t's kind
-//	scrub    (scrub.go)    every channel of the result, of the caller's key
-func (s *Server) handler(t *Tool) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, _ error) {
-		start := time.Now()
-		ctx, end := s.obs.StartCall(ctx, t, req)
-		defer func() { end(res) }() // res is nil when a stage panicked
-		sc := callScrubber(ctx)
-		ctx = withScrubber(ctx, sc)
-		res, use, err := s.call(ctx, sc, t, req)
-		if err != nil {
-			res = s.fail.result(sc, t, err)
-		}
-		use.finishResources(t, res, err) // the resource used, first in the result
-		sc.Result(res)                   // whatever a stage built, no channel carries the key
-		s.log.DebugContext(ctx, "tool call", "tool", t.Name, "error", res.IsError, "duration", time.Since(start))
-		return res, nil
-	}
-}
-
-// call runs the stages up to shape (handler). The resource context it
-// returns (nil before bind) finishes the result.
-func (s *Server) call(ctx context.Context, sc *Scrubber, t *Tool, req mcp.CallToolRequest) (*mcp.CallToolResult, *resourceUse, error) {
-	if err := s.sel.check(ctx, t); err != nil {
-		return nil, nil, err
-	}
-	if t.Local != nil { // a tool with a local-file argument (tools.yaml local:)
-		if err := refuseLocal(t, req, s.localOff); err != nil {
-			return nil, nil, err
-		}
-	}
-	args, err := s.valid.validate(t, req.Params)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.sel.reserve(ctx); err != nil { // only a valid call costs a token
-		return nil, nil, err
-	}
-	call := NewCall(t, args, s.defaults)
-	use, err := s.res.bindResources(ctx, t, call) // an omitted id is picked (resources.go)
-	if err != nil {
-		return nil, use, err
-	}
-	if t.Local != nil && s.local != nil { // over stdio, with local files on (local.go)
-		p, ok, err := s.local.path(t, call)
-		if err != nil {
-			return nil, use, err
-		}
-		if ok {
-			res, err := s.local.run(ctx, sc, t, call, req, p)
-			return res, use, err
-		}
-	}
-	rep, err := s.send.send(ctx, t, call, t.Call) // t.Call binds, then sends
-	if err != nil {
-		return nil, use, err
-	}
-	defer rep.done()
-	scrubAnswer(sc, t, rep)
-	use.created(t, rep)
-	res, err := s.shape.shape(ctx, sc, t, call, req, rep)
-	return res, use, err
-}
-
-// recoverTool turns a panicking tool handler into an isError result and a
-// logged stack; the server (and, over stdio, its worker) carries on.
-func (s *Server) recoverTool(next server.ToolHandlerFunc) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
-		defer func() {
-			if v := recover(); v != nil {
-				s.log.ErrorContext(ctx, "panic in tool handler", "tool", req.Params.Name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				res, err = errorResult(NewScrubber(APIKeyFrom(ctx)), fmt.Sprintf("%s failed with an internal error in miosa-mcp (a bug: %s). The server is still running; if the tool calls the API, check with the matching get or list tool whether it took effect before retrying, and please report the bug.", req.Params.Name, clip(fmt.Sprint(v), 300))), nil
-			}
-		}()
-		return next(ctx, req)
-	}
-}

@@ -15,7 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// The shape stage of a call (server.go): a 2xx answer, scrubbed (scrub
+// The shape stage of a call (select.go): a 2xx answer, scrubbed (scrub
 // first, then cut: scrubAnswer), becomes the MCP result of its tool's
 // kind. One switch dispatches every kind. An answer the tool cannot pass
 // on is an *unusableAnswer, which errors.go words like every other failure.

@@ -97,7 +97,7 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, o 
 	defer s.mcp.UnregisterSession(context.WithoutCancel(ctx), c.sess.SessionID())
 	// The session's context carries the key, and its scrubber for what the
 	// loop itself logs; every call with that key uses the same one
-	// (callScrubber, server.go).
+	// (callScrubber, in the handler: select.go).
 	c.ctx, c.cancel = context.WithCancel(withScrubber(WithAPIKey(s.mcp.WithContext(ctx, c.sess), o.Key), c.sc))
 	defer c.cancel()
 
@@ -664,7 +664,7 @@ type stdioSession struct {
 
 	roots rootsCache // the client's roots between calls (local_roots.go)
 	// resources is the session's resource context: the current resource
-	// of each kind (resources.go). Only stdio keeps one.
+	// of each kind (bind.go). Only stdio keeps one.
 	resources resourceMemory
 }
 

@@ -85,7 +85,7 @@ type Tool struct {
 	Wait                              *Wait
 	ErrorHints                        []ErrorHint  // tools.yaml `errors:`
 	Local                             *Local       // tools.yaml `local:` (stdio only)
-	Resource                          *ResourceArg // the id a call may omit (tools.yaml resources:; resources.go)
+	Resource                          *ResourceArg // the id a call may omit (tools.yaml resources:; bind.go)
 	Call                              CallFunc
 }
 

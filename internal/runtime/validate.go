@@ -15,7 +15,7 @@ import (
 	"golang.org/x/text/message"
 )
 
-// validator is the validate stage of a call (server.go): it checks the
+// validator is the validate stage of a call (select.go): it checks the
 // arguments against the tool's input schema, which declares every argument
 // and every member of the objects they hold (the generator closes objects
 // the spec declares, so nothing undeclared reaches the API), and turns
@@ -24,7 +24,7 @@ import (
 type validator struct {
 	mu      sync.Mutex
 	schemas map[string]*jsonschema.Schema
-	res     *resources // notes for a missing resource id (resources.go)
+	res     *resources // notes for a missing resource id (bind.go)
 }
 
 var printer = message.NewPrinter(language.English)

@@ -10,7 +10,7 @@ import (
 
 // The resource context (tools.yaml `resources:` and a tool's `fallback:`,
 // issue #11): an id argument that names a kind of resource may be omitted,
-// and the runtime (internal/runtime/resources.go) picks the session's
+// and the runtime (internal/runtime/bind.go) picks the session's
 // current resource of that kind, or the only running one in the account.
 
 // Fallbacks of a tool's resource id (tools.yaml `fallback:`).
