@@ -251,12 +251,16 @@ func (p *Proc) Initialize() error {
 // Mem is a process's resident memory from /proc/PID/status, in KiB.
 type Mem struct {
 	RSS, HWM int64
+	// Anon and File split RSS into anonymous memory (heap, stacks) and
+	// file-backed pages (mostly the binary's own mapped pages); RssShmem,
+	// the third part, is zero for these servers.
+	Anon, File int64
 }
 
 // MB renders KiB as MB (10^6 bytes), the unit the targets use.
 func MB(kib int64) float64 { return float64(kib) * 1024 / 1e6 }
 
-// ReadMem reads VmRSS and VmHWM of pid.
+// ReadMem reads VmRSS, VmHWM, RssAnon and RssFile of pid (KiB).
 func ReadMem(pid int) (Mem, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -278,6 +282,10 @@ func ReadMem(pid int) (Mem, error) {
 			m.RSS = n
 		case "VmHWM":
 			m.HWM = n
+		case "RssAnon":
+			m.Anon = n
+		case "RssFile":
+			m.File = n
 		}
 	}
 	if m.RSS == 0 {

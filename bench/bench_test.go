@@ -117,6 +117,33 @@ func TestHTTPHandlerAcceptsStatelessCallWithoutInitialize(t *testing.T) {
 	}
 }
 
+// TestReadMemSplitsRSS reads this test process: its RSS is its anonymous
+// memory plus its file-backed pages (plus shared memory, none here), and
+// touching fresh anonymous memory shows in Anon, not in File.
+func TestReadMemSplitsRSS(t *testing.T) {
+	before, err := bench.ReadMem(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Anon <= 0 || before.File <= 0 || before.Anon+before.File > before.RSS {
+		t.Fatalf("ReadMem = %+v: want Anon > 0, File > 0, Anon+File <= RSS", before)
+	}
+	buf := make([]byte, 32<<20)
+	for i := range buf {
+		buf[i] = 1
+	}
+	after, err := bench.ReadMem(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grown := after.Anon - before.Anon; grown < 24<<10 {
+		t.Errorf("RssAnon grew by %d KiB after touching 32 MiB, want at least 24 MiB", grown)
+	}
+	if buf[len(buf)-1] != 1 {
+		t.Fatal("unreachable: keeps buf alive")
+	}
+}
+
 func TestSummarize(t *testing.T) {
 	ms := func(v ...int) []time.Duration {
 		var d []time.Duration

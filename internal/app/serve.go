@@ -140,24 +140,22 @@ func runHTTP(ctx context.Context, args []string, env Env) int {
 }
 
 // HTTP-mode garbage collector settings, used unless GOGC or GOMEMLIMIT is
-// set. A busy HTTP server keeps a tiny live heap (about 3 MB) but allocates
-// about 45 KB per call, so with the default GOGC=100 it collected some 60
-// times a second at 64 concurrent clients on 2 cores, for 11-15 % of the
-// server's CPU (see BENCHMARKS.md). GOGC=400 cuts the CPU per call by about
-// a quarter and raises throughput by about a third, for some 20 MB more RSS
-// under that load (42 → 62 MB; GOGC=200 and 300 lose the throughput and
-// still miss issue #15's memory target: BENCHMARKS.md, "The GC setting in
-// HTTP mode"); the soft limit makes the collector work harder again before
-// the heap passes it. Idle memory is unchanged.
+// set. GOGC stays at Go's default, 100: a busy HTTP server keeps a small
+// live heap (about 3 MB at 64 concurrent clients) and allocates about 26 KB
+// per call, and at 100 it holds bare mcp-go's throughput with the least
+// memory (64 clients on 2 cores: 1.00-1.04x its calls/s, 40 MB peak RSS,
+// against 1.03-1.09x and 55-56 MB at GOGC=400; BENCHMARKS.md, "Memory under
+// the 64-client load"). GOGC=400 was the setting while a call went through
+// mcp-go's StreamableHTTPServer, which allocated half as much again.
 //
 // The soft limit sits at half the 256 MiB container limit of
-// docs/hosting.md: at GOGC=400 a burst of large answers or uploads leaves
-// garbage until the heap reaches it, so it, plus some 20 MB outside the
-// heap, is the peak RSS under such a burst (about 150 MB measured,
-// RELIABILITY.md), while what can be live at once is bounded by the
-// request-body and answer budgets.
+// docs/hosting.md: under a burst of large answers or uploads the collector
+// works harder before the heap passes it, so it, plus some 20 MB outside
+// the heap, bounds the peak RSS under such a burst (RELIABILITY.md), while
+// what can be live at once is bounded by the request-body and answer
+// budgets.
 const (
-	httpGCPercent   = 400
+	httpGCPercent   = 100
 	httpMemoryLimit = 128 << 20
 )
 

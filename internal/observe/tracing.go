@@ -115,8 +115,12 @@ func (o *Observer) parentContext(ctx context.Context, req mcp.CallToolRequest) (
 	if m := req.Params.Meta; m != nil && len(m.AdditionalFields) > 0 {
 		meta = trace.SpanContextFromContext(o.prop.Extract(context.Background(), metaCarrier(m.AdditionalFields)))
 	}
-	if req.Header != nil && req.Header.Get("Traceparent") != "" {
-		hdr = trace.SpanContextFromContext(o.prop.Extract(context.Background(), propagation.HeaderCarrier(req.Header)))
+	h := req.Header
+	if len(h) == 0 {
+		h = runtime.RequestHeader(ctx) // a call route answered itself
+	}
+	if h.Get("Traceparent") != "" {
+		hdr = trace.SpanContextFromContext(o.prop.Extract(context.Background(), propagation.HeaderCarrier(h)))
 	}
 	switch {
 	case meta.IsValid():

@@ -176,6 +176,7 @@ type httpCallState struct {
 	keyErr error // why the request carries no usable key
 	filter *requestFilter
 	msg    rpcMessage
+	header http.Header // the request's (RequestHeader)
 }
 
 // rpcMessage is what a layer needs of the JSON-RPC message, read once from
@@ -184,6 +185,19 @@ type rpcMessage struct {
 	method string
 	id     json.RawMessage
 	tool   string // params.name of a tools/call
+	meta   bool   // a tools/call's params carry _meta (progressToken, a protocol version)
+	raw    []byte // the whole message, as read
+}
+
+// RequestHeader is the HTTP request's header in the context of a call it
+// carries (nil outside ModeHTTP). mcp-go's transport also puts it in the
+// CallToolRequest, but a call route answers itself (httpgate.go, direct)
+// has it only here.
+func RequestHeader(ctx context.Context) http.Header {
+	if st, ok := ctx.Value(ctxHTTP{}).(*httpCallState); ok {
+		return st.header
+	}
+	return nil
 }
 
 // callState is the request's state; authenticate, the chain's layer before
@@ -217,7 +231,7 @@ func (s *Server) authenticate(o HTTPOptions) middleware {
 				writeJSONRPCError(w, http.StatusBadRequest, nil, "more than one Authorization header: send exactly one `Authorization: Bearer msk_u_…`")
 				return
 			}
-			st := &httpCallState{}
+			st := &httpCallState{header: r.Header}
 			st.key, st.keyErr = ParseBearer(r.Header.Get("Authorization"))
 			if q := r.URL.Query(); q.Has("api_key") || q.Has("key") || q.Has("token") {
 				writeJSONRPCError(w, http.StatusBadRequest, nil, "API keys are never accepted in the URL; send `Authorization: Bearer msk_u_…`.")

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/miosa-osa/miosa-mcp/bench"
@@ -186,9 +185,10 @@ func measureHTTP(c config, up *bench.Upstream, rep *Report) error {
 }
 
 // loadServer runs one load of n clients and reads the server's CPU time
-// per call and its peak VmRSS (sampled every 50 ms) over it.
+// per call and its peak VmRSS (sampled every 50 ms) over it, with that
+// sample's split into anonymous and file-backed memory.
 func loadServer(n int, c config, pid int, do func(cl *http.Client, i int) error) LoadResult {
-	var peak atomic.Int64
+	var peak bench.Mem // written by the sampler only, read after wg.Wait
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var cpu0 time.Duration
@@ -204,8 +204,8 @@ func loadServer(n int, c config, pid int, do func(cl *http.Client, i int) error)
 				case <-stop:
 					return
 				case <-t.C:
-					if m, err := bench.ReadMem(pid); err == nil && m.RSS > peak.Load() {
-						peak.Store(m.RSS)
+					if m, err := bench.ReadMem(pid); err == nil && m.RSS > peak.RSS {
+						peak = m
 					}
 				}
 			}
@@ -218,14 +218,14 @@ func loadServer(n int, c config, pid int, do func(cl *http.Client, i int) error)
 		if cpu1, err := bench.CPUTime(pid); err == nil && lr.AllCalls > 0 {
 			lr.ServerCPUPerCall = (cpu1 - cpu0) / time.Duration(lr.AllCalls)
 		}
-		lr.PeakRSSMB = bench.MB(peak.Load())
+		lr.PeakRSSMB, lr.PeakAnonMB, lr.PeakFileMB = bench.MB(peak.RSS), bench.MB(peak.Anon), bench.MB(peak.File)
 	}
 	return lr
 }
 
 // summarizeRuns is the median of each figure over a server's rounds.
 func summarizeRuns(name string, runs []LoadResult) HTTPServerSummary {
-	var ps, p50, p99, cpu, rss []float64
+	var ps, p50, p99, cpu, rss, anon, file []float64
 	s := HTTPServerSummary{Server: name, Runs: runs}
 	for _, r := range runs {
 		ps = append(ps, r.PerSecond)
@@ -233,6 +233,7 @@ func summarizeRuns(name string, runs []LoadResult) HTTPServerSummary {
 		p99 = append(p99, float64(r.Lat.P99))
 		cpu = append(cpu, float64(r.ServerCPUPerCall))
 		rss = append(rss, r.PeakRSSMB)
+		anon, file = append(anon, r.PeakAnonMB), append(file, r.PeakFileMB)
 		s.Errors += r.Errors
 		if s.FirstError == "" {
 			s.FirstError = r.FirstError
@@ -240,6 +241,7 @@ func summarizeRuns(name string, runs []LoadResult) HTTPServerSummary {
 	}
 	s.PerSecond, s.P50, s.P99 = bench.Median(ps), time.Duration(bench.Median(p50)), time.Duration(bench.Median(p99))
 	s.CPUPerCall, s.PeakRSSMB = time.Duration(bench.Median(cpu)), bench.Median(rss)
+	s.PeakAnonMB, s.PeakFileMB = bench.Median(anon), bench.Median(file)
 	return s
 }
 

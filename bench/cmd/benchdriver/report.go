@@ -122,9 +122,11 @@ type HTTPServerSummary struct {
 	P50, P99   time.Duration
 	CPUPerCall time.Duration
 	PeakRSSMB  float64
-	Errors     int
-	FirstError string `json:",omitempty"`
-	Runs       []LoadResult
+	// PeakAnonMB and PeakFileMB are the medians of the runs' splits.
+	PeakAnonMB, PeakFileMB float64
+	Errors                 int
+	FirstError             string `json:",omitempty"`
+	Runs                   []LoadResult
 }
 
 // LoadResult is one load run.
@@ -134,10 +136,13 @@ type LoadResult struct {
 	// ServerCPUPerCall is the server process's CPU time per call.
 	ServerCPUPerCall time.Duration
 	PeakRSSMB        float64 // the server's peak VmRSS sampled during the run
-	Errors           int
-	FirstError       string `json:",omitempty"`
-	PerSecond        float64
-	Lat              bench.Summary
+	// PeakAnonMB and PeakFileMB split that sample: RssAnon (heap, stacks)
+	// and RssFile (the binary's mapped pages).
+	PeakAnonMB, PeakFileMB float64
+	Errors                 int
+	FirstError             string `json:",omitempty"`
+	PerSecond              float64
+	Lat                    bench.Summary
 }
 
 // MemRow is one memory reading in MB.

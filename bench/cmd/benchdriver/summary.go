@@ -94,14 +94,14 @@ func (r *Report) markdown() string {
 		fmt.Fprintf(&b, "%s call, miosa-mcp ÷ bare mcp-go (median of the rounds' ratios): added p50 %.2f×, CPU/call %.2f×.\n", ra.Call, ra.AddedP50, ra.CPUPerCall)
 	}
 
-	b.WriteString("\n### 4. HTTP (stateless POST /mcp tools/call computer_get; each client its own keep-alive connection and key; medians over the rounds)\n\n| Clients | Server | calls/s | p50 ms | p99 ms | errors | server CPU µs/call | peak RSS MB | calls/s per round |\n|---:|---|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("\n### 4. HTTP (stateless POST /mcp tools/call computer_get; each client its own keep-alive connection and key; medians over the rounds)\n\n| Clients | Server | calls/s | p50 ms | p99 ms | errors | server CPU µs/call | peak RSS MB (anon + file) | calls/s per round |\n|---:|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, l := range r.HTTP {
 		for _, s := range l.Servers {
 			var per []string
 			for _, run := range s.Runs {
 				per = append(per, fmt.Sprintf("%.0f", run.PerSecond))
 			}
-			cpu, rss := us(s.CPUPerCall), mb(s.PeakRSSMB)
+			cpu, rss := us(s.CPUPerCall), fmt.Sprintf("%s (%s + %s)", mb(s.PeakRSSMB), mb(s.PeakAnonMB), mb(s.PeakFileMB))
 			if s.Server == serverDirect {
 				cpu, rss = "", ""
 			}
