@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -25,10 +26,10 @@ import (
 // the default one; OTEL_SDK_DISABLED=true and OTEL_TRACES_EXPORTER=none
 // turn it off whatever else is set. Spans are exported with OTLP over HTTP
 // (http/protobuf) only: the gRPC exporter would double the binary's
-// dependencies for the same data. The exporter itself reads the rest of
-// the OTEL_EXPORTER_OTLP_* variables (headers, timeout, TLS, compression),
-// the SDK reads OTEL_TRACES_SAMPLER(_ARG) and OTEL_BSP_*, and the resource
-// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+// dependencies for the same data. The exporter's client (otlp.go) reads
+// the rest of the OTEL_EXPORTER_OTLP_* variables (headers, timeout, TLS,
+// compression), the SDK reads OTEL_TRACES_SAMPLER(_ARG) and OTEL_BSP_*,
+// and the resource OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
 type Tracing struct {
 	Enabled bool
 }
@@ -72,7 +73,11 @@ func TracingFromEnv(getenv func(string) string) (Tracing, error) {
 // OTLP/HTTP exporter, for service.name miosa-mcp (OTEL_SERVICE_NAME
 // overrides it). Shut it down at exit to flush what is buffered.
 func NewTracerProvider(ctx context.Context, version string) (*sdktrace.TracerProvider, error) {
-	exp, err := otlptracehttp.New(ctx)
+	cl, err := newOTLPClient(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	exp, err := otlptrace.New(ctx, cl)
 	if err != nil {
 		return nil, fmt.Errorf("the OTLP trace exporter: %w", err)
 	}
