@@ -66,6 +66,9 @@ func TracingFromEnv(getenv func(string) string) (Tracing, error) {
 	if proto != "" && proto != "http/protobuf" {
 		return Tracing{}, fmt.Errorf("%s=%q: miosa-mcp exports OTLP over HTTP only; use http/protobuf (the default)", name, proto)
 	}
+	if _, err := newOTLPClient(getenv); err != nil { // the exporter's own variables, checked as early
+		return Tracing{}, err
+	}
 	return Tracing{Enabled: true}, nil
 }
 

@@ -248,6 +248,8 @@ func TestTracingFromEnv(t *testing.T) {
 		{"traces protocol wins", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}, true, ""},
 		{"grpc without an endpoint is off", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, false, ""},
 		{"console exporter refused", map[string]string{"OTEL_TRACES_EXPORTER": "console"}, false, "OTEL_TRACES_EXPORTER"},
+		{"exporter setting checked at once", map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, false, "OTEL_EXPORTER_OTLP_COMPRESSION"},
+		{"exporter setting of tracing that is off", map[string]string{"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, false, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := observe.TracingFromEnv(func(k string) string { return c.env[k] })

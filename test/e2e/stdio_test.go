@@ -301,6 +301,8 @@ func TestStartupErrors(t *testing.T) {
 		{"unknown excluded tool", nil, []string{"--exclude-tools", "nope"}, []string{`"nope"`, "valid tools"}},
 		{"http: unknown toolset", nil, []string{"http", "--listen", "127.0.0.1:0", "--toolsets", "nope"}, []string{`"nope"`, "valid toolsets"}},
 		{"http: invalid API URL", []string{"MIOSA_API_URL=ftp://x"}, []string{"http", "--listen", "127.0.0.1:0"}, []string{"MIOSA_API_URL", "https"}},
+		{"OTLP timeout not a number", []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_TIMEOUT=10s"}, nil, []string{"OTEL_EXPORTER_OTLP_TIMEOUT", "milliseconds"}},
+		{"OTLP client certificate without its key", []string{"OTEL_TRACES_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=/nonexistent.pem"}, nil, []string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY"}},
 		{"unknown flag", nil, []string{"--bogus"}, []string{"bogus"}},
 	}
 	for _, tc := range cases {
