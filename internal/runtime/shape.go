@@ -235,7 +235,7 @@ func (sh *shaper) jsonResult(t *Tool, body []byte, readTruncated bool, status in
 	var top map[string]json.RawMessage
 	valid := false
 	if trimmed[0] == '{' {
-		valid = json.Unmarshal(trimmed, &top) == nil
+		top, valid = objectMembers(trimmed)
 	} else {
 		valid = json.Valid(trimmed)
 	}

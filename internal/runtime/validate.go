@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -103,8 +105,8 @@ func (v *validator) validate(t *Tool, p mcp.CallToolParams) (map[string]json.Raw
 		}
 		return nil, &ArgError{Msg: err.Error()}
 	}
-	var args map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &args); err != nil {
+	args, ok := objectMembers(raw)
+	if !ok {
 		return nil, &ArgError{Msg: "arguments must be a JSON object"}
 	}
 	return args, nil
@@ -219,4 +221,68 @@ func argNames(t *Tool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// objectMembers splits the text of one JSON object into its members, as
+// json.Unmarshal into a map[string]json.RawMessage would (a repeated name:
+// the last one; invalid UTF-8 is kept), in one jsontext pass whose values
+// are slices of raw, not copies. ok is false when raw is anything but one
+// valid JSON object, with white space around it at most.
+//
+// Why not json.Unmarshal: it was half of the validate stage's work and half
+// of a JSON answer's shaping on every call (BENCHMARKS.md, "Summary"), for
+// a map of a few members. FuzzObjectMembers holds the two to the same
+// answer.
+func objectMembers(raw []byte) (map[string]json.RawMessage, bool) {
+	d := memberDecoders.Get().(*memberDecoder)
+	defer d.release(len(raw))
+	d.buf = *bytes.NewBuffer(raw)
+	d.dec.Reset(&d.buf, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if tok, err := d.dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, false
+	}
+	m := make(map[string]json.RawMessage, 8)
+	for d.dec.PeekKind() == '"' {
+		tok, err := d.dec.ReadToken()
+		if err != nil {
+			return nil, false
+		}
+		name := tok.String() // a token is valid only until the next read
+		v, err := d.dec.ReadValue()
+		if err != nil {
+			return nil, false
+		}
+		end := int(d.dec.InputOffset())
+		m[name] = json.RawMessage(raw[end-len(v) : end : end])
+	}
+	if tok, err := d.dec.ReadToken(); err != nil || tok.Kind() != '}' {
+		return nil, false
+	}
+	if _, err := d.dec.ReadToken(); err != io.EOF {
+		return nil, false
+	}
+	return m, true
+}
+
+// memberDecoder is a pooled decoder for objectMembers (a decoder keeps
+// buffers for names between uses).
+type memberDecoder struct {
+	buf bytes.Buffer
+	dec *jsontext.Decoder
+}
+
+var memberDecoders = sync.Pool{New: func() any {
+	d := &memberDecoder{}
+	d.dec = jsontext.NewDecoder(&d.buf)
+	return d
+}}
+
+// release drops the reference to the text (of n bytes) and pools d unless
+// the text was large (pooledScanBytes, as the strict check's scanners).
+func (d *memberDecoder) release(n int) {
+	d.buf = bytes.Buffer{}
+	d.dec.Reset(&d.buf)
+	if n <= pooledScanBytes {
+		memberDecoders.Put(d)
+	}
 }
