@@ -69,3 +69,17 @@ func BenchmarkObjectMembers(b *testing.B) {
 		}
 	})
 }
+
+// TestObjectMembersLeavesTheStrictCheckStrict: objectMembers borrows the
+// strict check's pooled decoders with duplicate names allowed; a message
+// checked after it must still have its duplicate names refused.
+func TestObjectMembersLeavesTheStrictCheckStrict(t *testing.T) {
+	for range 20 { // the pool hands the same decoder back, most of the time
+		if _, ok := objectMembers([]byte(`{"a":1,"a":2}`)); !ok {
+			t.Fatal("objectMembers refused a repeated name")
+		}
+		if _, err := checkMessage([]byte(`{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call"}`)); err == nil {
+			t.Fatal("the strict check accepted a duplicate name after objectMembers")
+		}
+	}
+}

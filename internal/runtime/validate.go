@@ -234,7 +234,7 @@ func argNames(t *Tool) []string {
 // a map of a few members. FuzzObjectMembers holds the two to the same
 // answer.
 func objectMembers(raw []byte) (map[string]json.RawMessage, bool) {
-	d := memberDecoders.Get().(*memberDecoder)
+	d := scanners.Get().(*scanner) // the strict check's pooled decoders (strict.go)
 	defer d.release(len(raw))
 	d.buf = *bytes.NewBuffer(raw)
 	d.dec.Reset(&d.buf, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
@@ -262,27 +262,4 @@ func objectMembers(raw []byte) (map[string]json.RawMessage, bool) {
 		return nil, false
 	}
 	return m, true
-}
-
-// memberDecoder is a pooled decoder for objectMembers (a decoder keeps
-// buffers for names between uses).
-type memberDecoder struct {
-	buf bytes.Buffer
-	dec *jsontext.Decoder
-}
-
-var memberDecoders = sync.Pool{New: func() any {
-	d := &memberDecoder{}
-	d.dec = jsontext.NewDecoder(&d.buf)
-	return d
-}}
-
-// release drops the reference to the text (of n bytes) and pools d unless
-// the text was large (pooledScanBytes, as the strict check's scanners).
-func (d *memberDecoder) release(n int) {
-	d.buf = bytes.Buffer{}
-	d.dec.Reset(&d.buf)
-	if n <= pooledScanBytes {
-		memberDecoders.Put(d)
-	}
 }
