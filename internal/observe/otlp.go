@@ -280,71 +280,62 @@ func partialSuccess(answer []byte, contentType string) error {
 	if contentType != "application/x-protobuf" {
 		return nil
 	}
-	ps := protoField(answer, 1)
-	if ps == nil {
-		return nil
-	}
+	var ps []byte
+	protoFields(answer, func(num protowire.Number, v []byte, _ uint64) {
+		if num == 1 && v != nil {
+			ps = v
+		}
+	})
 	var rejected uint64
 	var msg string
-	for b := ps; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil
-		}
-		b = b[n:]
+	protoFields(ps, func(num protowire.Number, v []byte, n uint64) {
 		switch {
-		case num == 1 && typ == protowire.VarintType:
-			v, m := protowire.ConsumeVarint(b)
-			if m < 0 {
-				return nil
-			}
-			rejected, b = v, b[m:]
-			continue
-		case num == 2 && typ == protowire.BytesType:
-			v, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return nil
-			}
-			msg, b = string(v), b[m:]
-			continue
+		case num == 1 && v == nil:
+			rejected = n
+		case num == 2 && v != nil:
+			msg = string(v)
 		}
-		m := protowire.ConsumeFieldValue(num, typ, b)
-		if m < 0 {
-			return nil
-		}
-		b = b[m:]
-	}
+	})
 	if rejected == 0 && msg == "" {
 		return nil
 	}
 	return fmt.Errorf("the collector rejected %d spans: %s", int64(rejected), msg)
 }
 
-// protoField is the last value of a length-delimited field num of msg
-// (nil: none, or msg is not a protobuf message).
-func protoField(msg []byte, num protowire.Number) []byte {
-	var out []byte
+// protoFields calls f for each varint (v nil, n its value) and each
+// length-delimited field (v its bytes) of the protobuf message msg, in
+// order, skipping the other wire types; it stops at the first malformed
+// field.
+func protoFields(msg []byte, f func(num protowire.Number, v []byte, n uint64)) {
 	for len(msg) > 0 {
-		n, typ, m := protowire.ConsumeTag(msg)
-		if m < 0 {
-			return nil
-		}
-		msg = msg[m:]
-		if n == num && typ == protowire.BytesType {
-			v, k := protowire.ConsumeBytes(msg)
-			if k < 0 {
-				return nil
-			}
-			out, msg = v, msg[k:]
-			continue
-		}
-		k := protowire.ConsumeFieldValue(n, typ, msg)
+		num, typ, k := protowire.ConsumeTag(msg)
 		if k < 0 {
-			return nil
+			return
 		}
 		msg = msg[k:]
+		switch typ {
+		case protowire.VarintType:
+			n, k := protowire.ConsumeVarint(msg)
+			if k < 0 {
+				return
+			}
+			f(num, nil, n)
+			msg = msg[k:]
+		case protowire.BytesType:
+			v, k := protowire.ConsumeBytes(msg)
+			if k < 0 {
+				return
+			}
+			f(num, v, 0)
+			msg = msg[k:]
+		default:
+			k := protowire.ConsumeFieldValue(num, typ, msg)
+			if k < 0 {
+				return
+			}
+			msg = msg[k:]
+		}
 	}
-	return out
 }
 
 // redactURL drops a URL's user information, which may hold a password,
