@@ -28,7 +28,7 @@ const tracerShutdownGrace = 5 * time.Second
 func (in *instance) observe(o serverOpts) error {
 	var tracer trace.Tracer
 	if in.cfg.Tracing.Enabled {
-		tp, err := observe.NewTracerProvider(context.Background(), Version())
+		tp, err := in.cfg.Tracing.NewTracerProvider(context.Background(), Version())
 		if err != nil {
 			return err
 		}

@@ -320,9 +320,12 @@ func TestOTLPClientConfigErrors(t *testing.T) {
 // names.
 func TestTracerProviderExportsOverOTLP(t *testing.T) {
 	col := newCollector(t, false)
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.URL)
-	t.Setenv("OTEL_SERVICE_NAME", "miosa-mcp-test")
-	tp, err := observe.NewTracerProvider(context.Background(), "1.2.3")
+	t.Setenv("OTEL_SERVICE_NAME", "miosa-mcp-test") // the SDK's resource reads the process environment
+	tr, err := observe.TracingFromEnv(envOf(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": col.URL}))
+	if err != nil || !tr.Enabled {
+		t.Fatalf("TracingFromEnv: %+v, %v", tr, err)
+	}
+	tp, err := tr.NewTracerProvider(context.Background(), "1.2.3")
 	if err != nil {
 		t.Fatal(err)
 	}

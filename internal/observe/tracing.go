@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -32,6 +31,7 @@ import (
 // and the resource OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
 type Tracing struct {
 	Enabled bool
+	client  *otlpClient // the exporter's client, as the same environment configured it
 }
 
 // TracingFromEnv reads what the environment asks for. An exporter or
@@ -66,21 +66,22 @@ func TracingFromEnv(getenv func(string) string) (Tracing, error) {
 	if proto != "" && proto != "http/protobuf" {
 		return Tracing{}, fmt.Errorf("%s=%q: miosa-mcp exports OTLP over HTTP only; use http/protobuf (the default)", name, proto)
 	}
-	if _, err := newOTLPClient(getenv); err != nil { // the exporter's own variables, checked as early
+	cl, err := newOTLPClient(getenv) // the exporter's own variables, checked as early
+	if err != nil {
 		return Tracing{}, err
 	}
-	return Tracing{Enabled: true}, nil
+	return Tracing{Enabled: true, client: cl}, nil
 }
 
 // NewTracerProvider returns the SDK provider that batches spans to the
-// OTLP/HTTP exporter, for service.name miosa-mcp (OTEL_SERVICE_NAME
-// overrides it). Shut it down at exit to flush what is buffered.
-func NewTracerProvider(ctx context.Context, version string) (*sdktrace.TracerProvider, error) {
-	cl, err := newOTLPClient(os.Getenv)
-	if err != nil {
-		return nil, fmt.Errorf("tracing: %w", err)
+// OTLP/HTTP exporter tr was configured with, for service.name miosa-mcp
+// (OTEL_SERVICE_NAME overrides it). Shut it down at exit to flush what is
+// buffered.
+func (tr Tracing) NewTracerProvider(ctx context.Context, version string) (*sdktrace.TracerProvider, error) {
+	if !tr.Enabled || tr.client == nil {
+		return nil, fmt.Errorf("tracing is off (TracingFromEnv)")
 	}
-	exp, err := otlptrace.New(ctx, cl)
+	exp, err := otlptrace.New(ctx, tr.client)
 	if err != nil {
 		return nil, fmt.Errorf("the OTLP trace exporter: %w", err)
 	}
