@@ -2,6 +2,9 @@ package runtime
 
 import (
 	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -62,6 +65,19 @@ func TestEncodeResponse(t *testing.T) {
 		{"not a tool result", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(4)), map[string]any{"tools": []any{}})},
 		{"a nil tool result", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(5)), (*mcp.CallToolResult)(nil))},
 		{"an error response", mcp.NewJSONRPCError(mcp.NewRequestId(int64(6)), mcp.INVALID_PARAMS, "bad", nil)},
+		{"no content", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(8)), &mcp.CallToolResult{})},
+		{"a negative id", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(-9007199254740991)), text("x"))},
+		{"every member", mcp.NewJSONRPCResultResponse(mcp.NewRequestId("every"), &mcp.CallToolResult{
+			Result:               mcp.Result{Meta: &mcp.Meta{AdditionalFields: map[string]any{"k": "<v>"}}, ResultType: "complete"},
+			MultiRoundTripResult: mcp.MultiRoundTripResult{InputRequests: mcp.InputRequests{"q": mcp.NewRootsInputRequest()}, RequestState: "state"},
+			Content:              []mcp.Content{mcp.NewTextContent("a"), mcp.NewImageContent("aGk=", "image/png")},
+			StructuredContent:    map[string]any{"b": 1},
+			IsError:              true,
+		})},
+		{"raw structured content wins over the value", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(10)), &mcp.CallToolResult{
+			Content: []mcp.Content{mcp.NewTextContent("a")}, StructuredContent: map[string]any{"value": true}, RawStructuredContent: json.RawMessage(`{"raw": true}`),
+		})},
+		{"a typed nil structured content", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(11)), &mcp.CallToolResult{StructuredContent: (*struct{})(nil)})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,6 +87,44 @@ func TestEncodeResponse(t *testing.T) {
 				t.Fatalf("encodeResponse = %s, %v\njson.Marshal  = %s, %v", got, err, want, werr)
 			}
 		})
+	}
+}
+
+// TestToolResultWireKnowsEveryMember: toolResultWire names every member
+// mcp-go's CallToolResult has, so a member a new mcp-go version adds (and
+// its MarshalJSON writes) cannot be dropped from our encoding unseen.
+func TestToolResultWireKnowsEveryMember(t *testing.T) {
+	var members func(reflect.Type) []string
+	members = func(rt reflect.Type) []string {
+		var names []string
+		for f := range rt.Fields() {
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				names = append(names, members(f.Type)...)
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || !f.IsExported() {
+				continue // RawStructuredContent: the wire form of structuredContent
+			}
+			if name == "" {
+				name = f.Name
+			}
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		return names
+	}
+	have, want := members(reflect.TypeFor[toolResultWire]()), members(reflect.TypeFor[mcp.CallToolResult]())
+	if !slices.Equal(have, want) {
+		t.Fatalf("toolResultWire has members %v, mcp-go's CallToolResult %v: mirror the new ones (and check CallToolResult.MarshalJSON writes them as named)", have, want)
+	}
+	var order []string
+	for f := range reflect.TypeFor[toolResultWire]().Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		order = append(order, name)
+	}
+	if !slices.IsSorted(order) {
+		t.Fatalf("toolResultWire's members are in the order %v; mcp-go encodes a map, so they must be sorted", order)
 	}
 }
 
