@@ -39,9 +39,13 @@ import (
 //     2025-11-25, cancellation);
 //   - in-flight requests are keyed by their id's JSON type and value, so a
 //     cancel for 7 never reaches "7";
-//   - one writer goroutine writes every output line, in the order the lines
-//     were produced; a notification a handler sent is written before that
-//     handler's response.
+//   - output lines are written in the order they were produced, and a
+//     notification a handler sent is written before that handler's
+//     response: a writer goroutine writes what is queued for it, and a
+//     worker writes its response itself when nothing is queued and every
+//     notification sent so far is written (stdioConn.sendResponse). That
+//     saves a goroutine hand-off per call, the writer's wake-up on another
+//     thread (issue #15).
 //
 // Server→client requests (roots/list, elicitation) are sent by the writer
 // and their responses routed back by id.
@@ -101,10 +105,11 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, o 
 	c.ctx, c.cancel = context.WithCancel(withScrubber(WithAPIKey(s.mcp.WithContext(ctx, c.sess), o.Key), c.sc))
 	defer c.cancel()
 
+	c.bw = bufio.NewWriterSize(out, 64<<10)
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		c.writeLoop(out)
+		c.writeLoop()
 	}()
 	var workers sync.WaitGroup
 	for range o.Workers {
@@ -170,11 +175,23 @@ type stdioConn struct {
 	ctx    context.Context // the session's; cancelled at shutdown
 	cancel context.CancelFunc
 
-	out         chan []byte // encoded lines
+	out         chan []byte // encoded lines, for the writer goroutine
 	notes       chan mcp.JSONRPCNotification
 	drain       chan struct{} // closed at shutdown: write what is queued, then stop
 	writeFailed chan struct{}
+	failOnce    sync.Once
 	writeErr    error
+
+	// wmu guards bw, the one buffered writer on stdout, and the counts
+	// that tell a worker it may write its response itself: lines queued
+	// for the writer goroutine and not yet written, and notifications
+	// sent (counted when mcp-go asks for the channel, before it sends)
+	// against those written.
+	wmu          sync.Mutex
+	bw           *bufio.Writer
+	queued       atomic.Int64
+	notesSent    atomic.Int64
+	notesWritten atomic.Int64
 
 	mu      sync.Mutex
 	cond    *sync.Cond // signals queue changes
@@ -519,9 +536,9 @@ func (c *stdioConn) work() {
 		c.mu.Unlock()
 		call.cancel()
 		if resp != nil && !cancelled {
-			c.send(resp)
+			c.sendResponse(resp)
 		}
-		scope.done() // the response is encoded and handed to the writer
+		scope.done() // the response is written or handed to the writer
 	}
 }
 
@@ -531,84 +548,127 @@ func (c *stdioConn) work() {
 // send queues one encoded line for the writer. Once shutdown began it
 // never waits: the line is dropped when there is no room.
 func (c *stdioConn) send(line []byte) {
+	c.queued.Add(1)
 	select {
 	case c.out <- line:
+		return
 	case <-c.writeFailed:
 	case <-c.ctx.Done():
 		// Shutting down: the writer still drains what is queued, but a
 		// sender must not wait for room.
 		select {
 		case c.out <- line:
+			return
 		default:
 		}
 	}
+	c.queued.Add(-1)
 }
 
-func (c *stdioConn) writeLoop(w io.Writer) {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	write := func(b []byte) bool {
-		if c.sc.ContainsBytes(b) {
-			b = c.sc.JSON(b) // results are scrubbed already: this is the backstop
-		}
-		if _, err := bw.Write(b); err != nil {
-			c.fail(err)
-			return false
-		}
-		if err := bw.WriteByte('\n'); err != nil {
-			c.fail(err)
-			return false
-		}
-		return true
-	}
-	// notesFirst writes the notifications already sent, so a handler's
-	// notifications precede its response.
-	notesFirst := func() bool {
-		for {
-			select {
-			case n := <-c.notes:
-				if b, err := json.Marshal(n); err == nil && !write(b) {
-					return false
-				}
-			default:
-				return true
+// sendResponse is how a worker sends its response: written at once on
+// this goroutine when that keeps the order (nothing queued for the writer
+// goroutine, every notification sent so far written: the call's own were
+// sent before its response, so they are among them) and no one else is
+// writing; else queued like any line. The reading goroutine never writes
+// itself, so a blocked stdout never stops it from taking cancellations.
+func (c *stdioConn) sendResponse(line []byte) {
+	if c.ctx.Err() == nil && c.queued.Load() == 0 && c.wmu.TryLock() {
+		if c.queued.Load() == 0 && c.notesSent.Load() == c.notesWritten.Load() {
+			if c.write(line) {
+				c.flush()
 			}
+			c.wmu.Unlock()
+			return
 		}
+		c.wmu.Unlock()
 	}
+	c.send(line)
+}
+
+// write writes one line to bw; the caller holds wmu. false: stdout failed.
+func (c *stdioConn) write(b []byte) bool {
+	if c.sc.ContainsBytes(b) {
+		b = c.sc.JSON(b) // results are scrubbed already: this is the backstop
+	}
+	if _, err := c.bw.Write(b); err != nil {
+		c.fail(err)
+		return false
+	}
+	if err := c.bw.WriteByte('\n'); err != nil {
+		c.fail(err)
+		return false
+	}
+	return true
+}
+
+// writeNote writes one notification; the caller holds wmu.
+func (c *stdioConn) writeNote(n mcp.JSONRPCNotification) bool {
+	defer c.notesWritten.Add(1)
+	b, err := json.Marshal(n)
+	return err != nil || c.write(b)
+}
+
+// writeLine writes a line taken from out; the caller holds wmu.
+func (c *stdioConn) writeLine(b []byte) bool {
+	defer c.queued.Add(-1)
+	return c.write(b)
+}
+
+// notesFirst writes the notifications already sent, so a handler's
+// notifications precede its response; the caller holds wmu.
+func (c *stdioConn) notesFirst() bool {
 	for {
 		select {
-		case line := <-c.out:
-			if !notesFirst() || !write(line) {
-				return
+		case n := <-c.notes:
+			if !c.writeNote(n) {
+				return false
 			}
+		default:
+			return true
+		}
+	}
+}
+
+// writeLoop is the writer goroutine: it writes the lines queued on out
+// and every notification, flushing when nothing more is waiting.
+func (c *stdioConn) writeLoop() {
+	for {
+		var ok bool
+		select {
+		case line := <-c.out:
+			c.wmu.Lock()
+			ok = c.notesFirst() && c.writeLine(line)
+		case n := <-c.notes:
+			c.wmu.Lock()
+			ok = c.writeNote(n)
 		case <-c.drain:
+			c.wmu.Lock()
+			defer c.wmu.Unlock()
 			for len(c.out) > 0 { // this goroutine is the only receiver
-				if !notesFirst() || !write(<-c.out) {
+				if !c.notesFirst() || !c.writeLine(<-c.out) {
 					return
 				}
 			}
-			if notesFirst() {
-				c.flush(bw)
+			if c.notesFirst() {
+				c.flush()
 			}
 			return
-		case n := <-c.notes:
-			b, err := json.Marshal(n)
-			if err != nil {
-				continue
-			}
-			if !write(b) {
-				return
-			}
 		case <-c.writeFailed:
 			return
 		}
-		if len(c.out) == 0 && len(c.notes) == 0 && !c.flush(bw) {
+		if ok && len(c.out) == 0 && len(c.notes) == 0 {
+			ok = c.flush()
+		}
+		c.wmu.Unlock()
+		if !ok {
 			return
 		}
 	}
 }
 
-func (c *stdioConn) flush(bw *bufio.Writer) bool {
-	if err := bw.Flush(); err != nil {
+// flush flushes bw; the caller holds wmu.
+func (c *stdioConn) flush() bool {
+	if err := c.bw.Flush(); err != nil {
 		c.fail(err)
 		return false
 	}
@@ -616,8 +676,10 @@ func (c *stdioConn) flush(bw *bufio.Writer) bool {
 }
 
 func (c *stdioConn) fail(err error) {
-	c.writeErr = fmt.Errorf("writing to stdout: %w", err)
-	close(c.writeFailed)
+	c.failOnce.Do(func() {
+		c.writeErr = fmt.Errorf("writing to stdout: %w", err)
+		close(c.writeFailed)
+	})
 }
 
 // ---------------------------------------------------------------------------
@@ -719,7 +781,13 @@ var (
 
 func (ss *stdioSession) SessionID() string { return ss.id }
 
+// NotificationChannel is where mcp-go sends a notification; it asks for
+// the channel for each one it sends, so counting here counts them before
+// they are sent (stdioConn.sendResponse). A notification mcp-go drops
+// because the channel is full stays counted as unwritten, which only
+// sends every later response through the writer goroutine.
 func (ss *stdioSession) NotificationChannel() chan<- mcp.JSONRPCNotification {
+	ss.conn.notesSent.Add(1)
 	return ss.conn.notes
 }
 

@@ -117,6 +117,59 @@ func TestStdioProgressPrecedesResponse(t *testing.T) {
 	}
 }
 
+// TestStdioNotificationPrecedesResponseUnderLoad: a notification a handler
+// sends just before it returns is written before its response, also when
+// workers write their responses themselves while the writer goroutine is
+// busy with other calls' notifications (stdioConn.sendResponse). Many
+// calls at once, each sending one notification as its last act, so that
+// the writer has often just taken a notification off its channel when the
+// response is ready.
+func TestStdioNotificationPrecedesResponseUnderLoad(t *testing.T) {
+	up := testsupport.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) { testsupport.WriteJSON(w, 200, map[string]any{}) })
+	var srv *runtime.Server
+	srv, _ = newRuntime(t, up.Base(), func(o *runtime.Options) {
+		o.Mode = runtime.ModeStdio
+		o.ExtraTools = []server.ServerTool{{
+			Tool: mcp.NewToolWithRawSchema("note_then_answer", "Sends a notification, then answers (test only).", json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}}}`)),
+			Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				n := req.GetInt("n", -1)
+				if err := srv.MCP().SendNotificationToClient(ctx, "notifications/message", map[string]any{"level": "info", "data": fmt.Sprint("call-", n)}); err != nil {
+					return mcp.NewToolResultError(err.Error()), nil
+				}
+				return mcp.NewToolResultText(fmt.Sprint("answer-", n)), nil
+			},
+		}}
+	})
+	r := serveRaw(t, srv, runtime.StdioOptions{Key: runtime.NewAPIKey(testKey)})
+	r.send(t, stdioInit)
+	r.next(t)
+	r.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	const calls = 2000
+	go func() {
+		for n := range calls {
+			fmt.Fprintf(r.in, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"note_then_answer","arguments":{"n":%d}}}`+"\n", n, n)
+		}
+	}()
+	noted := map[string]bool{}
+	for answered := 0; answered < calls; {
+		m := r.next(t)
+		if string(m["method"]) == `"notifications/message"` {
+			var p struct{ Data string }
+			json.Unmarshal(m["params"], &p)
+			noted[strings.TrimPrefix(p.Data, "call-")] = true
+			continue
+		}
+		id := string(m["id"])
+		if !strings.Contains(string(m["result"]), "answer-"+id) {
+			t.Fatalf("unexpected message %v", m)
+		}
+		if !noted[id] {
+			t.Fatalf("the response to call %s was written before the notification that call sent", id)
+		}
+		answered++
+	}
+}
+
 // rootsTool asks the client for its roots through the session, as a
 // local-files tool will.
 func rootsTool(srv **runtime.Server) server.ServerTool {
