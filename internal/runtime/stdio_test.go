@@ -140,11 +140,13 @@ func TestStdioNotificationPrecedesResponseUnderLoad(t *testing.T) {
 			},
 		}}
 	})
-	r := serveRaw(t, srv, runtime.StdioOptions{Key: runtime.NewAPIKey(testKey)})
+	const calls = 2000
+	// A queue for every call: none is refused as busy, however slowly the
+	// workers go (-race, a loaded machine).
+	r := serveRaw(t, srv, runtime.StdioOptions{Key: runtime.NewAPIKey(testKey), Queue: calls})
 	r.send(t, stdioInit)
 	r.next(t)
 	r.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
-	const calls = 2000
 	go func() {
 		for n := range calls {
 			fmt.Fprintf(r.in, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"note_then_answer","arguments":{"n":%d}}}`+"\n", n, n)
