@@ -264,8 +264,7 @@ func (c *stdioConn) handleLine(line []byte) {
 		return
 	}
 	rawMethod, hasMethod := top["method"]
-	var method string
-	json.Unmarshal(rawMethod, &method)
+	method, _ := stringValue(rawMethod)
 	id, hasID := top["id"]
 	switch {
 	case top == nil || hasMethod && method == "":
@@ -411,8 +410,8 @@ func idKey(raw json.RawMessage) (string, bool) {
 		return "", false
 	}
 	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
+		s, ok := stringValue(raw)
+		if !ok {
 			return "", false
 		}
 		return "s:" + s, true

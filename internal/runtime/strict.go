@@ -486,6 +486,24 @@ func unquote(raw []byte) string {
 	return string(b)
 }
 
+// stringValue decodes raw when it is a JSON string (the strict check has
+// validated it); false when it is another kind of value. It is what
+// json.Unmarshal into a string gives for a checked message, without the
+// decoder.
+func stringValue(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	b, err := jsontext.AppendUnquote(nil, raw)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
 func isASCII(b []byte) bool {
 	for _, c := range b {
 		if c >= utf8.RuneSelf {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // TestCheckMessage pins the strict check's answers on the paths of its
@@ -147,3 +149,27 @@ func benchmarkCheck(b *testing.B, check func([]byte) (map[string]json.RawMessage
 
 // BenchmarkCheckMessage: the strict check on representative messages.
 func BenchmarkCheckMessage(b *testing.B) { benchmarkCheck(b, checkMessage) }
+
+// FuzzStringValue: stringValue decodes a checked JSON string as
+// json.Unmarshal into a string does, and refuses every other value.
+func FuzzStringValue(f *testing.F) {
+	for _, s := range []string{`"tools/call"`, `"a\"b"`, `"\u0037"`, `"\ud83d\ude00"`, `""`, `7`, `null`, `{"a":1}`, `"é"`, `"\/"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !jsontext.Value(raw).IsValid() || len(bytes.TrimSpace(raw)) != len(raw) {
+			return // the strict check passes only such values (valid UTF-8, no lone surrogate escape), trimmed
+		}
+		got, ok := stringValue(raw)
+		var want string
+		if raw[0] != '"' {
+			if ok {
+				t.Fatalf("stringValue(%s) = %q, true; want false for a non-string", raw, got)
+			}
+			return
+		}
+		if err := json.Unmarshal(raw, &want); err != nil || !ok || got != want {
+			t.Fatalf("stringValue(%s) = %q, %v; json.Unmarshal = %q, %v", raw, got, ok, want, err)
+		}
+	})
+}
