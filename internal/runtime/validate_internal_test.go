@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -56,6 +57,43 @@ func FuzzPlainNumbers(f *testing.F) {
 		}
 		if got, want := plainNumbers(raw), plainNumbersRef(raw); got != want {
 			t.Fatalf("plainNumbers(%s) = %v, the tokenizer says %v", raw, got, want)
+		}
+	})
+}
+
+// FuzzIDPattern: idMatcher answers as Go's regexp does for idPattern, on
+// any string (invalid UTF-8 included).
+func FuzzIDPattern(f *testing.F) {
+	for _, s := range []string{"cmp_1", "a.b-c", "", "-a", ".a", "a/b", "a\n", "é", "a b", "_", "a\x00", "../x"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(idPattern)
+	m, err := compilePattern(idPattern)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, ok := m.(idMatcher); !ok {
+		f.Fatalf("compilePattern(idPattern) is %T, not the byte loop", m)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := m.MatchString(s), re.MatchString(s); got != want {
+			t.Fatalf("MatchString(%q) = %v, regexp says %v", s, got, want)
+		}
+	})
+}
+
+// BenchmarkIDPattern: an id checked by the byte loop and by regexp.
+func BenchmarkIDPattern(b *testing.B) {
+	const id = "cmp_bench_0001"
+	re := regexp.MustCompile(idPattern)
+	b.Run("idMatcher", func(b *testing.B) {
+		for b.Loop() {
+			idMatcher{}.MatchString(id)
+		}
+	})
+	b.Run("regexp", func(b *testing.B) {
+		for b.Loop() {
+			re.MatchString(id)
 		}
 	})
 }
