@@ -217,12 +217,19 @@ func (g *gate) direct(r *http.Request, st *httpCallState) bool {
 // answer serves a direct call: HandleMessage with the context the
 // transport would give it (requestContext), the answer written as
 // StreamableHTTPServer writes a JSON one (application/json, 200, one
-// json.Encoder line).
+// json.Encoder line: json.Marshal's bytes and a newline, which
+// encodeResponse gives without mcp-go's map of the result's members).
 func (g *gate) answer(w http.ResponseWriter, r *http.Request, st *httpCallState) {
 	res := g.s.mcp.HandleMessage(requestContext(r.Context(), r), st.msg.raw)
+	b, err := encodeResponse(res)
+	if err != nil {
+		g.s.log.ErrorContext(r.Context(), "encoding a tool call's answer failed", "error", err)
+		http.Error(w, "the response could not be encoded", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	if err := json.NewEncoder(w).Encode(res); err != nil {
+	if _, err := w.Write(append(b, '\n')); err != nil {
 		g.s.log.DebugContext(r.Context(), "writing a tool call's answer", "error", err)
 	}
 }

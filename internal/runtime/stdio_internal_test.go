@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -67,6 +68,13 @@ func TestEncodeResponse(t *testing.T) {
 		{"an error response", mcp.NewJSONRPCError(mcp.NewRequestId(int64(6)), mcp.INVALID_PARAMS, "bad", nil)},
 		{"no content", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(8)), &mcp.CallToolResult{})},
 		{"a negative id", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(-9007199254740991)), text("x"))},
+		// HandleMessage answers with the id decoded into an interface: a float64.
+		{"a float id", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(float64(7)), text("x"))},
+		{"a float id of 2^53", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(float64(1<<53)), text("x"))},
+		{"a float id of minus zero", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(math.Copysign(0, -1)), text("x"))},
+		{"a float id with a fraction", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(1.5), text("x"))},
+		{"a float id of 1e21", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(1e21), text("x"))},
+		{"a float id just below 1e21", mcp.NewJSONRPCResultResponse(mcp.NewRequestId(999999999999999868928.0), text("x"))},
 		{"every member", mcp.NewJSONRPCResultResponse(mcp.NewRequestId("every"), &mcp.CallToolResult{
 			Result:               mcp.Result{Meta: &mcp.Meta{AdditionalFields: map[string]any{"k": "<v>"}}, ResultType: "complete"},
 			MultiRoundTripResult: mcp.MultiRoundTripResult{InputRequests: mcp.InputRequests{"q": mcp.NewRootsInputRequest()}, RequestState: "state"},
@@ -131,15 +139,22 @@ func TestToolResultWireKnowsEveryMember(t *testing.T) {
 // FuzzEncodeResponse: a tool call's response is encoded exactly as
 // json.Marshal encodes it, whatever its text and structured content.
 func FuzzEncodeResponse(f *testing.F) {
-	f.Add("text <b>&", []byte(`{"a": "<b>"}`), true)
-	f.Add("é\u2028", []byte(`[1, 2.50, null]`), false)
-	f.Fuzz(func(t *testing.T, text string, raw []byte, isError bool) {
+	f.Add("text <b>&", []byte(`{"a": "<b>"}`), true, 7.0)
+	f.Add("é\u2028", []byte(`[1, 2.50, null]`), false, -9007199254740991.0)
+	f.Add("", []byte(`{}`), false, 1e21)
+	f.Fuzz(func(t *testing.T, text string, raw []byte, isError bool, id float64) {
 		r := mcp.NewToolResultText(text)
 		r.IsError = isError
 		if json.Valid(raw) {
 			r.StructuredContent = json.RawMessage(raw)
 		}
-		resp := mcp.NewJSONRPCResultResponse(mcp.NewRequestId(int64(len(text))), r)
+		// HandleMessage answers with a float64 id; an id built in-process
+		// may be an int64.
+		rid := mcp.NewRequestId(id)
+		if math.IsNaN(id) || math.IsInf(id, 0) {
+			rid = mcp.NewRequestId(int64(len(text)))
+		}
+		resp := mcp.NewJSONRPCResultResponse(rid, r)
 		got, err := encodeResponse(resp)
 		want, werr := json.Marshal(resp)
 		if (err != nil) != (werr != nil) || string(got) != string(want) {
