@@ -39,7 +39,8 @@ fi
 if [ -n "${BENCH_PROFILE:-}" ]; then
 	# bench/cmd/profmcp is miosa-mcp that writes pprof profiles on exit; one
 	# driver run per load, so that the profiled server is the last to exit,
-	# with more calls than a plain run for enough samples. bench/cmd/profcat
+	# with more calls than a plain run for enough samples (--only comes
+	# last: a --only passed to this script must not pick the load). bench/cmd/profcat
 	# sorts the samples into the categories BENCHMARKS.md reports.
 	"$GO" build -trimpath -o "$OUT/" ./bench/cmd/profmcp ./bench/cmd/profcat
 	mkdir -p "$BENCH_PROFILE"
@@ -50,7 +51,7 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
 		fi
 		echo "== profiling the $load load into $BENCH_PROFILE/$load.{cpu,mem}.pprof"
 		BENCH_CPUPROFILE="$BENCH_PROFILE/$load.cpu.pprof" BENCH_MEMPROFILE="$BENCH_PROFILE/$load.mem.pprof" \
-			"$OUT/benchdriver" --bin "$OUT/profmcp" --out "$BENCH_PROFILE/$load" --only "$load" --skip-generate "${extra[@]}" "$@"
+			"$OUT/benchdriver" --bin "$OUT/profmcp" --out "$BENCH_PROFILE/$load" --skip-generate "${extra[@]}" "$@" --only "$load"
 		{
 			echo "== $load: CPU"
 			"$OUT/profcat" "$OUT/profmcp" "$BENCH_PROFILE/$load.cpu.pprof"
