@@ -228,7 +228,12 @@ func (c *otlpClient) post(ctx context.Context, body []byte) (retry bool, after t
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return ctx.Err() == nil, 0, fmt.Errorf("exporting spans to %s: %w", redactURL(c.url), errors.Unwrap(err))
+		// A collector whose certificate does not verify will not verify
+		// on the next attempt either: that is said at once, not after
+		// retrying until the timeout.
+		var cert *tls.CertificateVerificationError
+		retry := ctx.Err() == nil && !errors.As(err, &cert)
+		return retry, 0, fmt.Errorf("exporting spans to %s: %w", redactURL(c.url), errors.Unwrap(err))
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, otlpMaxAnswer))
