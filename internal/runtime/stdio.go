@@ -347,27 +347,29 @@ func encodeResponse(resp mcp.JSONRPCMessage) ([]byte, error) {
 	}
 	b := make([]byte, 0, len(result)+len(`{"jsonrpc":"2.0","id":,"result":}`)+20)
 	b = append(b, `{"jsonrpc":"`+mcp.JSONRPC_VERSION+`","id":`...)
-	switch n := r.ID.Value().(type) {
-	case int64:
-		b = strconv.AppendInt(b, n, 10)
-	case float64:
-		// HandleMessage answers with the id as encoding/json decoded it
-		// into an interface: a float64, which the strict check keeps
-		// integral and below 2^53. Below 1e21 encoding/json spells it so.
-		if n != math.Trunc(n) || math.Abs(n) >= 1e21 {
-			return json.Marshal(resp)
-		}
-		b = strconv.AppendFloat(b, n, 'f', -1, 64)
-	default:
-		id, err := r.ID.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, id...)
+	if b, err = appendID(b, r.ID); err != nil {
+		return nil, err
 	}
 	b = append(b, `,"result":`...)
 	b = append(b, result...)
 	return append(b, '}'), nil
+}
+
+// appendID appends id as json.Marshal spells it. HandleMessage answers
+// with the id as encoding/json decoded it into an interface: a float64,
+// which the strict check keeps integral and below 2^53, and which
+// encoding/json spells as strconv's 'f' format below 1e21.
+func appendID(b []byte, id mcp.RequestId) ([]byte, error) {
+	switch n := id.Value().(type) {
+	case int64:
+		return strconv.AppendInt(b, n, 10), nil
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) < 1e21 {
+			return strconv.AppendFloat(b, n, 'f', -1, 64), nil
+		}
+	}
+	enc, err := id.MarshalJSON()
+	return append(b, enc...), err
 }
 
 // toolResultWire holds the members mcp-go's CallToolResult.MarshalJSON
