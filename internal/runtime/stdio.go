@@ -183,11 +183,11 @@ type stdioConn struct {
 	failOnce    sync.Once
 	writeErr    error
 
-	// wmu guards bw, the one buffered writer on stdout, and the counts
-	// that tell a worker it may write its response itself: lines queued
-	// for the writer goroutine and not yet written, and notifications
-	// sent (counted when mcp-go asks for the channel, before it sends)
-	// against those written.
+	// wmu guards bw, the one buffered writer on stdout. The counts tell a
+	// worker holding wmu that it may write its response itself: lines
+	// queued for the writer goroutine and not yet written, and
+	// notifications sent (counted when mcp-go asks for the channel,
+	// before it sends) against those written (counted under wmu).
 	wmu          sync.Mutex
 	bw           *bufio.Writer
 	queued       atomic.Int64
